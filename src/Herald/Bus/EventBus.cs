@@ -1,0 +1,259 @@
+using Herald.Diagnostics;
+using Herald.InMemory;
+using Herald.Transport;
+
+namespace Herald;
+
+/// <summary>
+/// Publishes typed events to subscriptions with bounded queues and explicit back-pressure. Create as many as you
+/// like: there is no static or global instance, and two buses share nothing.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var bus = new EventBus(new EventBusOptions());
+/// await using var sub = bus.Subscribe&lt;UserCreated&gt;(new SubscriptionOptions { Capacity = 1024 });
+/// await bus.PublishAsync(new UserCreated(42, "a@b.c", now), ct);
+/// await foreach (EventContext&lt;UserCreated&gt; e in sub.ReadAllAsync(ct)) { ... }
+/// </code>
+/// </example>
+public sealed class EventBus : IAsyncDisposable
+{
+    private readonly BusTelemetry _telemetry;
+    private readonly ITransport _transport;
+    private readonly InMemoryTransport _memory;
+    private readonly BackgroundWork _background = new();
+    private readonly string _source;
+    private readonly TimeProvider _time;
+    private long _published;
+    private long _droppedOnDispose;
+    private int _subscriptionNumber;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a bus with default options.</summary>
+    public EventBus()
+        : this(new EventBusOptions())
+    {
+    }
+
+    /// <summary>Creates a bus.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public EventBus(EventBusOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Name = options.Name;
+        _source = options.Source ?? $"urn:herald:{options.Name}";
+        _time = options.TimeProvider;
+        _telemetry = new BusTelemetry(options);
+        _memory = new InMemoryTransport(_telemetry);
+        _transport = _memory;
+        Gates = new TopicGates(_telemetry, options.PausedGateCapacity, _transport.PublishAsync, _background);
+    }
+
+    /// <summary>The bus name given in <see cref="EventBusOptions.Name"/>.</summary>
+    public string Name { get; }
+
+    /// <summary>Runtime topic gates: block, pause and resume topic patterns.</summary>
+    public TopicGates Gates { get; }
+
+    /// <summary>A snapshot of the bus's counters.</summary>
+    public EventBusStats Stats => new(
+        Interlocked.Read(ref _published),
+        _memory.Unrouted,
+        Gates.Gated,
+        Gates.Held,
+        Gates.ReleaseFailures,
+        Interlocked.Read(ref _droppedOnDispose),
+        _memory.Count,
+        _background.Count);
+
+    /// <summary>
+    /// Publishes an event to every matching subscription. Completes when the event is in every matching
+    /// subscription's queue (one member's, for a group), or held by a paused gate.
+    /// </summary>
+    /// <param name="event">The event; its type must carry a <see cref="TopicAttribute"/>.</param>
+    /// <param name="cancellationToken">Cancels a publish waiting for room.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="event"/> is null.</exception>
+    /// <exception cref="InvalidTopicException">The event type has no topic or an invalid one.</exception>
+    /// <exception cref="PublishTimeoutException">A <see cref="Overflow.Wait"/> subscription stayed full for <see cref="EventBusOptions.PublishTimeout"/>.</exception>
+    /// <exception cref="PublishRejectedException">A <see cref="Overflow.Reject"/> subscription was full.</exception>
+    /// <exception cref="TopicBlockedException">A blocked gate covers the topic.</exception>
+    /// <exception cref="ObjectDisposedException">The bus was disposed.</exception>
+    public ValueTask PublishAsync<TEvent>(TEvent @event, CancellationToken cancellationToken = default)
+        where TEvent : notnull => PublishAsync(@event, options: null, cancellationToken);
+
+    /// <summary>Publishes an event with a key, correlation and headers. See <see cref="PublishAsync{TEvent}(TEvent, CancellationToken)"/>.</summary>
+    /// <param name="event">The event; its type must carry a <see cref="TopicAttribute"/>.</param>
+    /// <param name="options">The key, correlation id, causation id and headers; null for none.</param>
+    /// <param name="cancellationToken">Cancels a publish waiting for room.</param>
+    public ValueTask PublishAsync<TEvent>(TEvent @event, PublishOptions? options, CancellationToken cancellationToken = default)
+        where TEvent : notnull
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (@event is null)
+        {
+            throw new ArgumentNullException(nameof(@event), $"Cannot publish a null {typeof(TEvent).Name}: pass an event instance.");
+        }
+
+        // Sealed types and structs are resolved once per type; otherwise the runtime type decides the topic.
+        TopicBinding binding = typeof(TEvent).IsSealed || typeof(TEvent).IsValueType
+            ? TopicCache<TEvent>.Binding
+            : Topic.BindingOf(@event.GetType());
+
+        Envelope envelope;
+        if (options is null)
+        {
+            envelope = new Envelope(binding.Topic, @event, _time.GetUtcNow(), topicChecked: true) { Source = _source, DataSchema = binding.DataSchema };
+        }
+        else
+        {
+            if (options.Headers is { Count: > 0 } headers)
+            {
+                Envelope.ValidateHeaders(headers);
+            }
+
+            envelope = new Envelope(binding.Topic, @event, _time.GetUtcNow(), topicChecked: true)
+            {
+                Source = _source,
+                DataSchema = binding.DataSchema,
+                Subject = options.Key,
+                CorrelationId = options.CorrelationId,
+                CausationId = options.CausationId,
+                Headers = options.Headers ?? Envelope.NoHeaders,
+            };
+        }
+
+        return PublishEnvelopeAsync(envelope, cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a prepared envelope as it is (its id, key, time and headers are kept): for redrives, relays and
+    /// events whose topic is only known at run time.
+    /// </summary>
+    /// <param name="envelope">The envelope to publish.</param>
+    /// <param name="cancellationToken">Cancels a publish waiting for room.</param>
+    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(envelope);
+        Envelope.ValidateHeaders(envelope.Headers);
+        return PublishEnvelopeAsync(envelope, cancellationToken);
+    }
+
+    /// <summary>Subscribes to the topic of <typeparamref name="TEvent"/>. The subscription receives every event published from now on.</summary>
+    /// <param name="options">Capacity, overflow policy, group and lanes; null for the defaults.</param>
+    /// <exception cref="InvalidTopicException">The event type has no topic or an invalid one.</exception>
+    public Subscription<TEvent> Subscribe<TEvent>(SubscriptionOptions? options = null)
+    {
+        TopicBinding binding = TopicCache<TEvent>.Binding;
+        return Subscribe<TEvent>(TopicPattern.Parse(binding.Topic), options);
+    }
+
+    /// <summary>
+    /// Subscribes to every topic matching <paramref name="pattern"/> (<c>*</c> one segment, <c>#</c> zero or more),
+    /// receiving events untyped.
+    /// </summary>
+    /// <param name="pattern">A topic or pattern, e.g. <c>order.*</c>, <c>user.#</c>, <c>#</c>.</param>
+    /// <param name="options">Capacity, overflow policy, group and lanes; null for the defaults.</param>
+    /// <exception cref="InvalidTopicException">The pattern breaks the grammar.</exception>
+    public Subscription<object> Subscribe(string pattern, SubscriptionOptions? options = null) =>
+        Subscribe<object>(TopicPattern.Parse(pattern), options);
+
+    /// <summary>
+    /// Disposes every subscription (their readers complete; queued events are counted as dropped, reason disposed),
+    /// stops the bus's background work and waits for it. Publishing afterwards throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await _background.DisposeAsync().ConfigureAwait(false);
+        int held = Gates.DropHeld();
+        if (held > 0)
+        {
+            Interlocked.Add(ref _droppedOnDispose, held);
+            Log.HeldOnDispose(_telemetry.Logger, held);
+        }
+
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        _telemetry.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"EventBus '{Name}'";
+
+    private Subscription<TEvent> Subscribe<TEvent>(TopicPattern pattern, SubscriptionOptions? options)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        options ??= SubscriptionOptions.Default;
+        options.Validate();
+        string name = options.Name ?? options.Group ?? $"{pattern.Value}#{Interlocked.Increment(ref _subscriptionNumber)}";
+        var spec = new ConsumerSpec(name, options.Group, pattern, options.Capacity, options.Overflow, options.Lanes);
+        return new Subscription<TEvent>(_transport.Subscribe(spec), pattern);
+    }
+
+    private ValueTask PublishEnvelopeAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        ValueTask<GateOutcome> gated = Gates.AdmitAsync(envelope, cancellationToken);
+        if (!gated.IsCompletedSuccessfully)
+        {
+            return PublishAfterGateAsync(gated, envelope, cancellationToken);
+        }
+
+#pragma warning disable VSTHRD103 // completed: checked just above, no blocking
+        GateOutcome outcome = gated.Result;
+#pragma warning restore VSTHRD103
+        switch (outcome)
+        {
+            case GateOutcome.Held:
+                Accepted(envelope);
+                return ValueTask.CompletedTask;
+            case GateOutcome.Discarded:
+                return ValueTask.CompletedTask;
+        }
+
+        ValueTask sent = _transport.PublishAsync(envelope, cancellationToken);
+        if (!sent.IsCompletedSuccessfully)
+        {
+            return AwaitSentAsync(sent, envelope);
+        }
+
+        Accepted(envelope);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask PublishAfterGateAsync(ValueTask<GateOutcome> gated, Envelope envelope, CancellationToken cancellationToken)
+    {
+        GateOutcome outcome = await gated.ConfigureAwait(false);
+        if (outcome == GateOutcome.Discarded)
+        {
+            return;
+        }
+
+        if (outcome == GateOutcome.Pass)
+        {
+            await _transport.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+
+        Accepted(envelope);
+    }
+
+    private async ValueTask AwaitSentAsync(ValueTask sent, Envelope envelope)
+    {
+        await sent.ConfigureAwait(false);
+        Accepted(envelope);
+    }
+
+    private void Accepted(Envelope envelope)
+    {
+        Interlocked.Increment(ref _published);
+        if (_telemetry.Published.Enabled)
+        {
+            _telemetry.Published.Add(1, _telemetry.BusTag, new("messaging.destination.name", envelope.Type));
+        }
+    }
+}

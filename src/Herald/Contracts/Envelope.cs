@@ -1,0 +1,158 @@
+using System.Collections.Frozen;
+
+namespace Herald;
+
+/// <summary>
+/// An event with its metadata, shaped after CloudEvents 1.0 so other tools can read it: <c>id</c>, <c>source</c>,
+/// <c>type</c> (the topic), <c>specversion</c>, <c>time</c>, <c>subject</c> (the partition/order key),
+/// <c>datacontenttype</c>, <c>dataschema</c>, plus Herald's extensions (<c>traceparent</c>, <c>tracestate</c>,
+/// <c>correlationid</c>, <c>causationid</c>, <c>attempt</c>) and free <see cref="Headers"/>.
+/// </summary>
+/// <remarks>
+/// In process the event object travels as it is in <see cref="Data"/>: nothing is serialized. After crossing a
+/// process boundary the payload is kept as bytes in <see cref="EncodedData"/> and decoded only when asked, so
+/// routing and dead-lettering never need the event's CLR type.
+/// </remarks>
+public sealed class Envelope
+{
+    /// <summary>Names that <see cref="Headers"/> may not use, because CloudEvents or Herald already define them.</summary>
+    internal static readonly FrozenSet<string> ReservedNames = FrozenSet.Create(
+        StringComparer.Ordinal,
+        "id", "source", "specversion", "type", "time", "subject", "datacontenttype", "dataschema", "data", "data_base64",
+        "traceparent", "tracestate", "correlationid", "causationid", "attempt");
+
+    internal static readonly IReadOnlyDictionary<string, string> NoHeaders = FrozenDictionary<string, string>.Empty;
+
+    private string? _id;
+
+    /// <summary>Creates an envelope for <paramref name="data"/> published to <paramref name="type"/> at <paramref name="time"/>.</summary>
+    /// <param name="type">The topic, e.g. <c>user.created</c>; it must follow the topic grammar.</param>
+    /// <param name="data">The event object, or null for an event without payload.</param>
+    /// <param name="time">When the event happened; the id (a UUIDv7) is derived from it.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="type"/> breaks the topic grammar.</exception>
+    public Envelope(string type, object? data, DateTimeOffset time)
+    {
+        Topic.Validate(type);
+        Type = type;
+        Data = data;
+        Time = time;
+    }
+
+    /// <summary>The trusted constructor of the publish path: the topic is already known to be valid.</summary>
+    internal Envelope(string type, object? data, DateTimeOffset time, bool topicChecked)
+    {
+        System.Diagnostics.Debug.Assert(topicChecked && Topic.IsValid(type), "the caller checked the topic");
+        Type = type;
+        Data = data;
+        Time = time;
+    }
+
+    /// <summary>The event id: a UUIDv7 (time-ordered) for events Herald creates, or the id a foreign producer chose.</summary>
+    public string Id
+    {
+        // Made on first read (most in-process deliveries never read it); the first value made wins, so every reader sees one id.
+        get => _id ?? Interlocked.CompareExchange(ref _id, Guid.CreateVersion7(Time).ToString(), null) ?? _id;
+        init
+        {
+            ArgumentException.ThrowIfNullOrEmpty(value);
+            _id = value;
+        }
+    }
+
+    /// <summary>The CloudEvents version this envelope follows: always <c>1.0</c>.</summary>
+#pragma warning disable CA1822 // part of the CloudEvents shape, read like the other attributes
+    public string SpecVersion => "1.0";
+#pragma warning restore CA1822
+
+    /// <summary>The CloudEvents <c>source</c>: a URI reference naming the producer, e.g. <c>urn:herald:registration</c>.</summary>
+    public string Source { get; init; } = "urn:herald";
+
+    /// <summary>The CloudEvents <c>type</c>: the topic, e.g. <c>user.created</c>.</summary>
+    public string Type { get; }
+
+    /// <summary>The CloudEvents <c>time</c>: when the event was published.</summary>
+    public DateTimeOffset Time { get; init; }
+
+    /// <summary>The CloudEvents <c>subject</c>: the partition/order key. Events with the same key are delivered in order.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>The CloudEvents <c>datacontenttype</c> of <see cref="EncodedData"/>, e.g. <c>application/json</c>; null in process.</summary>
+    public string? DataContentType { get; init; }
+
+    /// <summary>The CloudEvents <c>dataschema</c>: a URI naming the schema (version) of the payload.</summary>
+    public string? DataSchema { get; init; }
+
+    /// <summary>The W3C trace context <c>traceparent</c> of the publishing activity.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C trace context <c>tracestate</c>.</summary>
+    public string? TraceState { get; init; }
+
+    /// <summary>Herald extension <c>correlationid</c>: ties together every event of one business flow.</summary>
+    public string? CorrelationId { get; init; }
+
+    /// <summary>Herald extension <c>causationid</c>: the id of the event that caused this one.</summary>
+    public string? CausationId { get; init; }
+
+    /// <summary>Herald extension <c>attempt</c>: the delivery attempt, 1 for the first.</summary>
+    public int Attempt { get; init; } = 1;
+
+    /// <summary>
+    /// Free headers, carried as CloudEvents extension attributes: names are lowercase ASCII letters and digits and may
+    /// not reuse a CloudEvents or Herald attribute name.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = NoHeaders;
+
+    /// <summary>The event object, when the envelope has not crossed a process boundary (or was decoded).</summary>
+    public object? Data { get; init; }
+
+    /// <summary>The serialized payload, when the envelope came across a process boundary; empty in process.</summary>
+    public ReadOnlyMemory<byte> EncodedData { get; init; }
+
+    /// <summary>A copy of this envelope for another delivery attempt.</summary>
+    internal Envelope WithAttempt(int attempt) => new(Type, Data, Time, topicChecked: true)
+    {
+        Id = Id,
+        Source = Source,
+        Subject = Subject,
+        DataContentType = DataContentType,
+        DataSchema = DataSchema,
+        TraceParent = TraceParent,
+        TraceState = TraceState,
+        CorrelationId = CorrelationId,
+        CausationId = CausationId,
+        Attempt = attempt,
+        Headers = Headers,
+        EncodedData = EncodedData,
+    };
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Type} {Id}" + (Subject is null ? string.Empty : $" key={Subject}");
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the header when a header name or value cannot be carried.</summary>
+    internal static void ValidateHeaders(IReadOnlyDictionary<string, string> headers)
+    {
+        foreach (KeyValuePair<string, string> header in headers)
+        {
+            string name = header.Key;
+            if (string.IsNullOrEmpty(name) || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9')))
+            {
+                throw new ArgumentException(
+                    $"Header name '{name}' is not allowed: header names are CloudEvents extension names, lowercase ASCII letters and digits only (e.g. 'tenant').",
+                    nameof(headers));
+            }
+
+            if (ReservedNames.Contains(name))
+            {
+                throw new ArgumentException(
+                    $"Header name '{name}' is reserved: it is a CloudEvents or Herald attribute; set it through PublishOptions or choose another name.",
+                    nameof(headers));
+            }
+
+            if (header.Value is null)
+            {
+                throw new ArgumentException($"Header '{name}' has a null value; header values are strings.", nameof(headers));
+            }
+        }
+    }
+}

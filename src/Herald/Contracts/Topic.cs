@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+
+namespace Herald;
+
+/// <summary>
+/// The topic grammar: two or more lowercase segments joined by dots, each segment <c>[a-z0-9][a-z0-9_-]*</c>,
+/// at most 255 characters in all (the AMQP routing-key limit). Examples: <c>user.created</c>, <c>payment.refunded</c>.
+/// </summary>
+public static class Topic
+{
+    /// <summary>The longest topic accepted, in characters.</summary>
+    public const int MaxLength = 255;
+
+    private static readonly ConcurrentDictionary<Type, TopicBinding> Bindings = new();
+
+    /// <summary>Returns true when <paramref name="topic"/> is a valid topic.</summary>
+    public static bool IsValid(string? topic) => Explain(topic) is null;
+
+    /// <summary>Throws an <see cref="InvalidTopicException"/> that says what is wrong when <paramref name="topic"/> is not a valid topic.</summary>
+    /// <param name="topic">The topic to check.</param>
+    public static void Validate(string? topic)
+    {
+        string? problem = Explain(topic);
+        if (problem is not null)
+        {
+            throw new InvalidTopicException(problem, topic, eventType: null);
+        }
+    }
+
+    /// <summary>Returns the topic bound to <typeparamref name="TEvent"/> through <see cref="TopicAttribute"/>.</summary>
+    /// <exception cref="InvalidTopicException">The type has no <see cref="TopicAttribute"/> or its topic is invalid.</exception>
+    public static string Of<TEvent>() => Of(typeof(TEvent));
+
+    /// <summary>Returns the topic bound to <paramref name="eventType"/> through <see cref="TopicAttribute"/>.</summary>
+    /// <exception cref="InvalidTopicException">The type has no <see cref="TopicAttribute"/> or its topic is invalid.</exception>
+    public static string Of(Type eventType) => BindingOf(eventType).Topic;
+
+    internal static TopicBinding BindingOf(Type eventType)
+    {
+        ArgumentNullException.ThrowIfNull(eventType);
+        TopicBinding binding = Bindings.TryGetValue(eventType, out TopicBinding? found) ? found : Bindings.GetOrAdd(eventType, Bind);
+        if (binding.Error is not null)
+        {
+            throw new InvalidTopicException(binding.Error, binding.Topic, eventType);
+        }
+
+        return binding;
+    }
+
+    private static TopicBinding Bind(Type eventType)
+    {
+        TopicAttribute? attribute = eventType.GetCustomAttribute<TopicAttribute>(inherit: false);
+        if (attribute is null)
+        {
+            return new TopicBinding(
+                string.Empty,
+                null,
+                $"Event type '{eventType.FullName}' has no topic. Add [Topic(\"domain.action\")] to the type, e.g. [Topic(\"user.created\")]; "
+                + "the topic is not inherited from a base type.");
+        }
+
+        string? problem = Explain(attribute.Name);
+        return problem is null
+            ? new TopicBinding(attribute.Name, attribute.DataSchema, null)
+            : new TopicBinding(attribute.Name ?? string.Empty, null, $"Event type '{eventType.FullName}' declares an invalid topic: {problem}");
+    }
+
+    /// <summary>Returns null for a valid topic, else a sentence saying what is wrong.</summary>
+    internal static string? Explain(string? topic)
+    {
+        if (string.IsNullOrEmpty(topic))
+        {
+            return "A topic must not be null or empty; use '{domain}.{action}', e.g. 'user.created'.";
+        }
+
+        if (topic.Length > MaxLength)
+        {
+            return $"Topic '{topic[..40]}...' is {topic.Length} characters long; the limit is {MaxLength}.";
+        }
+
+        int segments = 0;
+        int start = 0;
+        for (int i = 0; i <= topic.Length; i++)
+        {
+            if (i < topic.Length && topic[i] != '.')
+            {
+                continue;
+            }
+
+            segments++;
+            string? segmentProblem = ExplainSegment(topic, topic.AsSpan(start, i - start), segments, allowWildcards: false);
+            if (segmentProblem is not null)
+            {
+                return segmentProblem;
+            }
+
+            start = i + 1;
+        }
+
+        return segments < 2
+            ? $"Topic '{topic}' has a single segment; a topic needs at least two, '{{domain}}.{{action}}', e.g. 'user.{topic}'."
+            : null;
+    }
+
+    internal static string? ExplainSegment(string whole, ReadOnlySpan<char> segment, int position, bool allowWildcards)
+    {
+        string kind = allowWildcards ? "Pattern" : "Topic";
+        if (segment.IsEmpty)
+        {
+            return $"{kind} '{whole}' has an empty segment at position {position}; segments are separated by single dots.";
+        }
+
+        if (segment is "*" or "#")
+        {
+            return allowWildcards
+                ? null
+                : $"Topic '{whole}' contains the wildcard '{segment}': wildcards belong in subscription patterns, not in the topic an event is published to.";
+        }
+
+        foreach (char c in segment)
+        {
+            if (c is '*' or '#')
+            {
+                return $"{kind} '{whole}' has segment '{segment}' with a wildcard mixed with text; '*' and '#' must stand alone as a whole segment.";
+            }
+
+            if (!IsSegmentStart(c) && c is not ('_' or '-'))
+            {
+                string what = c is >= 'A' and <= 'Z' ? $"the uppercase letter '{c}' (topics are lowercase)" : $"the character '{c}'";
+                return $"{kind} '{whole}' has segment '{segment}' with {what}; segments use [a-z0-9_-] only.";
+            }
+        }
+
+        if (!IsSegmentStart(segment[0]))
+        {
+            return $"{kind} '{whole}' has segment '{segment}' that starts with '{segment[0]}'; a segment starts with a lowercase letter or a digit.";
+        }
+
+        return null;
+    }
+
+    private static bool IsSegmentStart(char c) => c is (>= 'a' and <= 'z') or (>= '0' and <= '9');
+}

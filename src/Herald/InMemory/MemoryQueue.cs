@@ -1,0 +1,312 @@
+using System.Numerics;
+using System.Threading.Channels;
+using Herald.Diagnostics;
+using Herald.Transport;
+
+namespace Herald.InMemory;
+
+/// <summary>
+/// One in-memory subscription: a bounded channel per lane, the overflow policy, and the counters. Writers never
+/// lock anything of ours; the channels are the only synchronisation on the hot path.
+/// </summary>
+internal sealed class MemoryQueue : IConsumer
+{
+    private readonly Channel<Envelope>[] _lanes;
+    private readonly BusTelemetry _telemetry;
+    private readonly Action<MemoryQueue> _onDisposed;
+    private readonly AsyncSignal? _anyLane;
+    private long _delivered;
+    private long _droppedOldest;
+    private long _droppedNewest;
+    private long _droppedDisposed;
+    private long _droppedWrongType;
+    private long _rejected;
+    private long _timedOut;
+    private int _nextLane;
+    private int _readCursor;
+    private volatile bool _disposed;
+
+    public MemoryQueue(ConsumerSpec spec, BusTelemetry telemetry, Action<MemoryQueue> onDisposed)
+    {
+        Spec = spec;
+        _telemetry = telemetry;
+        _onDisposed = onDisposed;
+        _lanes = new Channel<Envelope>[spec.Lanes];
+        var options = new BoundedChannelOptions(spec.Capacity)
+        {
+            // DropNewest means "drop the event arriving", which is the channel's DropWrite (its DropNewest evicts the newest queued one).
+            FullMode = spec.Overflow switch
+            {
+                Overflow.DropOldest => BoundedChannelFullMode.DropOldest,
+                Overflow.DropNewest => BoundedChannelFullMode.DropWrite,
+                _ => BoundedChannelFullMode.Wait,
+            },
+            SingleReader = false,
+            SingleWriter = false,
+            AllowSynchronousContinuations = false,
+        };
+        Action<Envelope>? onDropped = spec.Overflow switch
+        {
+            Overflow.DropOldest => e => CountDrop(ref _droppedOldest, DropReason.Oldest, e),
+            Overflow.DropNewest => e => CountDrop(ref _droppedNewest, DropReason.Newest, e),
+            _ => null,
+        };
+        for (int i = 0; i < _lanes.Length; i++)
+        {
+            _lanes[i] = Channel.CreateBounded(options, onDropped);
+        }
+
+        _anyLane = spec.Lanes > 1 ? new AsyncSignal() : null;
+    }
+
+    public ConsumerSpec Spec { get; }
+
+    public string Name => Spec.Name;
+
+    public int Lanes => _lanes.Length;
+
+    public bool IsDisposed => _disposed;
+
+    public int Queued
+    {
+        get
+        {
+            int queued = 0;
+            foreach (Channel<Envelope> lane in _lanes)
+            {
+                queued += lane.Reader.Count;
+            }
+
+            return queued;
+        }
+    }
+
+    public SubscriptionStats Stats => new(
+        Interlocked.Read(ref _delivered),
+        Queued,
+        Interlocked.Read(ref _droppedOldest),
+        Interlocked.Read(ref _droppedNewest),
+        Interlocked.Read(ref _droppedDisposed),
+        Interlocked.Read(ref _droppedWrongType),
+        Interlocked.Read(ref _rejected),
+        Interlocked.Read(ref _timedOut));
+
+    /// <summary>
+    /// Writes without waiting. True when the event is settled for this queue: written, dropped by policy, or counted as
+    /// dropped because the queue is gone. False when the queue is full and the policy (Wait, Reject) needs the slow path.
+    /// </summary>
+    public bool TryWrite(Envelope envelope)
+    {
+        if (_lanes[PickLane(envelope)].Writer.TryWrite(envelope))
+        {
+            _anyLane?.Ring();
+            return true;
+        }
+
+        if (_disposed)
+        {
+            CountDrop(ref _droppedDisposed, DropReason.Disposed, envelope);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The slow path of a full Wait or Reject queue.</summary>
+    public async ValueTask WriteAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        if (Spec.Overflow == Overflow.Reject)
+        {
+            Interlocked.Increment(ref _rejected);
+            _telemetry.CountRefused(envelope.Type, "rejected");
+            Log.PublishRejected(_telemetry.Logger, envelope.Type, Name);
+            throw new PublishRejectedException(envelope.Type, Name, Spec.Capacity);
+        }
+
+        ChannelWriter<Envelope> writer = _lanes[PickLane(envelope)].Writer;
+        TimeSpan timeout = _telemetry.PublishTimeout;
+        using var timer = new CancellationTokenSource(timeout, _telemetry.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        try
+        {
+            while (await writer.WaitToWriteAsync(linked.Token).ConfigureAwait(false))
+            {
+                if (writer.TryWrite(envelope))
+                {
+                    _anyLane?.Ring();
+                    return;
+                }
+            }
+
+            CountDrop(ref _droppedDisposed, DropReason.Disposed, envelope); // completed while we waited
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _timedOut);
+            _telemetry.CountRefused(envelope.Type, "timeout");
+            Log.PublishTimedOut(_telemetry.Logger, envelope.Type, timeout.TotalMilliseconds, Name);
+            throw new PublishTimeoutException(
+                envelope.Type,
+                Name,
+                timeout,
+                $"subscription '{Name}' is full ({Spec.Capacity} queued, overflow Wait) and its reader made no room. "
+                + "Read faster, raise the capacity, or choose another overflow policy.");
+        }
+    }
+
+    public bool TryRead(int lane, out Delivery delivery)
+    {
+        if (_lanes[lane].Reader.TryRead(out Envelope? envelope))
+        {
+            delivery = Delivered(envelope);
+            return true;
+        }
+
+        delivery = default;
+        return false;
+    }
+
+    public ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken) =>
+        _lanes[lane].Reader.WaitToReadAsync(cancellationToken);
+
+    public bool TryReadAny(out Delivery delivery)
+    {
+        if (_lanes.Length == 1)
+        {
+            return TryRead(0, out delivery);
+        }
+
+        int start = _readCursor;
+        for (int i = 0; i < _lanes.Length; i++)
+        {
+            int lane = (start + i) % _lanes.Length;
+            if (TryRead(lane, out delivery))
+            {
+                _readCursor = lane + 1; // fairness: next read starts at the following lane
+                return true;
+            }
+        }
+
+        delivery = default;
+        return false;
+    }
+
+    public ValueTask<bool> WaitToReadAnyAsync(CancellationToken cancellationToken) =>
+        _anyLane is null ? _lanes[0].Reader.WaitToReadAsync(cancellationToken) : WaitToReadAnyLaneAsync(cancellationToken);
+
+    public void CountWrongType(Envelope envelope) => CountDrop(ref _droppedWrongType, DropReason.WrongType, envelope);
+
+    public ValueTask SettleAsync(Delivery delivery, bool requeue, CancellationToken cancellationToken)
+    {
+        if (!requeue)
+        {
+            return ValueTask.CompletedTask; // in memory an acknowledgement has nothing left to release
+        }
+
+        Envelope again = delivery.Envelope.WithAttempt(delivery.Attempt + 1);
+        return TryWrite(again) ? ValueTask.CompletedTask : WriteAsync(again, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _disposed = true;
+        _onDisposed(this);
+        long left = 0;
+        foreach (Channel<Envelope> lane in _lanes)
+        {
+            lane.Writer.TryComplete();
+            while (lane.Reader.TryRead(out _))
+            {
+                left++;
+            }
+        }
+
+        _anyLane?.Ring();
+        if (left > 0)
+        {
+            Interlocked.Add(ref _droppedDisposed, left);
+            _telemetry.CountDrop(Name, DropReason.Disposed, left);
+            Log.DisposedWithQueued(_telemetry.Logger, Name, left);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({Spec.Pattern})";
+
+    private async ValueTask<bool> WaitToReadAnyLaneAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            bool anyOpen = false;
+            foreach (Channel<Envelope> lane in _lanes)
+            {
+                if (lane.Reader.TryPeek(out _))
+                {
+                    return true;
+                }
+
+                anyOpen |= !lane.Reader.Completion.IsCompleted;
+            }
+
+            if (!anyOpen)
+            {
+                return false;
+            }
+
+            await _anyLane!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Delivery Delivered(Envelope envelope)
+    {
+        Interlocked.Increment(ref _delivered);
+        if (_telemetry.Delivered.Enabled)
+        {
+            _telemetry.Delivered.Add(1, _telemetry.BusTag, new("herald.subscription", Name));
+        }
+
+        return new Delivery(envelope, this, 0);
+    }
+
+    private int PickLane(Envelope envelope)
+    {
+        if (_lanes.Length == 1)
+        {
+            return 0;
+        }
+
+        return envelope.Subject is { } key
+            ? (int)(StableHash(key) % (uint)_lanes.Length)
+            : (int)((uint)Interlocked.Increment(ref _nextLane) % (uint)_lanes.Length);
+    }
+
+    /// <summary>FNV-1a over the key's characters: the same key picks the same lane in every process.</summary>
+    private static uint StableHash(string key)
+    {
+        uint hash = 2166136261;
+        foreach (char c in key)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        return hash;
+    }
+
+    private void CountDrop(ref long counter, DropReason reason, Envelope envelope)
+    {
+        long total = Interlocked.Increment(ref counter);
+        _telemetry.CountDrop(Name, reason);
+        if (BitOperations.IsPow2(total))
+        {
+            // Every drop is counted and metered; the log says so at 1, 2, 4, 8... so a storm cannot flood it.
+            Log.Dropped(_telemetry.Logger, Name, BusTelemetry.ReasonName(reason), total, envelope.Type, envelope.Id);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Herald;
+
+/// <summary>
+/// Writes and reads envelopes in CloudEvents 1.0 structured JSON mode (<c>application/cloudevents+json</c>):
+/// one JSON object holding the attributes, the extensions and the data (<c>data</c> for JSON payloads,
+/// <c>data_base64</c> for any other content type).
+/// </summary>
+/// <param name="serializer">Serializes the event objects of envelopes that carry no encoded payload yet.</param>
+public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
+{
+    /// <summary>The media type of a structured CloudEvent in JSON.</summary>
+    public const string MediaType = "application/cloudevents+json";
+
+    private readonly IEventSerializer _serializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+
+    /// <summary>Encodes <paramref name="envelope"/> as a structured CloudEvent.</summary>
+    public byte[] Encode(Envelope envelope)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Encode(envelope, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Encodes <paramref name="envelope"/> as a structured CloudEvent into <paramref name="output"/>.</summary>
+    public void Encode(Envelope envelope, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(output);
+
+        ReadOnlyMemory<byte> payload = envelope.EncodedData;
+        string? contentType = envelope.DataContentType;
+        if (payload.IsEmpty && envelope.Data is { } data)
+        {
+            var body = new ArrayBufferWriter<byte>(128);
+            _serializer.Serialize(body, data, data.GetType());
+            payload = body.WrittenMemory;
+            contentType = _serializer.ContentType;
+        }
+
+        using var writer = new Utf8JsonWriter(output);
+        writer.WriteStartObject();
+        writer.WriteString("specversion", envelope.SpecVersion);
+        writer.WriteString("id", envelope.Id);
+        writer.WriteString("source", envelope.Source);
+        writer.WriteString("type", envelope.Type);
+        writer.WriteString("time", envelope.Time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture));
+        WriteOptional(writer, "subject", envelope.Subject);
+        WriteOptional(writer, "datacontenttype", payload.IsEmpty ? null : contentType);
+        WriteOptional(writer, "dataschema", envelope.DataSchema);
+        WriteOptional(writer, "traceparent", envelope.TraceParent);
+        WriteOptional(writer, "tracestate", envelope.TraceState);
+        WriteOptional(writer, "correlationid", envelope.CorrelationId);
+        WriteOptional(writer, "causationid", envelope.CausationId);
+        writer.WriteNumber("attempt", envelope.Attempt);
+        foreach (KeyValuePair<string, string> header in envelope.Headers)
+        {
+            writer.WriteString(header.Key, header.Value);
+        }
+
+        if (!payload.IsEmpty)
+        {
+            if (IsJson(contentType))
+            {
+                writer.WritePropertyName("data");
+                writer.WriteRawValue(payload.Span, skipInputValidation: false);
+            }
+            else
+            {
+                writer.WriteBase64String("data_base64", payload.Span);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Decodes a structured CloudEvent. The payload stays encoded in <see cref="Envelope.EncodedData"/>; call
+    /// <see cref="DecodeData"/> with the expected type to read it.
+    /// </summary>
+    /// <exception cref="EventDecodingException">The bytes are not a CloudEvents 1.0 JSON object, or a required attribute is missing or invalid.</exception>
+    public static Envelope Decode(ReadOnlySpan<byte> json)
+    {
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            throw new EventDecodingException($"The bytes are not JSON, so not a structured CloudEvent: {ex.Message}", ex);
+        }
+
+        using (document)
+        {
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new EventDecodingException($"A structured CloudEvent is a JSON object, not {root.ValueKind}.");
+            }
+
+            string specVersion = RequiredString(root, "specversion");
+            if (specVersion != "1.0")
+            {
+                throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
+            }
+
+            string type = RequiredString(root, "type");
+            string? topicProblem = Topic.Explain(type);
+            if (topicProblem is not null)
+            {
+                throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {topicProblem}");
+            }
+
+            DateTimeOffset time = default;
+            if (OptionalString(root, "time") is { } timeText
+                && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
+            {
+                throw new EventDecodingException($"The CloudEvent's time '{timeText}' is not an RFC 3339 timestamp.");
+            }
+
+            string? contentType = OptionalString(root, "datacontenttype");
+            ReadOnlyMemory<byte> payload = ReadOnlyMemory<byte>.Empty;
+            if (root.TryGetProperty("data_base64", out JsonElement base64))
+            {
+                payload = base64.ValueKind == JsonValueKind.String && base64.TryGetBytesFromBase64(out byte[]? bytes)
+                    ? bytes
+                    : throw new EventDecodingException("The CloudEvent's data_base64 is not a base64 string.");
+            }
+            else if (root.TryGetProperty("data", out JsonElement data) && data.ValueKind != JsonValueKind.Null)
+            {
+                contentType ??= "application/json";
+                payload = IsJson(contentType) || data.ValueKind != JsonValueKind.String
+                    ? System.Text.Encoding.UTF8.GetBytes(data.GetRawText())
+                    : System.Text.Encoding.UTF8.GetBytes(data.GetString()!);
+            }
+
+            var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+            int attempt = 1;
+            foreach (JsonProperty property in root.EnumerateObject())
+            {
+                if (property.Name == "attempt")
+                {
+                    attempt = property.Value.TryGetInt32(out int a) && a >= 1
+                        ? a
+                        : throw new EventDecodingException($"The CloudEvent's attempt '{property.Value}' is not a positive integer.");
+                }
+                else if (!Envelope.ReservedNames.Contains(property.Name) && property.Value.ValueKind != JsonValueKind.Null)
+                {
+                    headers[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+                }
+            }
+
+            return new Envelope(type, data: null, time, topicChecked: true)
+            {
+                Id = RequiredString(root, "id"),
+                Source = RequiredString(root, "source"),
+                Time = time,
+                Subject = OptionalString(root, "subject"),
+                DataContentType = payload.IsEmpty ? contentType : contentType ?? "application/json",
+                DataSchema = OptionalString(root, "dataschema"),
+                TraceParent = OptionalString(root, "traceparent"),
+                TraceState = OptionalString(root, "tracestate"),
+                CorrelationId = OptionalString(root, "correlationid"),
+                CausationId = OptionalString(root, "causationid"),
+                Attempt = attempt,
+                Headers = headers,
+                EncodedData = payload,
+            };
+        }
+    }
+
+    /// <summary>Reads the envelope's payload as <paramref name="type"/>, from <see cref="Envelope.Data"/> or by decoding <see cref="Envelope.EncodedData"/>.</summary>
+    /// <exception cref="EventDecodingException">The payload cannot be read as <paramref name="type"/>; the message names the event and the type.</exception>
+    public object? DecodeData(Envelope envelope, Type type)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(type);
+        if (envelope.Data is not null)
+        {
+            return type.IsInstanceOfType(envelope.Data)
+                ? envelope.Data
+                : throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' carries a {envelope.Data.GetType().FullName}, not a {type.FullName}.");
+        }
+
+        if (envelope.EncodedData.IsEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return _serializer.Deserialize(envelope.EncodedData.Span, type);
+        }
+        catch (EventDecodingException ex)
+        {
+            throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' cannot be decoded: {ex.Message}", ex);
+        }
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is null
+        || contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+        || contentType.Contains("+json", StringComparison.OrdinalIgnoreCase);
+
+    private static void WriteOptional(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static string RequiredString(JsonElement root, string name) =>
+        OptionalString(root, name) is { Length: > 0 } value
+            ? value
+            : throw new EventDecodingException($"The CloudEvent has no '{name}' attribute, which CloudEvents 1.0 requires.");
+
+    private static string? OptionalString(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new EventDecodingException($"The CloudEvent's '{name}' attribute must be a string, not {value.ValueKind}.");
+    }
+}

@@ -1,0 +1,35 @@
+namespace Herald.Transport;
+
+/// <summary>
+/// One registered consumer of a transport, read in the <c>System.Threading.Channels</c> shape: a synchronous
+/// <c>TryRead</c> fast path and an asynchronous wait, per lane or over all lanes. Disposing it ends the registration.
+/// </summary>
+internal interface IConsumer : IAsyncDisposable
+{
+    /// <summary>The consumer's name, for logs and errors.</summary>
+    string Name { get; }
+
+    /// <summary>How many ordered lanes the consumer has.</summary>
+    int Lanes { get; }
+
+    /// <summary>A snapshot of the consumer's counters.</summary>
+    SubscriptionStats Stats { get; }
+
+    /// <summary>Takes the next delivery of one lane, if any.</summary>
+    bool TryRead(int lane, out Delivery delivery);
+
+    /// <summary>Waits until one lane has a delivery (true) or is finished (false).</summary>
+    ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken);
+
+    /// <summary>Takes the next delivery of any lane, if any.</summary>
+    bool TryReadAny(out Delivery delivery);
+
+    /// <summary>Waits until any lane has a delivery (true) or all are finished (false).</summary>
+    ValueTask<bool> WaitToReadAnyAsync(CancellationToken cancellationToken);
+
+    /// <summary>Counts (and logs) a delivery the reader could not use because its payload was not of the expected type.</summary>
+    void CountWrongType(Envelope envelope);
+
+    /// <summary>Settles a delivery: acknowledged, or refused and put back (attempt + 1).</summary>
+    ValueTask SettleAsync(Delivery delivery, bool requeue, CancellationToken cancellationToken);
+}
