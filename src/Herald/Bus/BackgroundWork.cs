@@ -10,14 +10,21 @@ internal sealed class BackgroundWork : IAsyncDisposable
     private readonly Lock _sync = new();
     private readonly HashSet<Task> _running = [];
     private int _count;
+    private bool _disposed;
 
     /// <summary>Tasks started and not yet finished.</summary>
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Starts <paramref name="work"/> on the thread pool with the bus's stop token.</summary>
+    /// <exception cref="ObjectDisposedException">The owner was disposed.</exception>
     public void Run(Func<CancellationToken, Task> work)
     {
-        Interlocked.Increment(ref _count);
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Interlocked.Increment(ref _count);
+        }
+
         Task task = Task.Run(async () =>
         {
             try
@@ -39,12 +46,19 @@ internal sealed class BackgroundWork : IAsyncDisposable
     /// <summary>Signals every task to stop and waits for all of them.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
         Task[] tasks;
         lock (_sync)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             tasks = [.. _running];
         }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
 
         try
         {

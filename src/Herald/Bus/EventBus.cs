@@ -25,7 +25,6 @@ public sealed class EventBus : IAsyncDisposable
     private readonly string _source;
     private readonly TimeProvider _time;
     private long _published;
-    private long _droppedOnDispose;
     private int _subscriptionNumber;
     private volatile bool _disposed;
 
@@ -63,7 +62,7 @@ public sealed class EventBus : IAsyncDisposable
         Gates.Gated,
         Gates.Held,
         Gates.ReleaseFailures,
-        Interlocked.Read(ref _droppedOnDispose),
+        Gates.DroppedOnDispose,
         _memory.Count,
         _background.Count);
 
@@ -175,7 +174,6 @@ public sealed class EventBus : IAsyncDisposable
         int held = Gates.DropHeld();
         if (held > 0)
         {
-            Interlocked.Add(ref _droppedOnDispose, held);
             Log.HeldOnDispose(_telemetry.Logger, held);
         }
 

@@ -22,6 +22,7 @@ public sealed class TopicGates
     private Gate[] _gates = [];
     private long _gated;
     private long _releaseFailures;
+    private long _droppedOnDispose;
 
     internal TopicGates(BusTelemetry telemetry, int heldCapacity, Func<Envelope, CancellationToken, ValueTask> deliver, BackgroundWork background)
     {
@@ -34,6 +35,9 @@ public sealed class TopicGates
     internal long Gated => Interlocked.Read(ref _gated);
 
     internal long ReleaseFailures => Interlocked.Read(ref _releaseFailures);
+
+    /// <summary>Held events the bus was disposed before it could deliver (still held, or taken out for a delivery that was cancelled).</summary>
+    internal long DroppedOnDispose => Interlocked.Read(ref _droppedOnDispose);
 
     internal int Held
     {
@@ -114,7 +118,7 @@ public sealed class TopicGates
         return gates.Length == 0 ? new ValueTask<GateOutcome>(GateOutcome.Pass) : AdmitSlowAsync(gates, envelope, cancellationToken);
     }
 
-    /// <summary>Counts what paused gates still hold when the bus is disposed, and returns the count.</summary>
+    /// <summary>Counts what the gates still hold when the bus is disposed (after the releases stopped), and returns the count.</summary>
     internal int DropHeld()
     {
         int dropped = 0;
@@ -130,6 +134,7 @@ public sealed class TopicGates
             }
         }
 
+        Interlocked.Add(ref _droppedOnDispose, dropped);
         return dropped;
     }
 
@@ -247,7 +252,9 @@ public sealed class TopicGates
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                return; // the bus is being disposed; it counts what is still held
+                // The bus is being disposed: this event was taken out but not delivered; the rest is counted by DropHeld.
+                Interlocked.Increment(ref _droppedOnDispose);
+                return;
             }
             catch (Exception ex)
             {

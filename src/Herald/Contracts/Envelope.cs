@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Frozen;
 
 namespace Herald;
@@ -20,6 +21,8 @@ public sealed class Envelope
         StringComparer.Ordinal,
         "id", "source", "specversion", "type", "time", "subject", "datacontenttype", "dataschema", "data", "data_base64",
         "traceparent", "tracestate", "correlationid", "causationid", "attempt");
+
+    private static readonly SearchValues<char> HeaderNameChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
 
     internal static readonly IReadOnlyDictionary<string, string> NoHeaders = FrozenDictionary<string, string>.Empty;
 
@@ -135,7 +138,7 @@ public sealed class Envelope
         foreach (KeyValuePair<string, string> header in headers)
         {
             string name = header.Key;
-            if (string.IsNullOrEmpty(name) || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9')))
+            if (string.IsNullOrEmpty(name) || name.AsSpan().ContainsAnyExcept(HeaderNameChars))
             {
                 throw new ArgumentException(
                     $"Header name '{name}' is not allowed: header names are CloudEvents extension names, lowercase ASCII letters and digits only (e.g. 'tenant').",

@@ -27,7 +27,17 @@ internal sealed class ConsumerGroup(string name, MemoryQueue[] members)
             }
         }
 
+        // Every member is full: the first live one from the round-robin start applies its overflow policy.
+        for (int i = 0; i < members.Length; i++)
+        {
+            chosen = members[(start + i) % members.Length];
+            if (!chosen.IsDisposed)
+            {
+                return false;
+            }
+        }
+
         chosen = members[start];
-        return chosen.IsDisposed ? chosen.TryWrite(envelope) : false;
+        return chosen.TryWrite(envelope); // all gone: counted as dropped (disposed) by the member
     }
 }
