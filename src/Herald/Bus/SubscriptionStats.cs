@@ -22,6 +22,15 @@ public readonly record struct SubscriptionStats(
     /// <summary>All dropped events, whatever the reason.</summary>
     public long Dropped => DroppedOldest + DroppedNewest + DroppedDisposed + DroppedWrongType;
 
+    /// <summary>The dropped events per reason, every reason present (zero when none).</summary>
+    public IReadOnlyDictionary<DropReason, long> DroppedByReason => new Dictionary<DropReason, long>
+    {
+        [DropReason.Oldest] = DroppedOldest,
+        [DropReason.Newest] = DroppedNewest,
+        [DropReason.Disposed] = DroppedDisposed,
+        [DropReason.WrongType] = DroppedWrongType,
+    };
+
     /// <summary>The dropped events for one reason.</summary>
     public long DroppedFor(DropReason reason) => reason switch
     {

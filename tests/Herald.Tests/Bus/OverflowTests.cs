@@ -23,6 +23,8 @@ public sealed class OverflowTests
 
         Assert.Equal(90, sub.Stats.DroppedOldest);
         Assert.Equal(90, sub.Stats.Dropped);
+        Assert.Equal(90, sub.Stats.DroppedByReason[DropReason.Oldest]);
+        Assert.Equal(0, sub.Stats.DroppedByReason[DropReason.Newest]);
         Assert.Equal(10, sub.Stats.Queued);
         Assert.Equal(Enumerable.Range(90, 10), Drain.Queued(sub).Select(e => e.Event.Sequence));
         Assert.Equal(10, sub.Stats.Delivered);
