@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Herald.Diagnostics;
 using Herald.InMemory;
 using Herald.Transport;
@@ -22,6 +23,7 @@ public sealed class EventBus : IAsyncDisposable
     private readonly ITransport _transport;
     private readonly InMemoryTransport _memory;
     private readonly BackgroundWork _background = new();
+    private readonly DelayedDeliveries _delayed;
     private readonly string _source;
     private readonly TimeProvider _time;
     private long _published;
@@ -47,10 +49,18 @@ public sealed class EventBus : IAsyncDisposable
         _memory = new InMemoryTransport(_telemetry);
         _transport = _memory;
         Gates = new TopicGates(_telemetry, options.PausedGateCapacity, _transport.PublishAsync, _background);
+        _delayed = new DelayedDeliveries(_time, DeliverAsync, _background, _telemetry.Logger);
+        _telemetry.Meter.CreateObservableGauge("herald.queue.depth", () => _memory.Depths(_telemetry.BusTag), "{event}", "Events waiting per subscription.");
+        _telemetry.Meter.CreateObservableGauge("herald.queue.oldest_age", () => _memory.OldestAges(_telemetry.BusTag, _time.GetUtcNow()), "s", "How long the oldest queued event of each subscription has waited.");
     }
 
     /// <summary>The bus name given in <see cref="EventBusOptions.Name"/>.</summary>
     public string Name { get; }
+
+    /// <summary>The clock of this bus.</summary>
+    internal TimeProvider TimeProvider => _time;
+
+    internal BusTelemetry Telemetry => _telemetry;
 
     /// <summary>Runtime topic gates: block, pause and resume topic patterns.</summary>
     public TopicGates Gates { get; }
@@ -62,9 +72,11 @@ public sealed class EventBus : IAsyncDisposable
         Gates.Gated,
         Gates.Held,
         Gates.ReleaseFailures,
-        Gates.DroppedOnDispose,
+        Gates.DroppedOnDispose + _delayed.DroppedOnDispose,
         _memory.Count,
-        _background.Count);
+        _background.Count,
+        _delayed.Pending,
+        _delayed.Failures);
 
     /// <summary>
     /// Publishes an event to every matching subscription. Completes when the event is in every matching
@@ -99,29 +111,12 @@ public sealed class EventBus : IAsyncDisposable
             ? TopicCache<TEvent>.Binding
             : Topic.BindingOf(@event.GetType());
 
-        Envelope envelope;
-        if (options is null)
+        if (options is not null || Activity.Current is not null || _telemetry.Source.HasListeners())
         {
-            envelope = new Envelope(binding.Topic, @event, _time.GetUtcNow(), topicChecked: true) { Source = _source, DataSchema = binding.DataSchema };
-        }
-        else
-        {
-            if (options.Headers is { Count: > 0 } headers)
-            {
-                Envelope.ValidateHeaders(headers);
-            }
-
-            envelope = new Envelope(binding.Topic, @event, _time.GetUtcNow(), topicChecked: true)
-            {
-                Source = _source,
-                DataSchema = binding.DataSchema,
-                Subject = options.Key,
-                CorrelationId = options.CorrelationId,
-                CausationId = options.CausationId,
-                Headers = options.Headers ?? Envelope.NoHeaders,
-            };
+            return PublishWithOptionsAsync(binding, @event, options, cancellationToken);
         }
 
+        var envelope = new Envelope(binding.Topic, @event, _time.GetUtcNow(), topicChecked: true) { Source = _source, DataSchema = binding.DataSchema };
         return PublishEnvelopeAsync(envelope, cancellationToken);
     }
 
@@ -137,6 +132,13 @@ public sealed class EventBus : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(envelope);
         Envelope.ValidateHeaders(envelope.Headers);
         return PublishEnvelopeAsync(envelope, cancellationToken);
+    }
+
+    /// <summary>Registers a consumer on the transport (the handler host's way in).</summary>
+    internal IConsumer SubscribeConsumer(ConsumerSpec spec)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _transport.Subscribe(spec);
     }
 
     /// <summary>Subscribes to the topic of <typeparamref name="TEvent"/>. The subscription receives every event published from now on.</summary>
@@ -170,7 +172,9 @@ public sealed class EventBus : IAsyncDisposable
         }
 
         _disposed = true;
+        _delayed.Dispose();
         await _background.DisposeAsync().ConfigureAwait(false);
+        _delayed.DropPending();
         int held = Gates.DropHeld();
         if (held > 0)
         {
@@ -192,6 +196,68 @@ public sealed class EventBus : IAsyncDisposable
         string name = options.Name ?? options.Group ?? $"{pattern.Value}#{Interlocked.Increment(ref _subscriptionNumber)}";
         var spec = new ConsumerSpec(name, options.Group, pattern, options.Capacity, options.Overflow, options.Lanes);
         return new Subscription<TEvent>(_transport.Subscribe(spec), pattern);
+    }
+
+    /// <summary>The publish path with options, tracing or a delay: one producer activity, traceparent into the envelope.</summary>
+    private async ValueTask PublishWithOptionsAsync(TopicBinding binding, object @event, PublishOptions? options, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        DateTimeOffset? due = options?.DueTime(now);
+        if (options?.Headers is { Count: > 0 } headers)
+        {
+            Envelope.ValidateHeaders(headers);
+        }
+
+        using Activity? activity = _telemetry.Source.StartActivity($"send {binding.Topic}", ActivityKind.Producer);
+        if (activity is not null)
+        {
+            activity.SetTag("messaging.system", "herald");
+            activity.SetTag("messaging.operation.name", "send");
+            activity.SetTag("messaging.operation.type", "send");
+            activity.SetTag("messaging.destination.name", binding.Topic);
+        }
+
+        Activity? context = activity ?? Activity.Current;
+        var envelope = new Envelope(binding.Topic, @event, now, topicChecked: true)
+        {
+            Source = _source,
+            DataSchema = binding.DataSchema,
+            Subject = options?.Key,
+            CorrelationId = options?.CorrelationId,
+            CausationId = options?.CausationId,
+            Headers = options?.Headers ?? Envelope.NoHeaders,
+            TraceParent = context?.IdFormat == ActivityIdFormat.W3C ? context.Id : null,
+            TraceState = context?.TraceStateString,
+        };
+        activity?.SetTag("messaging.message.id", envelope.Id);
+
+        try
+        {
+            if (due is { } dueTime && dueTime > now)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                _delayed.Schedule(envelope, dueTime);
+                Accepted(envelope);
+                return;
+            }
+
+            await PublishEnvelopeAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (activity is not null)
+        {
+            activity.AddException(ex);
+            activity.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Delivers an already-accepted envelope (a delayed one falling due): gates and transport, not counted again.</summary>
+    private async ValueTask DeliverAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        if (await Gates.AdmitAsync(envelope, cancellationToken).ConfigureAwait(false) == GateOutcome.Pass)
+        {
+            await _transport.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private ValueTask PublishEnvelopeAsync(Envelope envelope, CancellationToken cancellationToken)

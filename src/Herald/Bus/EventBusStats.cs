@@ -6,9 +6,11 @@ namespace Herald;
 /// <param name="Gated">Events refused by a blocked gate (thrown at or discarded, as the gate says).</param>
 /// <param name="Held">Events a paused gate holds now.</param>
 /// <param name="GateReleaseFailures">Held events that could not be delivered when their gate resumed (logged, one by one).</param>
-/// <param name="DroppedOnDispose">Held events still in a paused gate when the bus was disposed.</param>
+/// <param name="DroppedOnDispose">Events held by a paused gate or waiting for their delay when the bus was disposed.</param>
 /// <param name="Subscriptions">Live subscriptions.</param>
-/// <param name="BackgroundTasks">Tasks the bus runs on its own (gate releases) that have not finished; 0 after dispose.</param>
+/// <param name="BackgroundTasks">Tasks the bus runs on its own (gate releases, delayed releases) that have not finished; 0 after dispose.</param>
+/// <param name="Delayed">Events published with a delay that are not due yet.</param>
+/// <param name="DelayedFailures">Delayed events that could not be delivered when due (logged one by one).</param>
 public readonly record struct EventBusStats(
     long Published,
     long Unrouted,
@@ -17,4 +19,6 @@ public readonly record struct EventBusStats(
     long GateReleaseFailures,
     long DroppedOnDispose,
     int Subscriptions,
-    int BackgroundTasks);
+    int BackgroundTasks,
+    int Delayed = 0,
+    long DelayedFailures = 0);

@@ -14,4 +14,28 @@ public sealed class PublishOptions
 
     /// <summary>Free headers (lowercase ASCII letters and digits as names, carried as CloudEvents extensions).</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    /// <summary>Deliver after this delay (on the bus's clock) instead of now. Not with <see cref="DeliverAt"/>.</summary>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary>Deliver at this time (on the bus's clock) instead of now; a past time delivers at once. Not with <see cref="Delay"/>.</summary>
+    public DateTimeOffset? DeliverAt { get; init; }
+
+    /// <summary>The due time asked for, or null to deliver now.</summary>
+    internal DateTimeOffset? DueTime(DateTimeOffset now)
+    {
+        if (Delay is { } delay)
+        {
+            if (DeliverAt is not null)
+            {
+                throw new ArgumentException("PublishOptions.Delay and PublishOptions.DeliverAt were both set; choose one.", nameof(Delay));
+            }
+
+            return delay < TimeSpan.Zero
+                ? throw new ArgumentOutOfRangeException(nameof(Delay), delay, "PublishOptions.Delay must not be negative.")
+                : now + delay;
+        }
+
+        return DeliverAt;
+    }
 }

@@ -9,6 +9,7 @@ namespace Herald;
 /// <param name="DroppedWrongType">Events skipped by a typed subscription because their payload was not of its type.</param>
 /// <param name="Rejected">Publishes refused at once by a full <see cref="Overflow.Reject"/> queue (the publisher got an exception).</param>
 /// <param name="TimedOut">Publishes that gave up waiting for room in a full <see cref="Overflow.Wait"/> queue (the publisher got an exception).</param>
+/// <param name="Spilled">Re-entrant publishes (from the queue's own handler into its full queue) let past the bound instead of deadlocking.</param>
 public readonly record struct SubscriptionStats(
     long Delivered,
     int Queued,
@@ -17,7 +18,8 @@ public readonly record struct SubscriptionStats(
     long DroppedDisposed,
     long DroppedWrongType,
     long Rejected,
-    long TimedOut)
+    long TimedOut,
+    long Spilled = 0)
 {
     /// <summary>All dropped events, whatever the reason.</summary>
     public long Dropped => DroppedOldest + DroppedNewest + DroppedDisposed + DroppedWrongType;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,6 +12,9 @@ namespace Herald.Diagnostics;
 internal sealed class BusTelemetry : IDisposable
 {
     public const string MeterName = "Herald";
+
+    /// <summary>The name of Herald's <see cref="System.Diagnostics.ActivitySource"/> (and its meter).</summary>
+    public const string SourceName = "Herald";
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
@@ -36,6 +40,13 @@ internal sealed class BusTelemetry : IDisposable
         Delivered = _meter.CreateCounter<long>("herald.events.delivered", "{event}", "Events handed to a subscription's reader.");
         Dropped = _meter.CreateCounter<long>("herald.events.dropped", "{event}", "Events dropped, by subscription and reason.");
         Refused = _meter.CreateCounter<long>("herald.publish.refused", "{event}", "Publishes refused: rejected by a full queue, timed out, or blocked by a gate.");
+        Handled = _meter.CreateCounter<long>("herald.events.handled", "{event}", "Deliveries a handler completed.");
+        Failed = _meter.CreateCounter<long>("herald.events.failed", "{attempt}", "Handler attempts that failed (each retry counts).");
+        Retried = _meter.CreateCounter<long>("herald.events.retried", "{attempt}", "Attempts made again after a failure.");
+        DeadLettered = _meter.CreateCounter<long>("herald.events.dead_lettered", "{event}", "Deliveries stored as dead letters.");
+        Duplicates = _meter.CreateCounter<long>("herald.events.duplicates", "{event}", "Deliveries skipped because the consumer had handled the event id.");
+        Duration = _meter.CreateHistogram<double>("messaging.process.duration", "s", "Time from delivery to the handler's outcome, retries included.");
+        Source = new ActivitySource(SourceName);
     }
 
     public ILogger Logger { get; }
@@ -51,6 +62,23 @@ internal sealed class BusTelemetry : IDisposable
     public Counter<long> Dropped { get; }
 
     public Counter<long> Refused { get; }
+
+    public Counter<long> Handled { get; }
+
+    public Counter<long> Failed { get; }
+
+    public Counter<long> Retried { get; }
+
+    public Counter<long> DeadLettered { get; }
+
+    public Counter<long> Duplicates { get; }
+
+    public Histogram<double> Duration { get; }
+
+    public ActivitySource Source { get; }
+
+    /// <summary>The meter, for observable instruments registered by the transport.</summary>
+    public Meter Meter => _meter;
 
     public KeyValuePair<string, object?> BusTag => _busTag;
 
@@ -81,6 +109,7 @@ internal sealed class BusTelemetry : IDisposable
 
     public void Dispose()
     {
+        Source.Dispose();
         if (_ownsMeter)
         {
             _meter.Dispose();

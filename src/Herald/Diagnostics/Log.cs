@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(1008, LogLevel.Information, "Subscription '{Subscription}' disposed with {Count} events still queued; they are counted as dropped (disposed)")]
     public static partial void DisposedWithQueued(ILogger logger, string subscription, long count);
+
+    [LoggerMessage(1009, LogLevel.Error, "Delayed event {EventId} on '{Topic}' could not be delivered when it fell due")]
+    public static partial void DelayedFailed(ILogger logger, Exception exception, string eventId, string topic);
 }

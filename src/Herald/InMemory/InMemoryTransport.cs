@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Herald.Diagnostics;
 using Herald.Transport;
 
@@ -19,6 +20,27 @@ internal sealed class InMemoryTransport(BusTelemetry telemetry) : ITransport
 
     /// <summary>Live subscriptions.</summary>
     public int Count => Volatile.Read(ref _table).Queues.Length;
+
+    /// <summary>Queue depth per subscription, for the <c>herald.queue.depth</c> gauge.</summary>
+    public IEnumerable<Measurement<long>> Depths(KeyValuePair<string, object?> busTag)
+    {
+        foreach (MemoryQueue queue in Volatile.Read(ref _table).Queues)
+        {
+            yield return new Measurement<long>(queue.Queued, busTag, new("herald.subscription", queue.Name));
+        }
+    }
+
+    /// <summary>Age of the oldest queued event per non-empty subscription, for the <c>herald.queue.oldest_age</c> gauge.</summary>
+    public IEnumerable<Measurement<double>> OldestAges(KeyValuePair<string, object?> busTag, DateTimeOffset now)
+    {
+        foreach (MemoryQueue queue in Volatile.Read(ref _table).Queues)
+        {
+            if (queue.TryPeekOldest(out Envelope? oldest))
+            {
+                yield return new Measurement<double>(Math.Max(0, (now - oldest.Time).TotalSeconds), busTag, new("herald.subscription", queue.Name));
+            }
+        }
+    }
 
     public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
     {

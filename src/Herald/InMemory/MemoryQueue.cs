@@ -15,6 +15,9 @@ internal sealed class MemoryQueue : IConsumer
     private readonly BusTelemetry _telemetry;
     private readonly Action<MemoryQueue> _onDisposed;
     private readonly AsyncSignal? _anyLane;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Envelope> _spill = new();
+    private volatile int _spillCount;
+    private long _spilled;
     private long _delivered;
     private long _droppedOldest;
     private long _droppedNewest;
@@ -59,6 +62,12 @@ internal sealed class MemoryQueue : IConsumer
         _anyLane = spec.Lanes > 1 ? new AsyncSignal() : null;
     }
 
+    /// <summary>
+    /// The queue whose delivery loop the current flow is (set once per loop by the handler host). A publish from that
+    /// flow into the same full <see cref="Overflow.Wait"/> queue would wait for room only that loop can make.
+    /// </summary>
+    public static AsyncLocal<IConsumer?> CurrentReader { get; } = new();
+
     public ConsumerSpec Spec { get; }
 
     public string Name => Spec.Name;
@@ -77,7 +86,7 @@ internal sealed class MemoryQueue : IConsumer
                 queued += lane.Reader.Count;
             }
 
-            return queued;
+            return queued + _spillCount;
         }
     }
 
@@ -89,7 +98,8 @@ internal sealed class MemoryQueue : IConsumer
         Interlocked.Read(ref _droppedDisposed),
         Interlocked.Read(ref _droppedWrongType),
         Interlocked.Read(ref _rejected),
-        Interlocked.Read(ref _timedOut));
+        Interlocked.Read(ref _timedOut),
+        Interlocked.Read(ref _spilled));
 
     /// <summary>
     /// Writes without waiting. True when the event is settled for this queue: written, dropped by policy, or counted as
@@ -121,6 +131,12 @@ internal sealed class MemoryQueue : IConsumer
             _telemetry.CountRefused(envelope.Type, "rejected");
             Log.PublishRejected(_telemetry.Logger, envelope.Type, Name);
             throw new PublishRejectedException(envelope.Type, Name, Spec.Capacity);
+        }
+
+        if (ReferenceEquals(CurrentReader.Value, this))
+        {
+            Spill(envelope);
+            return;
         }
 
         ChannelWriter<Envelope> writer = _lanes[PickLane(envelope)].Writer;
@@ -156,7 +172,7 @@ internal sealed class MemoryQueue : IConsumer
 
     public bool TryRead(int lane, out Delivery delivery)
     {
-        if (_lanes[lane].Reader.TryRead(out Envelope? envelope))
+        if (_lanes[lane].Reader.TryRead(out Envelope? envelope) || (_spillCount > 0 && TryUnspill(out envelope)))
         {
             delivery = Delivered(envelope);
             return true;
@@ -167,11 +183,28 @@ internal sealed class MemoryQueue : IConsumer
     }
 
     public ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken) =>
-        _lanes[lane].Reader.WaitToReadAsync(cancellationToken);
+        _spillCount > 0 ? new ValueTask<bool>(true) : _lanes[lane].Reader.WaitToReadAsync(cancellationToken);
+
+    public bool TryPeekOldest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope)
+    {
+        envelope = null;
+        foreach (Channel<Envelope> lane in _lanes)
+        {
+            if (lane.Reader.TryPeek(out Envelope? head) && (envelope is null || head.Time < envelope.Time))
+            {
+                envelope = head;
+            }
+        }
+
+        return envelope is not null;
+    }
+
+    public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        TryWrite(envelope) ? ValueTask.CompletedTask : WriteAsync(envelope, cancellationToken);
 
     public bool TryReadAny(out Delivery delivery)
     {
-        if (_lanes.Length == 1)
+        if (_lanes.Length == 1 || _spillCount > 0)
         {
             return TryRead(0, out delivery);
         }
@@ -192,7 +225,7 @@ internal sealed class MemoryQueue : IConsumer
     }
 
     public ValueTask<bool> WaitToReadAnyAsync(CancellationToken cancellationToken) =>
-        _anyLane is null ? _lanes[0].Reader.WaitToReadAsync(cancellationToken) : WaitToReadAnyLaneAsync(cancellationToken);
+        _anyLane is null ? WaitToReadAsync(0, cancellationToken) : WaitToReadAnyLaneAsync(cancellationToken);
 
     public void CountWrongType(Envelope envelope) => CountDrop(ref _droppedWrongType, DropReason.WrongType, envelope);
 
@@ -226,6 +259,13 @@ internal sealed class MemoryQueue : IConsumer
             }
         }
 
+        while (_spill.TryDequeue(out _))
+        {
+            left++;
+        }
+
+        _spillCount = 0;
+
         _anyLane?.Ring();
         if (left > 0)
         {
@@ -245,6 +285,11 @@ internal sealed class MemoryQueue : IConsumer
         while (true)
         {
             bool anyOpen = false;
+            if (_spillCount > 0)
+            {
+                return true;
+            }
+
             foreach (Channel<Envelope> lane in _lanes)
             {
                 if (lane.Reader.TryPeek(out _))
@@ -262,6 +307,38 @@ internal sealed class MemoryQueue : IConsumer
 
             await _anyLane!.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A re-entrant publish (from this queue's own delivery loop into this full queue) goes past the bound instead of
+    /// waiting for room it alone could make: up to one more queue's worth, counted as spilled; beyond that it is refused.
+    /// </summary>
+    private void Spill(Envelope envelope)
+    {
+        if (_spillCount >= Spec.Capacity)
+        {
+            Interlocked.Increment(ref _rejected);
+            _telemetry.CountRefused(envelope.Type, "reentrant_spill_full");
+            throw new PublishRejectedException(
+                $"Publishing '{envelope.Type}' was rejected: it was published from subscription '{Name}''s own handler into its own full queue "
+                + $"(a re-entrant publish), and the {Spec.Capacity} events it may spill past the bound are taken. Raise the capacity or publish elsewhere.");
+        }
+
+        _spill.Enqueue(envelope);
+        Interlocked.Increment(ref _spillCount);
+        Interlocked.Increment(ref _spilled);
+        _anyLane?.Ring();
+    }
+
+    private bool TryUnspill([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope)
+    {
+        if (_spill.TryDequeue(out envelope))
+        {
+            Interlocked.Decrement(ref _spillCount);
+            return true;
+        }
+
+        return false;
     }
 
     private Delivery Delivered(Envelope envelope)

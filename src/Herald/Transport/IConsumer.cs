@@ -30,6 +30,12 @@ internal interface IConsumer : IAsyncDisposable
     /// <summary>Counts (and logs) a delivery the reader could not use because its payload was not of the expected type.</summary>
     void CountWrongType(Envelope envelope);
 
+    /// <summary>The oldest queued envelope (for the age-of-oldest gauge and health), if any.</summary>
+    bool TryPeekOldest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope);
+
+    /// <summary>Puts an envelope into this consumer's own queue (a dead-letter redrive aimed at one consumer).</summary>
+    ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken);
+
     /// <summary>Settles a delivery: acknowledged, or refused and put back (attempt + 1).</summary>
     ValueTask SettleAsync(Delivery delivery, bool requeue, CancellationToken cancellationToken);
 }

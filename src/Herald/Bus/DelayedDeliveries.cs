@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald;
+
+/// <summary>
+/// Events published with a delay: a priority queue ordered by due time and one timer armed for the earliest, so an
+/// idle delayed event costs a queue slot and nothing else (no task or timer per event). Due events are released in
+/// due order (publish order for equal times) by one background task.
+/// </summary>
+internal sealed class DelayedDeliveries : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly PriorityQueue<Envelope, (DateTimeOffset Due, long Sequence)> _queue = new();
+    private readonly TimeProvider _time;
+    private readonly Func<Envelope, CancellationToken, ValueTask> _deliver;
+    private readonly BackgroundWork _background;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private long _sequence;
+    private DateTimeOffset? _armedFor;
+    private bool _releasing;
+    private long _failures;
+    private long _droppedOnDispose;
+
+    public DelayedDeliveries(TimeProvider time, Func<Envelope, CancellationToken, ValueTask> deliver, BackgroundWork background, ILogger logger)
+    {
+        _time = time;
+        _deliver = deliver;
+        _background = background;
+        _logger = logger;
+        _timer = time.CreateTimer(static state => ((DelayedDeliveries)state!).OnDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Delayed events waiting now.</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Delayed events that could not be delivered when due (logged one by one).</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Delayed events still waiting (or being released) when the bus was disposed.</summary>
+    public long DroppedOnDispose => Interlocked.Read(ref _droppedOnDispose);
+
+    public void Schedule(Envelope envelope, DateTimeOffset due)
+    {
+        lock (_lock)
+        {
+            _queue.Enqueue(envelope, (due, _sequence++));
+            if (!_releasing && (_armedFor is null || due < _armedFor))
+            {
+                ArmLocked(due);
+            }
+        }
+    }
+
+    /// <summary>Counts what is still waiting at disposal, and returns the count.</summary>
+    public int DropPending()
+    {
+        lock (_lock)
+        {
+            int left = _queue.Count;
+            _queue.Clear();
+            Interlocked.Add(ref _droppedOnDispose, left);
+            return left;
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void ArmLocked(DateTimeOffset due)
+    {
+        TimeSpan wait = due - _time.GetUtcNow();
+        _armedFor = due;
+        _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnDue()
+    {
+        lock (_lock)
+        {
+            _armedFor = null;
+            if (_releasing)
+            {
+                return;
+            }
+
+            _releasing = true;
+        }
+
+        try
+        {
+            _background.Run(ReleaseAsync);
+        }
+        catch (ObjectDisposedException)
+        {
+            // the bus is disposed: what waits is counted by DropPending
+        }
+    }
+
+    private async Task ReleaseAsync(CancellationToken stopping)
+    {
+        while (true)
+        {
+            Envelope? envelope;
+            lock (_lock)
+            {
+                if (!_queue.TryPeek(out envelope, out (DateTimeOffset Due, long Sequence) next) || next.Due > _time.GetUtcNow())
+                {
+                    _releasing = false;
+                    if (envelope is not null)
+                    {
+                        ArmLocked(next.Due);
+                    }
+
+                    return;
+                }
+
+                _queue.Dequeue();
+            }
+
+            try
+            {
+                await _deliver(envelope, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _droppedOnDispose);
+                return;
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref _failures);
+                Diagnostics.Log.DelayedFailed(_logger, ex, envelope.Id, envelope.Type);
+            }
+        }
+    }
+}

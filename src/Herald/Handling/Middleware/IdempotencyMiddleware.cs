@@ -1,0 +1,43 @@
+namespace Herald.Handling.Middleware;
+
+/// <summary>
+/// Skips an event id this consumer has already handled (or is handling), through the <see cref="IInboxStore"/>. The
+/// claim is completed when the handler succeeds and released when it fails, so a redrive can run it again.
+/// </summary>
+internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddleware
+{
+    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        if (!context.Handler.Options.Idempotent)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        string consumer = context.Handler.Name;
+        string id = context.Envelope.Id;
+        if (!await inbox.TryBeginAsync(consumer, id, context.CancellationToken).ConfigureAwait(false))
+        {
+            context.Outcome = DeliveryOutcome.Duplicate;
+            return;
+        }
+
+        bool done = false;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+            done = context.Outcome == DeliveryOutcome.Handled;
+        }
+        finally
+        {
+            if (done)
+            {
+                await inbox.CompleteAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await inbox.AbandonAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Herald.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Handling.Middleware;
+
+/// <summary>
+/// Nothing thrown inside escapes: a failure that got this far (the dead-letter store itself failed, or a step was
+/// removed) is logged and counted as <see cref="DeliveryOutcome.Failed"/>; a cancellation caused by shutdown is
+/// <see cref="DeliveryOutcome.Cancelled"/>. The consumer loop and other subscriptions never see it.
+/// </summary>
+internal sealed class IsolationMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
+
+    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.Stopping.IsCancellationRequested)
+        {
+            context.Outcome = DeliveryOutcome.Cancelled;
+        }
+        catch (Exception ex)
+        {
+            context.Exception = ex;
+            context.Outcome = DeliveryOutcome.Failed;
+            HandlingLog.Isolated(_logger, ex, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using Herald.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Handling.Middleware;
+
+/// <summary>
+/// Puts the event id, topic, handler and attempt in a log scope around the delivery (so every log line inside
+/// carries them) and logs its outcome: debug when handled, information for duplicates and cancellations.
+/// Failures are logged where they are decided: retries, dead letters, isolation.
+/// </summary>
+internal sealed class LoggingMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
+
+    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        if (!_logger.IsEnabled(LogLevel.Critical))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        using IDisposable? scope = _logger.BeginScope(new DeliveryScope(context));
+        await next(context).ConfigureAwait(false);
+        switch (context.Outcome)
+        {
+            case DeliveryOutcome.Handled:
+                HandlingLog.Handled(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
+                break;
+            case DeliveryOutcome.Duplicate:
+                HandlingLog.Duplicate(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id);
+                break;
+            case DeliveryOutcome.Cancelled:
+                HandlingLog.Cancelled(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
+                break;
+        }
+    }
+
+    /// <summary>The scope's state: structured values for providers that read them, a line for those that do not.</summary>
+    private sealed class DeliveryScope(DeliveryContext context) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public int Count => 4;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("EventId", context.Envelope.Id),
+            1 => new("Topic", context.Envelope.Type),
+            2 => new("Handler", context.Handler.Name),
+            _ => new("Attempt", context.Attempt),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"event {context.Envelope.Id} {context.Envelope.Type} -> {context.Handler.Name} attempt {context.Attempt}";
+    }
+}

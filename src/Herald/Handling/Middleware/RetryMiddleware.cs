@@ -1,0 +1,53 @@
+using Herald.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Handling.Middleware;
+
+/// <summary>
+/// Tries a failed attempt again, after the handler's <see cref="RetryPolicy"/> delay (exponential with jitter, on the
+/// injected <see cref="TimeProvider"/>), while attempts remain and the exception is retryable. A cancellation caused
+/// by shutdown is not a failure and is never retried; a poison event never is either.
+/// </summary>
+internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
+
+    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        RetryPolicy policy = context.Handler.Options.Retry;
+        int first = context.Attempt;
+        while (true)
+        {
+            try
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !context.Stopping.IsCancellationRequested)
+            {
+                context.Exception = ex;
+                int made = context.Attempt - first + 1;
+                if (!policy.ShouldRetry(ex))
+                {
+                    context.FailureReason = "not-retryable";
+                    throw;
+                }
+
+                if (made >= policy.MaxAttempts)
+                {
+                    context.FailureReason = "attempts-exhausted";
+                    throw;
+                }
+
+                TimeSpan delay = policy.DelayBefore(context.Attempt + 1, Random.Shared.NextDouble());
+                HandlingLog.Retrying(_logger, ex, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt, delay.TotalMilliseconds);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, context.TimeProvider, context.Stopping).ConfigureAwait(false);
+                }
+
+                context.Attempt++;
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using System.Diagnostics.CodeAnalysis;
+using Herald.Handling;
+using Herald.Handling.Middleware;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Herald;
+
+/// <summary>Configures Herald in <c>services.AddHerald(h => ...)</c>: the bus, the handlers, the pipeline and schedules.</summary>
+public sealed class HeraldBuilder
+{
+    private readonly List<Func<HandlerRegistration[]>> _handlers = [];
+    private readonly List<RecurringPublish> _recurring = [];
+
+    internal HeraldBuilder(IServiceCollection services)
+    {
+        Services = services;
+        Pipeline =
+        [
+            new PipelineStep("tracing", sp => new TracingMiddleware(sp.GetRequiredService<HandlerHost>().Bus.Telemetry)),
+            new PipelineStep("metrics", sp => new MetricsMiddleware(sp.GetRequiredService<HandlerHost>().Bus.Telemetry)),
+            new PipelineStep("logging", sp => ActivatorUtilities.CreateInstance<LoggingMiddleware>(sp)),
+            new PipelineStep("isolation", sp => ActivatorUtilities.CreateInstance<IsolationMiddleware>(sp)),
+            new PipelineStep("dead-letter", sp => ActivatorUtilities.CreateInstance<DeadLetterMiddleware>(sp)),
+            new PipelineStep("idempotency", sp => ActivatorUtilities.CreateInstance<IdempotencyMiddleware>(sp)),
+            new PipelineStep("retry", sp => ActivatorUtilities.CreateInstance<RetryMiddleware>(sp)),
+            new PipelineStep("timeout", _ => new TimeoutMiddleware()),
+        ];
+    }
+
+    /// <summary>The service collection, for registering what handlers depend on.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>The bus's options (name, publish timeout, gate capacity, clock). Logging and metrics come from DI when not set.</summary>
+    public EventBusOptions Bus { get; } = new();
+
+    /// <summary>The host's options: shutdown timeout and health thresholds.</summary>
+    public HeraldHostOptions Host { get; } = new();
+
+    /// <summary>
+    /// The pipeline, outermost step first. By default: tracing, metrics, logging, isolation, dead-letter,
+    /// idempotency, retry, timeout; <see cref="Use{TMiddleware}"/> appends. Remove or reorder steps here.
+    /// </summary>
+    public IList<PipelineStep> Pipeline { get; }
+
+    /// <summary>
+    /// Registers <typeparamref name="THandler"/> for every <see cref="IEventHandler{TEvent}"/> it implements (one consumer per
+    /// event type; named <c>{Handler}</c>, or <c>{Handler}/{topic}</c> when it handles several). Uses reflection;
+    /// <see cref="AddHandler{THandler, TEvent}"/> does not.
+    /// </summary>
+    /// <param name="configure">Sets concurrency, timeout, retry, ordering, group, capacity.</param>
+    [RequiresDynamicCode("Finds the handled event types by reflection and closes generic invokers over them; use AddHandler<THandler, TEvent> for native AOT.")]
+    public HeraldBuilder AddHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.Interfaces | DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(Action<HandlerOptions>? configure = null)
+        where THandler : class
+    {
+        Type[] events = [.. typeof(THandler).GetInterfaces()
+            .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEventHandler<>))
+            .Select(i => i.GetGenericArguments()[0])
+            .Where(t => t != typeof(object))];
+        if (events.Length == 0)
+        {
+            throw new InvalidOperationException(
+                $"Handler '{typeof(THandler).Name}' implements no IEventHandler<TEvent> for an event type; a pattern handler (IEventHandler<object>) is registered with AddHandler<THandler>(pattern).");
+        }
+
+        Services.TryAddScoped<THandler>();
+        _handlers.Add(() => [.. events.Select(e => Describe(typeof(THandler), e, pattern: null, events.Length > 1, configure, Invoker(typeof(THandler), e)))]);
+        return this;
+    }
+
+    /// <summary>Registers <typeparamref name="THandler"/> for <typeparamref name="TEvent"/> (no reflection).</summary>
+    /// <param name="configure">Sets concurrency, timeout, retry, ordering, group, capacity.</param>
+    public HeraldBuilder AddHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler, TEvent>(Action<HandlerOptions>? configure = null)
+        where THandler : class, IEventHandler<TEvent>
+    {
+        Services.TryAddScoped<THandler>();
+        _handlers.Add(() => [Describe(typeof(THandler), typeof(TEvent), pattern: null, qualify: false, configure, HandlerInvoker<THandler, TEvent>.InvokeAsync)]);
+        return this;
+    }
+
+    /// <summary>Registers a pattern handler: <typeparamref name="THandler"/> receives every event whose topic matches <paramref name="pattern"/>, untyped.</summary>
+    /// <param name="pattern">A topic pattern, e.g. <c>user.*</c>.</param>
+    /// <param name="configure">Sets concurrency, timeout, retry, ordering, group, capacity.</param>
+    public HeraldBuilder AddHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(string pattern, Action<HandlerOptions>? configure = null)
+        where THandler : class, IEventHandler<object>
+    {
+        TopicPattern parsed = TopicPattern.Parse(pattern);
+        Services.TryAddScoped<THandler>();
+        _handlers.Add(() => [Describe(typeof(THandler), eventType: null, parsed, qualify: false, configure, HandlerInvoker<THandler, object>.InvokeAsync)]);
+        return this;
+    }
+
+    /// <summary>Appends a middleware to the pipeline (innermost, next to the handler). It is resolved from DI as a singleton.</summary>
+    public HeraldBuilder Use<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TMiddleware>()
+        where TMiddleware : class, IDeliveryMiddleware
+    {
+        Services.TryAddSingleton<TMiddleware>();
+        Pipeline.Add(new PipelineStep(typeof(TMiddleware).Name, sp => sp.GetRequiredService<TMiddleware>()));
+        return this;
+    }
+
+    /// <summary>Publishes <paramref name="create"/>'s event every <paramref name="period"/> while the host runs (first after one period).</summary>
+    /// <param name="period">The period, on the bus's clock.</param>
+    /// <param name="create">Makes the event to publish.</param>
+    public HeraldBuilder Every<TEvent>(TimeSpan period, Func<TEvent> create)
+        where TEvent : notnull
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        if (period <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(period), period, $"The period of the recurring '{typeof(TEvent).Name}' must be positive.");
+        }
+
+        string topic = Topic.Of<TEvent>();
+        _recurring.Add(new RecurringPublish(topic, period, (bus, ct) => bus.PublishAsync(create(), ct)));
+        return this;
+    }
+
+    /// <summary>Checks every registration and returns the catalog; throws naming the handler and the problem.</summary>
+    internal HandlerCatalog Build()
+    {
+        Host.Validate();
+        HandlerRegistration[] handlers = [.. _handlers.SelectMany(h => h())];
+        IGrouping<string, HandlerRegistration>? clash = handlers.GroupBy(h => h.Descriptor.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (clash is not null)
+        {
+            throw new InvalidOperationException(
+                $"Two handlers are named '{clash.Key}' ({string.Join(", ", clash.Select(h => h.Descriptor.HandlerType.Name))}); give one a different HandlerOptions.Name.");
+        }
+
+        foreach (IGrouping<string, HandlerRegistration> group in handlers.GroupBy(h => h.Descriptor.Group, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            HandlerRegistration first = group.First();
+            HandlerRegistration? other = group.FirstOrDefault(h => h.Descriptor.Options.OrderedByKey != first.Descriptor.Options.OrderedByKey);
+            if (other is not null)
+            {
+                throw new InvalidOperationException(
+                    $"Handlers '{first.Descriptor.Name}' and '{other.Descriptor.Name}' share group '{group.Key}' but only one of them is OrderedByKey; members of a group compete for events, so they must agree on ordering.");
+            }
+        }
+
+        string[] names = [.. Pipeline.Select(p => p.Name)];
+        string? twice = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (twice is not null)
+        {
+            throw new InvalidOperationException($"The pipeline has the step '{twice}' twice.");
+        }
+
+        return new HandlerCatalog(handlers, [.. Pipeline], [.. _recurring]);
+    }
+
+    private static HandlerRegistration Describe(Type handler, Type? eventType, TopicPattern? pattern, bool qualify, Action<HandlerOptions>? configure, DeliveryDelegate invoke)
+    {
+        var options = new HandlerOptions();
+        configure?.Invoke(options);
+        if (pattern is null)
+        {
+            try
+            {
+                pattern = TopicPattern.Parse(Topic.Of(eventType!));
+            }
+            catch (InvalidTopicException ex)
+            {
+                throw new InvalidOperationException($"Handler '{handler.Name}' handles '{eventType!.Name}', which cannot be consumed: {ex.Message}", ex);
+            }
+        }
+
+        string name = options.Name ?? (qualify ? $"{handler.Name}/{pattern.Value}" : handler.Name);
+        options.Validate(name);
+        return new HandlerRegistration(new HandlerDescriptor(name, handler, eventType, pattern, options), invoke);
+    }
+
+    [RequiresDynamicCode("Closes the generic invoker over a handler and event type found at run time.")]
+    private static DeliveryDelegate Invoker(Type handler, Type eventType)
+    {
+        Type closed = typeof(HandlerInvoker<,>).MakeGenericType(handler, eventType);
+        return closed.GetMethod(nameof(HandlerInvoker<NoHandler, object>.InvokeAsync))!.CreateDelegate<DeliveryDelegate>();
+    }
+
+    /// <summary>Only names the open invoker's method.</summary>
+    private sealed class NoHandler : IEventHandler<object>
+    {
+        public Task HandleAsync(EventContext<object> context, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,151 @@
+using Herald.Testing;
+using Herald.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Herald.Tests.Handling;
+
+public sealed class RegistrationTests
+{
+    public sealed class NoTopicHandler : IEventHandler<NoTopic>
+    {
+        public Task HandleAsync(EventContext<NoTopic> context, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    public sealed class NotAHandler
+    {
+    }
+
+    public sealed class UserHandler(Probe probe) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            probe.Seen.Enqueue(context.Event);
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>One class, two event types: two consumers.</summary>
+    public sealed class UserLifecycle(Probe probe) : IEventHandler<UserCreated>, IEventHandler<UserDeleted>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            probe.Seen.Enqueue(context.Event);
+            return Task.CompletedTask;
+        }
+
+        public Task HandleAsync(EventContext<UserDeleted> context, CancellationToken cancellationToken)
+        {
+            probe.Seen.Enqueue(context.Event);
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class Audit(Probe probe) : IEventHandler<object>
+    {
+        public Task HandleAsync(EventContext<object> context, CancellationToken cancellationToken)
+        {
+            probe.Seen.Enqueue(context.Topic);
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Records the scoped dependency it got, to prove a scope per delivery.</summary>
+    public sealed class ScopedHandler(ScopedThing thing, Probe probe) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            probe.Seen.Enqueue(thing);
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class ScopedThing;
+
+    [Fact]
+    public void AddHerald_EventTypeWithoutTopic_FailsAtStartupNamingHandler()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddHerald(h => h.AddHandler<NoTopicHandler, NoTopic>()));
+        Assert.Contains("'NoTopicHandler'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("has no topic", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, false, Overflow.Wait, "Concurrency is 0")]
+    [InlineData(1, true, Overflow.DropOldest, "OrderedByKey is set with Overflow.DropOldest")]
+    public void AddHerald_BadOptions_FailAtStartupNamingHandlerAndProblem(int concurrency, bool ordered, Overflow overflow, string problem)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddHerald(h =>
+            h.AddHandler<UserHandler, UserCreated>(o => { o.Concurrency = concurrency; o.OrderedByKey = ordered; o.Overflow = overflow; })));
+        Assert.Contains("'UserHandler'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddHerald_TypeWithoutHandlerInterface_Fails()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddHerald(h => h.AddHandler<NotAHandler>()));
+        Assert.Contains("'NotAHandler' implements no IEventHandler", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddHerald_TwoHandlersWithOneName_Fails()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddHerald(h => h
+            .AddHandler<UserHandler, UserCreated>()
+            .AddHandler<UserLifecycle, UserCreated>(o => o.Name = "UserHandler")));
+        Assert.Contains("Two handlers are named 'UserHandler'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddHerald_GroupMembersDisagreeOnOrdering_Fails()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddHerald(h => h
+            .AddHandler<UserHandler, UserCreated>(o => o.Group = "crm")
+            .AddHandler<UserLifecycle, UserCreated>(o => { o.Group = "crm"; o.OrderedByKey = true; })));
+        Assert.Contains("share group 'crm'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddHandler_ClassWithTwoEventTypes_HandlesBoth()
+    {
+        var probe = new Probe();
+        await using var harness = await HeraldTestHarness.StartAsync(h => h.AddHandler<UserLifecycle>(), s => s.AddSingleton(probe));
+
+        await harness.Bus.PublishAsync(TestEvents.User(1));
+        await harness.Bus.PublishAsync(new UserDeleted(1));
+        await harness.Consumed<UserCreated>();
+        await harness.Consumed<UserDeleted>();
+
+        Assert.Equal(2, probe.Seen.Count);
+        Assert.Equal(["UserLifecycle/user.created", "UserLifecycle/user.deleted"], harness.Host.Consumers.Select(c => c.Handler.Name).Order());
+    }
+
+    [Fact]
+    public async Task PatternHandler_ReceivesUntypedEventsOfEveryMatchingTopic()
+    {
+        var probe = new Probe();
+        await using var harness = await HeraldTestHarness.StartAsync(h => h.AddHandler<Audit>("user.*"), s => s.AddSingleton(probe));
+
+        await harness.Bus.PublishAsync(TestEvents.User(1));
+        await harness.Bus.PublishAsync(new UserDeleted(1));
+        await harness.Bus.PublishAsync(new OrderPaid(1, 1m));
+        await harness.DeliveriesAsync(d => d.Handler == "Audit", 2);
+
+        Assert.Equal(["user.created", "user.deleted"], probe.Seen.Cast<string>().Order());
+    }
+
+    [Fact]
+    public async Task Handlers_AreResolvedInAScopePerDelivery()
+    {
+        var probe = new Probe();
+        await using var harness = await HeraldTestHarness.StartAsync(
+            h => h.AddHandler<ScopedHandler, UserCreated>(),
+            s => s.AddSingleton(probe).AddScoped<ScopedThing>());
+
+        await harness.Bus.PublishAsync(TestEvents.User(1));
+        await harness.Bus.PublishAsync(TestEvents.User(2));
+        await harness.DeliveriesAsync(_ => true, 2);
+
+        Assert.Equal(2, probe.Seen.Distinct().Count());
+    }
+}
