@@ -7,7 +7,15 @@ namespace Herald;
 /// <typeparam name="TEvent">The event type, or <see cref="object"/> for pattern subscriptions.</typeparam>
 public readonly struct EventContext<TEvent>
 {
+    private readonly int _attempt;
+
     internal EventContext(Envelope envelope) => Envelope = envelope;
+
+    internal EventContext(Envelope envelope, int attempt)
+    {
+        Envelope = envelope;
+        _attempt = attempt;
+    }
 
     /// <summary>The envelope: id, topic, key, time, trace context and headers.</summary>
     public Envelope Envelope { get; }
@@ -27,8 +35,8 @@ public readonly struct EventContext<TEvent>
     /// <summary>When the event was published.</summary>
     public DateTimeOffset Time => Envelope.Time;
 
-    /// <summary>The delivery attempt, 1 for the first.</summary>
-    public int Attempt => Envelope.Attempt;
+    /// <summary>The delivery attempt, 1 for the first; in a handler, retries count up from there.</summary>
+    public int Attempt => _attempt > 0 ? _attempt : Envelope.Attempt;
 
     /// <summary>The correlation id given at publish, or null.</summary>
     public string? CorrelationId => Envelope.CorrelationId;

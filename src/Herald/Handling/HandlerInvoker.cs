@@ -17,7 +17,7 @@ internal static class HandlerInvoker<THandler, TEvent>
         }
 
         THandler handler = context.Services.GetRequiredService<THandler>();
-        await handler.HandleAsync(new EventContext<TEvent>(envelope), context.CancellationToken).ConfigureAwait(false);
+        await handler.HandleAsync(new EventContext<TEvent>(envelope, context.Attempt), context.CancellationToken).ConfigureAwait(false);
         context.Outcome = DeliveryOutcome.Handled;
     }
 }

@@ -9,7 +9,7 @@ namespace Herald;
 /// </summary>
 public sealed class HeraldHealthCheck : IHealthCheck
 {
-    private readonly HandlerHost _host;
+    private readonly Func<IReadOnlyList<ConsumerInfo>> _consumers;
     private readonly IDeadLetterStore _deadLetters;
     private readonly HeraldHostOptions _options;
     private readonly Lock _sync = new();
@@ -17,8 +17,13 @@ public sealed class HeraldHealthCheck : IHealthCheck
     private long _deadLettersBefore = -1;
 
     internal HeraldHealthCheck(HandlerHost host, IDeadLetterStore deadLetters, HeraldHostOptions options)
+        : this(() => host.Consumers, deadLetters, options)
     {
-        _host = host;
+    }
+
+    internal HeraldHealthCheck(Func<IReadOnlyList<ConsumerInfo>> consumers, IDeadLetterStore deadLetters, HeraldHostOptions options)
+    {
+        _consumers = consumers;
         _deadLetters = deadLetters;
         _options = options;
     }
@@ -26,7 +31,7 @@ public sealed class HeraldHealthCheck : IHealthCheck
     /// <inheritdoc />
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<ConsumerInfo> consumers = _host.Consumers;
+        IReadOnlyList<ConsumerInfo> consumers = _consumers();
         long deadLetters = await _deadLetters.CountAsync(cancellationToken).ConfigureAwait(false);
         var data = new Dictionary<string, object> { ["dead_letters"] = deadLetters };
         var dead = new List<string>();

@@ -50,6 +50,30 @@ public sealed class RetryAndDeadLetterTests
         Assert.Equal(new HandlerStats(Handled: 1, Retried: 2, DeadLettered: 0, Duplicates: 0, Failed: 0, Cancelled: 0, InFlight: 0), consumer.Stats);
     }
 
+    /// <summary>Fails only on the first attempt, as the handler sees it.</summary>
+    public sealed class FirstAttemptFails(Probe probe) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            probe.Seen.Enqueue(context.Attempt);
+            return context.Attempt == 1 ? throw new TimeoutException("transient") : Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Retry_HandlerSeesTheCurrentAttempt()
+    {
+        var probe = new Probe();
+        await using var harness = await HeraldTestHarness.StartAsync(
+            h => h.AddHandler<FirstAttemptFails, UserCreated>(o => o.Retry = Retry.Immediate(3)),
+            s => s.AddSingleton(probe));
+
+        await harness.Bus.PublishAsync(TestEvents.User(1));
+        await harness.Consumed<UserCreated>();
+
+        Assert.Equal([1, 2], probe.Seen.Cast<int>());
+    }
+
     [Fact]
     public void Retry_DelayGrowsAndIsCapped_JitterStaysInBounds()
     {

@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace Registration;
+
+/// <summary>Publish timestamps by user id, and a latency recorder per handler.</summary>
+public sealed class Latencies(int count)
+{
+    private readonly long[] _publishedAt = new long[count];
+    private readonly Dictionary<string, LatencyRecorder> _byHandler = new(StringComparer.Ordinal);
+
+    public int Count => count;
+
+    public void Published(long userId) => _publishedAt[userId] = Stopwatch.GetTimestamp();
+
+    public void Handled(string handler, long userId) => For(handler).Record(_publishedAt[userId]);
+
+    public LatencyRecorder For(string handler)
+    {
+        lock (_byHandler)
+        {
+            if (!_byHandler.TryGetValue(handler, out LatencyRecorder? recorder))
+            {
+                _byHandler[handler] = recorder = new LatencyRecorder(count);
+            }
+
+            return recorder;
+        }
+    }
+}
