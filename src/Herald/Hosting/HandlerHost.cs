@@ -44,8 +44,6 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable
     /// <summary>What the last stop left undelivered; null before the first stop.</summary>
     public ShutdownReport? LastShutdown { get; private set; }
 
-    internal EventBus Bus => _bus;
-
     /// <inheritdoc />
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

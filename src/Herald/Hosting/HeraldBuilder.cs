@@ -17,8 +17,8 @@ public sealed class HeraldBuilder
         Services = services;
         Pipeline =
         [
-            new PipelineStep("tracing", sp => new TracingMiddleware(sp.GetRequiredService<HandlerHost>().Bus.Telemetry)),
-            new PipelineStep("metrics", sp => new MetricsMiddleware(sp.GetRequiredService<HandlerHost>().Bus.Telemetry)),
+            new PipelineStep("tracing", sp => new TracingMiddleware(sp.GetRequiredService<EventBus>().Telemetry)),
+            new PipelineStep("metrics", sp => new MetricsMiddleware(sp.GetRequiredService<EventBus>().Telemetry)),
             new PipelineStep("logging", sp => ActivatorUtilities.CreateInstance<LoggingMiddleware>(sp)),
             new PipelineStep("isolation", sp => ActivatorUtilities.CreateInstance<IsolationMiddleware>(sp)),
             new PipelineStep("dead-letter", sp => ActivatorUtilities.CreateInstance<DeadLetterMiddleware>(sp)),

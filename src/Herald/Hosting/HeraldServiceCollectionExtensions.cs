@@ -13,7 +13,7 @@ public static class HeraldServiceCollectionExtensions
     /// Registers the bus (a singleton <see cref="EventBus"/>), the handlers and their pipeline, the
     /// <see cref="HandlerHost"/> as a hosted service, <see cref="DeadLetters"/>, the in-memory inbox and dead-letter
     /// store (unless others are registered), and the <c>herald</c> health check. Misconfiguration throws here,
-    /// naming the handler and the problem.
+    /// naming the handler and the problem. Call it once.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Adds handlers and middleware, sets options.</param>
@@ -21,6 +21,11 @@ public static class HeraldServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
+        if (services.Any(d => d.ServiceType == typeof(HandlerCatalog)))
+        {
+            throw new InvalidOperationException("AddHerald was already called on these services; register every handler and option in one AddHerald call.");
+        }
+
         var builder = new HeraldBuilder(services);
         configure(builder);
         HandlerCatalog catalog = builder.Build();

@@ -81,6 +81,14 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void AddHerald_CalledTwice_Fails()
+    {
+        var services = new ServiceCollection().AddHerald(h => h.AddHandler<UserHandler, UserCreated>());
+        var ex = Assert.Throws<InvalidOperationException>(() => services.AddHerald(h => h.AddHandler<UserLifecycle>()));
+        Assert.Contains("AddHerald was already called", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddHerald_TypeWithoutHandlerInterface_Fails()
     {
         var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddHerald(h => h.AddHandler<NotAHandler>()));
