@@ -28,6 +28,10 @@ public sealed class Envelope
 
     private string? _id;
 
+    // The attributes most in-process events never set live in a side object made on first use, so the common
+    // envelope is the hot fields only (88 bytes on 64-bit) and the publish path allocates no more than that.
+    private Attributes? _more;
+
     /// <summary>Creates an envelope for <paramref name="data"/> published to <paramref name="type"/> at <paramref name="time"/>.</summary>
     /// <param name="type">The topic, e.g. <c>user.created</c>; it must follow the topic grammar.</param>
     /// <param name="data">The event object, or null for an event without payload.</param>
@@ -80,22 +84,42 @@ public sealed class Envelope
     public string? Subject { get; init; }
 
     /// <summary>The CloudEvents <c>datacontenttype</c> of <see cref="EncodedData"/>, e.g. <c>application/json</c>; null in process.</summary>
-    public string? DataContentType { get; init; }
+    public string? DataContentType
+    {
+        get => _more?.DataContentType;
+        init => More(value)?.DataContentType = value;
+    }
 
     /// <summary>The CloudEvents <c>dataschema</c>: a URI naming the schema (version) of the payload.</summary>
     public string? DataSchema { get; init; }
 
     /// <summary>The W3C trace context <c>traceparent</c> of the publishing activity.</summary>
-    public string? TraceParent { get; init; }
+    public string? TraceParent
+    {
+        get => _more?.TraceParent;
+        init => More(value)?.TraceParent = value;
+    }
 
     /// <summary>The W3C trace context <c>tracestate</c>.</summary>
-    public string? TraceState { get; init; }
+    public string? TraceState
+    {
+        get => _more?.TraceState;
+        init => More(value)?.TraceState = value;
+    }
 
     /// <summary>Herald extension <c>correlationid</c>: ties together every event of one business flow.</summary>
-    public string? CorrelationId { get; init; }
+    public string? CorrelationId
+    {
+        get => _more?.CorrelationId;
+        init => More(value)?.CorrelationId = value;
+    }
 
     /// <summary>Herald extension <c>causationid</c>: the id of the event that caused this one.</summary>
-    public string? CausationId { get; init; }
+    public string? CausationId
+    {
+        get => _more?.CausationId;
+        init => More(value)?.CausationId = value;
+    }
 
     /// <summary>Herald extension <c>attempt</c>: the delivery attempt, 1 for the first.</summary>
     public int Attempt { get; init; } = 1;
@@ -104,30 +128,53 @@ public sealed class Envelope
     /// Free headers, carried as CloudEvents extension attributes: names are lowercase ASCII letters and digits and may
     /// not reuse a CloudEvents or Herald attribute name.
     /// </summary>
-    public IReadOnlyDictionary<string, string> Headers { get; init; } = NoHeaders;
+    public IReadOnlyDictionary<string, string> Headers
+    {
+        get => _more?.Headers ?? NoHeaders;
+        init => More(value is { Count: > 0 } ? value : null)?.Headers = value;
+    }
 
     /// <summary>The event object, when the envelope has not crossed a process boundary (or was decoded).</summary>
     public object? Data { get; init; }
 
     /// <summary>The serialized payload, when the envelope came across a process boundary; empty in process.</summary>
-    public ReadOnlyMemory<byte> EncodedData { get; init; }
+    public ReadOnlyMemory<byte> EncodedData
+    {
+        get => _more?.EncodedData ?? ReadOnlyMemory<byte>.Empty;
+        init => More(value.IsEmpty ? null : Array.Empty<byte>())?.EncodedData = value;
+    }
 
-    /// <summary>A copy of this envelope for another delivery attempt.</summary>
+    /// <summary>A copy of this envelope for another delivery attempt (the rarely-set attributes are shared, not copied).</summary>
     internal Envelope WithAttempt(int attempt) => new(Type, Data, Time, topicChecked: true)
     {
-        Id = Id,
+        _id = Id,
+        _more = _more,
         Source = Source,
         Subject = Subject,
-        DataContentType = DataContentType,
         DataSchema = DataSchema,
-        TraceParent = TraceParent,
-        TraceState = TraceState,
-        CorrelationId = CorrelationId,
-        CausationId = CausationId,
         Attempt = attempt,
-        Headers = Headers,
-        EncodedData = EncodedData,
     };
+
+    /// <summary>The side object for rarely-set attributes, made when a non-null value is first set; null otherwise.</summary>
+    private Attributes? More(object? value) => value is null ? null : _more ??= new Attributes();
+
+    /// <summary>Attributes most in-process events leave unset. Written only while the envelope is initialised.</summary>
+    private sealed class Attributes
+    {
+        public string? DataContentType { get; set; }
+
+        public string? TraceParent { get; set; }
+
+        public string? TraceState { get; set; }
+
+        public string? CorrelationId { get; set; }
+
+        public string? CausationId { get; set; }
+
+        public IReadOnlyDictionary<string, string>? Headers { get; set; }
+
+        public ReadOnlyMemory<byte> EncodedData { get; set; }
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"{Type} {Id}" + (Subject is null ? string.Empty : $" key={Subject}");

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Herald.Benchmarks.Fanout;
+
+/// <summary>
+/// Runs every system in every mode, each run in a fresh process, several runs each; reports medians and min-max,
+/// the ratios the targets are stated in, a CSV, and docs/benchmarks.md.
+/// </summary>
+public static class FanoutRunner
+{
+    private const int PacedRate = 100_000;
+
+    public static async Task<int> RunAsync(bool quick, string? csvPath, int runs, string[] only)
+    {
+        int pacedSeconds = quick ? 1 : 5;
+        var results = new List<FanoutResult>();
+        string command = "dotnet run -c Release --project bench/Herald.Benchmarks -- fanout" + (quick ? " --quick" : string.Empty) + (csvPath is null ? string.Empty : $" --csv {csvPath}");
+        foreach (string mode in new[] { "burst", "paced" })
+        {
+            foreach ((string name, int burstEvents, _) in SystemCatalog.All.Where(s => only.Length == 0 || only.Contains(s.Name)))
+            {
+                int events = mode == "burst" ? (quick ? burstEvents / 10 : burstEvents) : PacedRate * pacedSeconds;
+                for (int run = 1; run <= runs; run++)
+                {
+                    FanoutResult r = await RunChildAsync(name, mode, events);
+                    results.Add(r);
+                    Console.WriteLine(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"{mode,-6} {name,-20} run {run}/{runs}: {r.EventsPerSecond,12:N0} ev/s  p50 {r.P50Us,9:N1} µs  p99 {r.P99Us,10:N1} µs  p99.9 {r.P999Us,10:N1} µs  {r.BytesPerEvent,8:N0} B/ev  lost {r.Lost}  dup {r.Duplicates}{(r.Error is null ? string.Empty : "  " + r.Error)}"));
+                }
+            }
+        }
+
+        List<Summary> summaries = [.. results.GroupBy(r => (r.System, r.Mode)).Select(g => Summary.Of(g.Key.System, g.Key.Mode, [.. g]))];
+        if (csvPath is not null)
+        {
+            await File.WriteAllTextAsync(csvPath, Csv(summaries));
+            Console.WriteLine($"wrote {csvPath}");
+        }
+
+        string report = Report(summaries, command, runs, quick, pacedSeconds);
+        string? root = FindRepositoryRoot();
+        if (root is not null)
+        {
+            string path = Path.Combine(root, "docs", quick ? "benchmarks.quick.md" : "benchmarks.md");
+            string existing = File.Exists(path) ? await File.ReadAllTextAsync(path) : string.Empty;
+            await File.WriteAllTextAsync(path, Merge(existing, report));
+            Console.WriteLine($"wrote {path}");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(report);
+        return summaries.Any(s => s.Lost > 0 || s.Duplicates > 0) ? 1 : 0;
+    }
+
+    private static async Task<FanoutResult> RunChildAsync(string system, string mode, int events)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in new[] { "worker", system, mode, events.ToString(CultureInfo.InvariantCulture), PacedRate.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            return Failed(system, mode, events, "worker did not finish within 5 minutes");
+        }
+
+        string? line = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
+        return line is null
+            ? Failed(system, mode, events, $"worker exited {process.ExitCode}: {(await stderr).Trim().Split('\n').FirstOrDefault()}")
+            : JsonSerializer.Deserialize<FanoutResult>(line, FanoutJson.Options)!;
+    }
+
+    private static FanoutResult Failed(string system, string mode, int events, string error) =>
+        new(system, mode, events, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, Probe.Subscribers * (long)events, 0, error);
+
+    private static string Csv(List<Summary> summaries)
+    {
+        var csv = new StringBuilder("system,mode,events_per_sec,p50_us,p99_us,p999_us,bytes_per_event,lost\n");
+        foreach (Summary s in summaries)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{s.System},{s.Mode},{s.EventsPerSecond:F0},{s.P50:F1},{s.P99:F1},{s.P999:F1},{s.Bytes:F0},{s.Lost}\n");
+        }
+
+        return csv.ToString();
+    }
+
+    private static string Report(List<Summary> summaries, string command, int runs, bool quick, int pacedSeconds)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("<!-- fanout:begin (written by the fanout command; edit outside these markers) -->");
+        md.AppendLine(CultureInfo.InvariantCulture, $"## Side-by-side fan-out{(quick ? " (quick mode)" : string.Empty)}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- method: every run is a fresh process (warm-up instance first, then a measured one); {runs} runs per system and mode; medians, with min-max of events/s. 3 subscribers doing trivial work (record the latency); latency is publish timestamp (carried in the event) to handler; bytes are all allocations in the process during the run divided by events (the event object itself is 40 B).");
+        md.AppendLine();
+        foreach (string mode in new[] { "burst", "paced" })
+        {
+            md.AppendLine(mode == "burst"
+                ? "### Burst: publish as fast as possible, until every subscriber has every event"
+                : $"### Paced: {PacedRate:N0} events/s for {pacedSeconds} s (latency from each event's due time)");
+            md.AppendLine();
+            md.AppendLine("| system | events | events/s (median) | min-max | p50 µs | p99 µs | p99.9 µs | B/event | lost | dup |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (Summary s in summaries.Where(s => s.Mode == mode))
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {s.System} | {s.Events:N0} | {s.EventsPerSecond:N0} | {s.Min:N0}-{s.Max:N0} | {s.P50:N1} | {s.P99:N1} | {s.P999:N1} | {s.Bytes:N0} | {s.Lost} | {s.Duplicates} |{(s.Error is null ? string.Empty : " " + s.Error)}");
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine("### Targets (ratios within this run)");
+        md.AppendLine();
+        md.AppendLine("| target | measured | met |");
+        md.AppendLine("|---|---:|:---:|");
+        Summary? Get(string system, string mode) => summaries.FirstOrDefault(s => s.System == system && s.Mode == mode);
+        void Ratio(string target, Summary? a, Summary? b, Func<Summary, double> value, double bound, bool atLeast)
+        {
+            if (a is null || b is null || value(b) == 0 || double.IsNaN(value(a)) || double.IsNaN(value(b)))
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | n/a | - |");
+                return;
+            }
+
+            double ratio = value(a) / value(b);
+            bool met = atLeast ? ratio >= bound : ratio <= bound;
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {(met ? "yes" : "**no**")} |");
+        }
+
+        Ratio("burst, pull: >= 0.70x raw bounded channels", Get("herald-pull", "burst"), Get("channels-bounded", "burst"), s => s.EventsPerSecond, 0.70, atLeast: true);
+        Ratio("burst, handlers: >= 0.50x raw bounded channels", Get("herald-handlers", "burst"), Get("channels-bounded", "burst"), s => s.EventsPerSecond, 0.50, atLeast: true);
+        Ratio("burst, pull: >= 10x Wolverine local", Get("herald-pull", "burst"), Get("wolverine", "burst"), s => s.EventsPerSecond, 10, atLeast: true);
+        Ratio("burst, pull: >= 50x MassTransit in-memory", Get("herald-pull", "burst"), Get("masstransit", "burst"), s => s.EventsPerSecond, 50, atLeast: true);
+        Ratio("paced, pull: p99 <= 1.5x raw bounded", Get("herald-pull", "paced"), Get("channels-bounded", "paced"), s => s.P99, 1.5, atLeast: false);
+        Ratio("paced, pull: p99.9 <= 2x raw bounded", Get("herald-pull", "paced"), Get("channels-bounded", "paced"), s => s.P999, 2.0, atLeast: false);
+        Summary? pull = Get("herald-pull", "burst");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| pull path: <= 128 B/event beyond the 40 B event | {(pull is null ? "n/a" : $"{pull.Bytes - 40:N0} B")} | {(pull is not null && pull.Bytes - 40 <= 128 ? "yes" : "**no**")} |");
+        bool clean = summaries.Where(s => s.System.StartsWith("herald", StringComparison.Ordinal)).All(s => s.Lost == 0 && s.Duplicates == 0);
+        md.AppendLine(CultureInfo.InvariantCulture, $"| Herald: no run loses or duplicates an event | {summaries.Where(s => s.System.StartsWith("herald", StringComparison.Ordinal)).Sum(s => s.Lost + s.Duplicates)} | {(clean ? "yes" : "**no**")} |");
+        md.AppendLine("<!-- fanout:end -->");
+        return md.ToString();
+    }
+
+    /// <summary>Replaces the generated section of an existing report, keeping what was written around it.</summary>
+    private static string Merge(string existing, string generated)
+    {
+        int begin = existing.IndexOf("<!-- fanout:begin", StringComparison.Ordinal);
+        int end = existing.IndexOf("<!-- fanout:end -->", StringComparison.Ordinal);
+        if (begin < 0 || end < 0)
+        {
+            return "# Benchmarks\n\n" + generated;
+        }
+
+        return existing[..begin] + generated + existing[(end + "<!-- fanout:end -->".Length)..].TrimStart('\r', '\n').Insert(0, "\n");
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
+        }
+        catch (IOException)
+        {
+            return RuntimeInformation.ProcessArchitecture.ToString();
+        }
+    }
+
+    private static string? FindRepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Herald.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record Summary(string System, string Mode, int Events, double EventsPerSecond, double Min, double Max, double P50, double P99, double P999, double Bytes, long Lost, long Duplicates, string? Error)
+    {
+        public static Summary Of(string system, string mode, List<FanoutResult> runs) => new(
+            system,
+            mode,
+            runs[0].Events,
+            Median(runs.Select(r => r.EventsPerSecond)),
+            runs.Min(r => r.EventsPerSecond),
+            runs.Max(r => r.EventsPerSecond),
+            Median(runs.Select(r => r.P50Us)),
+            Median(runs.Select(r => r.P99Us)),
+            Median(runs.Select(r => r.P999Us)),
+            Median(runs.Select(r => r.BytesPerEvent)),
+            runs.Max(r => r.Lost),
+            runs.Max(r => r.Duplicates),
+            runs.Select(r => r.Error).FirstOrDefault(e => e is not null));
+
+        private static double Median(IEnumerable<double> values)
+        {
+            double[] sorted = [.. values.Order()];
+            return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Herald.Benchmarks.Fanout;
+
+/// <summary>Runs one system in one mode in this (fresh) process and prints one JSON result line.</summary>
+public static class Worker
+{
+    private const string Email = "user@example.com";
+
+    public static async Task<int> RunAsync(string system, string mode, int events, int rate)
+    {
+        FanoutResult result;
+        try
+        {
+            // Warm up a separate instance (JIT, tiering, pools), then measure a fresh one.
+            await RunOnceAsync(system, "burst", Math.Max(1_000, events / 20), rate);
+            result = await RunOnceAsync(system, mode, events, rate);
+        }
+        catch (Exception ex)
+        {
+            result = new FanoutResult(system, mode, events, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, events, 0, ex.GetType().Name + ": " + ex.Message);
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(result, FanoutJson.Options));
+        return 0;
+    }
+
+    private static async Task<FanoutResult> RunOnceAsync(string system, string mode, int events, int rate)
+    {
+        var probe = new Probe(events);
+        IFanoutSystem sut = SystemCatalog.Create(system);
+        await sut.StartAsync(probe);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        long start = Stopwatch.GetTimestamp();
+        if (mode == "burst")
+        {
+            for (int i = 0; i < events; i++)
+            {
+                await sut.PublishAsync(new UserCreated(i, Email, Stopwatch.GetTimestamp()));
+            }
+        }
+        else
+        {
+            // Paced: event i is due at start + i/rate; its latency counts from when it was due (no coordinated omission).
+            double ticksPerEvent = (double)Stopwatch.Frequency / rate;
+            for (int i = 0; i < events; i++)
+            {
+                long due = start + (long)(i * ticksPerEvent);
+                while (Stopwatch.GetTimestamp() < due)
+                {
+                    Thread.SpinWait(8);
+                }
+
+                await sut.PublishAsync(new UserCreated(i, Email, due));
+            }
+        }
+
+        TimeSpan grace = mode == "burst" ? TimeSpan.FromSeconds(120) : TimeSpan.FromSeconds(15);
+        bool complete = await Task.WhenAny(probe.Done, Task.Delay(grace)) == probe.Done;
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        long lost = ((long)Probe.Subscribers * events) - probe.Received;
+        (double p50, double p99, double p999) = probe.Percentiles();
+        await sut.DisposeAsync();
+        return new FanoutResult(
+            system,
+            mode,
+            events,
+            seconds,
+            complete ? events / seconds : probe.Received / (double)Probe.Subscribers / seconds,
+            p50,
+            p99,
+            p999,
+            (double)allocated / events,
+            lost,
+            probe.Duplicates,
+            complete ? null : $"not complete after {grace.TotalSeconds} s");
+    }
+}

@@ -1,0 +1,32 @@
+// Herald benchmarks.
+//   fanout [--quick] [--csv out.csv] [--runs N] [--only a,b]   side-by-side scenarios, one fresh process per run
+//   micro [BenchmarkDotNet args]                                BenchmarkDotNet microbenchmarks
+//   worker <system> <mode> <events> <rate>                      (internal) one run in this process
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Herald.Benchmarks.Fanout;
+
+string command = args.Length > 0 ? args[0] : "fanout";
+switch (command)
+{
+    case "worker":
+        return await Worker.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
+    case "fanout":
+        bool quick = args.Contains("--quick");
+        string? csv = Option("--csv");
+        int runs = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int r) && r > 0 ? r : 3;
+        string[] only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        return await FanoutRunner.RunAsync(quick, csv, runs, only);
+    case "micro":
+        BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
+        return 0;
+    default:
+        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | micro [BenchmarkDotNet args]");
+        return 2;
+}
+
+string? Option(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -1,0 +1,66 @@
+using System.Threading.Channels;
+using Herald.Benchmarks.Fanout;
+
+namespace Herald.Benchmarks.Systems;
+
+/// <summary>Raw <see cref="Channel{T}"/> per subscriber: bounded (1024, Wait; the ceiling for Herald's semantics) or unbounded.</summary>
+public sealed class ChannelSystem(bool bounded) : IFanoutSystem
+{
+    private Channel<UserCreated>[] _channels = [];
+    private Task[] _readers = [];
+
+    public Task StartAsync(Probe probe)
+    {
+        _channels = new Channel<UserCreated>[Probe.Subscribers];
+        _readers = new Task[Probe.Subscribers];
+        for (int s = 0; s < Probe.Subscribers; s++)
+        {
+            int subscriber = s;
+            Channel<UserCreated> channel = bounded
+                ? Channel.CreateBounded<UserCreated>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.Wait })
+                : Channel.CreateUnbounded<UserCreated>();
+            _channels[s] = channel;
+            _readers[s] = Task.Run(async () =>
+            {
+                await foreach (UserCreated e in channel.Reader.ReadAllAsync())
+                {
+                    probe.Record(subscriber, e);
+                }
+            });
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public ValueTask PublishAsync(UserCreated e)
+    {
+        Channel<UserCreated>[] channels = _channels;
+        for (int i = 0; i < channels.Length; i++)
+        {
+            if (!channels[i].Writer.TryWrite(e))
+            {
+                return PublishSlowAsync(e, i);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (Channel<UserCreated> channel in _channels)
+        {
+            channel.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(_readers);
+    }
+
+    private async ValueTask PublishSlowAsync(UserCreated e, int from)
+    {
+        for (int i = from; i < _channels.Length; i++)
+        {
+            await _channels[i].Writer.WriteAsync(e);
+        }
+    }
+}
