@@ -20,6 +20,10 @@ public sealed class HeraldHandlerSystem : IFanoutSystem
             h.AddHandler<EmailHandler, UserCreated>();
             h.AddHandler<PointsHandler, UserCreated>();
             h.AddHandler<RiskHandler, UserCreated>();
+            foreach (string step in (Environment.GetEnvironmentVariable("HERALD_BENCH_WITHOUT") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                h.Pipeline.Remove(h.Pipeline.Single(p => p.Name == step));
+            }
         });
         _services = services.BuildServiceProvider();
         _bus = _services.GetRequiredService<EventBus>();

@@ -26,6 +26,7 @@ public sealed class EventBus : IAsyncDisposable
     private readonly DelayedDeliveries _delayed;
     private readonly string _source;
     private readonly TimeProvider _time;
+    private readonly PublishClock _clock;
     private long _published;
     private int _subscriptionNumber;
     private volatile bool _disposed;
@@ -45,6 +46,7 @@ public sealed class EventBus : IAsyncDisposable
         Name = options.Name;
         _source = options.Source ?? $"urn:herald:{options.Name}";
         _time = options.TimeProvider;
+        _clock = new PublishClock(_time);
         _telemetry = new BusTelemetry(options);
         _memory = new InMemoryTransport(_telemetry);
         _transport = _memory;
@@ -116,8 +118,8 @@ public sealed class EventBus : IAsyncDisposable
             return PublishWithOptionsAsync(binding, @event, options, cancellationToken);
         }
 
-        var envelope = new Envelope(binding.Topic, @event, _time.GetUtcNow(), topicChecked: true) { Source = _source, DataSchema = binding.DataSchema };
-        return PublishEnvelopeAsync(envelope, cancellationToken);
+        var envelope = new Envelope(binding.Topic, @event, _clock.Now(), topicChecked: true) { Source = _source, DataSchema = binding.DataSchema };
+        return PublishEnvelopeAsync(envelope, binding, cancellationToken);
     }
 
     /// <summary>
@@ -131,7 +133,7 @@ public sealed class EventBus : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(envelope);
         Envelope.ValidateHeaders(envelope.Headers);
-        return PublishEnvelopeAsync(envelope, cancellationToken);
+        return PublishEnvelopeAsync(envelope, binding: null, cancellationToken);
     }
 
     /// <summary>Registers a consumer on the transport (the handler host's way in).</summary>
@@ -201,8 +203,8 @@ public sealed class EventBus : IAsyncDisposable
     /// <summary>The publish path with options, tracing or a delay: one producer activity, traceparent into the envelope.</summary>
     private async ValueTask PublishWithOptionsAsync(TopicBinding binding, object @event, PublishOptions? options, CancellationToken cancellationToken)
     {
-        DateTimeOffset now = _time.GetUtcNow();
-        DateTimeOffset? due = options?.DueTime(now);
+        DateTimeOffset now = _clock.Now();
+        DateTimeOffset? due = options?.DueTime(_time.GetUtcNow());
         if (options?.Headers is { Count: > 0 } headers)
         {
             Envelope.ValidateHeaders(headers);
@@ -241,7 +243,7 @@ public sealed class EventBus : IAsyncDisposable
                 return;
             }
 
-            await PublishEnvelopeAsync(envelope, cancellationToken).ConfigureAwait(false);
+            await PublishEnvelopeAsync(envelope, binding, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (activity is not null)
         {
@@ -260,7 +262,8 @@ public sealed class EventBus : IAsyncDisposable
         }
     }
 
-    private ValueTask PublishEnvelopeAsync(Envelope envelope, CancellationToken cancellationToken)
+    /// <summary>Gates, then the transport (by the type's slot when the publish was typed), then the count.</summary>
+    private ValueTask PublishEnvelopeAsync(Envelope envelope, TopicBinding? binding, CancellationToken cancellationToken)
     {
         ValueTask<GateOutcome> gated = Gates.AdmitAsync(envelope, cancellationToken);
         if (!gated.IsCompletedSuccessfully)
@@ -280,7 +283,9 @@ public sealed class EventBus : IAsyncDisposable
                 return ValueTask.CompletedTask;
         }
 
-        ValueTask sent = _transport.PublishAsync(envelope, cancellationToken);
+        ValueTask sent = binding is not null && ReferenceEquals(_transport, _memory)
+            ? _memory.PublishAsync(envelope, binding, cancellationToken)
+            : _transport.PublishAsync(envelope, cancellationToken);
         if (!sent.IsCompletedSuccessfully)
         {
             return AwaitSentAsync(sent, envelope);

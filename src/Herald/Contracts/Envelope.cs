@@ -58,7 +58,7 @@ public sealed class Envelope
     public string Id
     {
         // Made on first read (most in-process deliveries never read it); the first value made wins, so every reader sees one id.
-        get => _id ?? Interlocked.CompareExchange(ref _id, Guid.CreateVersion7(Time).ToString(), null) ?? _id;
+        get => _id ?? Interlocked.CompareExchange(ref _id, UuidV7.New(Time).ToString(), null) ?? _id;
         init
         {
             ArgumentException.ThrowIfNullOrEmpty(value);

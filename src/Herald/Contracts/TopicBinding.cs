@@ -1,4 +1,11 @@
 namespace Herald;
 
 /// <summary>What an event type's <see cref="TopicAttribute"/> resolved to, or why it did not.</summary>
-internal sealed record TopicBinding(string Topic, string? DataSchema, string? Error);
+/// <remarks><see cref="Slot"/> numbers the bindings of this process, so a bus can cache per type in an array.</remarks>
+internal sealed record TopicBinding(string Topic, string? DataSchema, string? Error)
+{
+    private static int _slots = -1;
+
+    /// <summary>This binding's index in per-type caches.</summary>
+    public int Slot { get; } = Interlocked.Increment(ref _slots);
+}

@@ -4,6 +4,10 @@ namespace Herald;
 /// One delivery to one handler, as it flows through the pipeline. Middleware reads the envelope and the handler,
 /// may replace <see cref="CancellationToken"/> for the steps inside it, and may keep data in <see cref="Items"/>.
 /// </summary>
+/// <remarks>
+/// A context is valid only while its delivery runs: each delivery loop reuses one context for its deliveries (as
+/// ASP.NET Core reuses <c>HttpContext</c>), so do not keep it, or hand it to work that outlives the delivery.
+/// </remarks>
 public sealed class DeliveryContext
 {
     private Dictionary<string, object?>? _items;
@@ -20,13 +24,13 @@ public sealed class DeliveryContext
     }
 
     /// <summary>The envelope delivered.</summary>
-    public Envelope Envelope { get; }
+    public Envelope Envelope { get; private set; }
 
     /// <summary>The handler this delivery is for.</summary>
     public HandlerDescriptor Handler { get; }
 
     /// <summary>The DI scope of this delivery.</summary>
-    public IServiceProvider Services { get; }
+    public IServiceProvider Services { get; private set; }
 
     /// <summary>The clock the pipeline uses.</summary>
     public TimeProvider TimeProvider { get; }
@@ -48,6 +52,22 @@ public sealed class DeliveryContext
 
     /// <summary>Free per-delivery storage for middleware.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>The delivery loop's attempt-timeout watchdog; null outside a delivery loop.</summary>
+    internal Handling.AttemptTimeouts? Timeouts { get; init; }
+
+    /// <summary>Makes this context the context of the next delivery of the same loop.</summary>
+    internal void Reset(Envelope envelope, IServiceProvider services)
+    {
+        Envelope = envelope;
+        Services = services;
+        CancellationToken = Stopping;
+        Attempt = envelope.Attempt;
+        Outcome = DeliveryOutcome.Pending;
+        Exception = null;
+        FailureReason = null;
+        _items?.Clear();
+    }
 
     /// <summary>Why the retry step gave up (<c>attempts-exhausted</c>, <c>not-retryable</c>), for the dead letter.</summary>
     internal string? FailureReason { get; set; }

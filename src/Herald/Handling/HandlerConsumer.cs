@@ -104,13 +104,15 @@ internal sealed class HandlerConsumer
         // instead of waiting for room only it could make (see MemoryQueue.WriteAsync).
         MemoryQueue.CurrentReader.Value = _queue;
         CancellationToken intake = _intake.Token;
+        using var timeouts = new AttemptTimeouts(_time, _abort.Token);
+        DeliveryContext? context = null; // one per loop, reset per delivery
         try
         {
             while (await _queue.WaitToReadAsync(lane, intake).ConfigureAwait(false))
             {
                 while (!intake.IsCancellationRequested && _queue.TryRead(lane, out Delivery delivery))
                 {
-                    await ProcessAsync(delivery).ConfigureAwait(false);
+                    context = await ProcessAsync(delivery, context, timeouts).ConfigureAwait(false);
                 }
             }
         }
@@ -126,7 +128,7 @@ internal sealed class HandlerConsumer
         }
     }
 
-    private async ValueTask ProcessAsync(Delivery delivery)
+    private async ValueTask<DeliveryContext?> ProcessAsync(Delivery delivery, DeliveryContext? reusable, AttemptTimeouts timeouts)
     {
         Interlocked.Increment(ref _inFlight);
         DeliveryContext? context = null;
@@ -135,7 +137,16 @@ internal sealed class HandlerConsumer
             AsyncServiceScope scope = _scopes.CreateAsyncScope();
             await using (scope.ConfigureAwait(false))
             {
-                context = new DeliveryContext(delivery.Envelope, _descriptor, scope.ServiceProvider, _time, _abort.Token);
+                if (reusable is null)
+                {
+                    context = new DeliveryContext(delivery.Envelope, _descriptor, scope.ServiceProvider, _time, _abort.Token) { Timeouts = timeouts };
+                }
+                else
+                {
+                    context = reusable;
+                    context.Reset(delivery.Envelope, scope.ServiceProvider);
+                }
+
                 await _pipeline(context).ConfigureAwait(false);
             }
         }
@@ -156,6 +167,7 @@ internal sealed class HandlerConsumer
 
         Count(context, delivery);
         await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
+        return context;
     }
 
     private void Count(DeliveryContext? context, Delivery delivery)

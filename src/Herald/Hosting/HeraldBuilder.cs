@@ -63,7 +63,7 @@ public sealed class HeraldBuilder
                 $"Handler '{typeof(THandler).Name}' implements no IEventHandler<TEvent> for an event type; a pattern handler (IEventHandler<object>) is registered with AddHandler<THandler>(pattern).");
         }
 
-        Services.TryAddScoped<THandler>();
+        Services.TryAddTransient<THandler>();
         _handlers.Add(() => [.. events.Select(e => Describe(typeof(THandler), e, pattern: null, events.Length > 1, configure, Invoker(typeof(THandler), e)))]);
         return this;
     }
@@ -73,7 +73,7 @@ public sealed class HeraldBuilder
     public HeraldBuilder AddHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler, TEvent>(Action<HandlerOptions>? configure = null)
         where THandler : class, IEventHandler<TEvent>
     {
-        Services.TryAddScoped<THandler>();
+        Services.TryAddTransient<THandler>();
         _handlers.Add(() => [Describe(typeof(THandler), typeof(TEvent), pattern: null, qualify: false, configure, HandlerInvoker<THandler, TEvent>.InvokeAsync)]);
         return this;
     }
@@ -85,7 +85,7 @@ public sealed class HeraldBuilder
         where THandler : class, IEventHandler<object>
     {
         TopicPattern parsed = TopicPattern.Parse(pattern);
-        Services.TryAddScoped<THandler>();
+        Services.TryAddTransient<THandler>();
         _handlers.Add(() => [Describe(typeof(THandler), eventType: null, parsed, qualify: false, configure, HandlerInvoker<THandler, object>.InvokeAsync)]);
         return this;
     }

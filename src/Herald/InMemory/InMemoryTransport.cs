@@ -42,9 +42,15 @@ internal sealed class InMemoryTransport(BusTelemetry telemetry) : ITransport
         }
     }
 
-    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        PublishRouteAsync(Volatile.Read(ref _table).Resolve(envelope.Type), envelope, cancellationToken);
+
+    /// <summary>The typed publish path: the route comes from the type's slot.</summary>
+    public ValueTask PublishAsync(Envelope envelope, TopicBinding binding, CancellationToken cancellationToken) =>
+        PublishRouteAsync(Volatile.Read(ref _table).Resolve(binding), envelope, cancellationToken);
+
+    private ValueTask PublishRouteAsync(Route route, Envelope envelope, CancellationToken cancellationToken)
     {
-        Route route = Volatile.Read(ref _table).Resolve(envelope.Type);
         MemoryQueue[] queues = route.Queues;
         for (int i = 0; i < queues.Length; i++)
         {

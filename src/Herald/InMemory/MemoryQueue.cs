@@ -18,7 +18,7 @@ internal sealed class MemoryQueue : IConsumer
     private readonly System.Collections.Concurrent.ConcurrentQueue<Envelope> _spill = new();
     private volatile int _spillCount;
     private long _spilled;
-    private long _delivered;
+    private readonly ReaderCounter _delivered = new();
     private long _droppedOldest;
     private long _droppedNewest;
     private long _droppedDisposed;
@@ -91,7 +91,7 @@ internal sealed class MemoryQueue : IConsumer
     }
 
     public SubscriptionStats Stats => new(
-        Interlocked.Read(ref _delivered),
+        _delivered.Value,
         Queued,
         Interlocked.Read(ref _droppedOldest),
         Interlocked.Read(ref _droppedNewest),
@@ -343,7 +343,7 @@ internal sealed class MemoryQueue : IConsumer
 
     private Delivery Delivered(Envelope envelope)
     {
-        Interlocked.Increment(ref _delivered);
+        _delivered.Increment();
         if (_telemetry.Delivered.Enabled)
         {
             _telemetry.Delivered.Add(1, _telemetry.BusTag, new("herald.subscription", Name));

@@ -12,6 +12,8 @@ internal sealed class RoutingTable
     private const int MaxCachedTopics = 4096;
 
     private readonly ConcurrentDictionary<string, Route> _routes = new(StringComparer.Ordinal);
+    private readonly Lock _grow = new();
+    private Route?[] _byType = [];
 
     private RoutingTable(MemoryQueue[] queues) => Queues = queues;
 
@@ -22,6 +24,29 @@ internal sealed class RoutingTable
     public RoutingTable With(MemoryQueue queue) => new([.. Queues, queue]);
 
     public RoutingTable Without(MemoryQueue queue) => new(Array.FindAll(Queues, q => q != queue));
+
+    /// <summary>The route of a typed publish: an array read by the type's slot, no hashing of the topic.</summary>
+    public Route Resolve(TopicBinding binding)
+    {
+        Route?[] byType = Volatile.Read(ref _byType);
+        int slot = binding.Slot;
+        if ((uint)slot < (uint)byType.Length && byType[slot] is { } cached)
+        {
+            return cached;
+        }
+
+        Route route = Resolve(binding.Topic);
+        lock (_grow)
+        {
+            Route?[] current = _byType;
+            Route?[] next = slot < current.Length ? (Route?[])current.Clone() : new Route?[Math.Max(slot + 1, current.Length * 2)];
+            Array.Copy(current, next, Math.Min(current.Length, next.Length));
+            next[slot] = route;
+            Volatile.Write(ref _byType, next);
+        }
+
+        return route;
+    }
 
     public Route Resolve(string topic)
     {

@@ -1,54 +1,27 @@
 namespace Herald;
 
 /// <summary>
-/// The default inbox: in memory, a bounded LRU of the most recent handled ids across all consumers (older ids are
-/// forgotten, so a very late redelivery may run again; durable inboxes come with the durable transports).
+/// The default inbox: in memory and bounded. It remembers the most recent (consumer, event id) pairs it was given,
+/// the oldest forgotten first once <see cref="Capacity"/> is reached (so a very late redelivery may run again;
+/// durable inboxes come with the durable transports). Striped by key, so consumers running in parallel rarely meet
+/// on a lock, and a claim allocates nothing once the stripes have grown.
 /// </summary>
 /// <param name="capacity">How many (consumer, id) pairs are remembered. Default 100,000.</param>
 public sealed class InMemoryInboxStore(int capacity = 100_000) : IInboxStore
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<(string, string), LinkedListNode<Entry>> _entries = [];
-    private readonly LinkedList<Entry> _recent = new();
+    private const int StripeCount = 16;
+
+    private readonly Stripe[] _stripes = CreateStripes(capacity);
 
     /// <summary>How many (consumer, id) pairs are remembered.</summary>
-    public int Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The inbox needs room for at least one id.");
+    public int Capacity { get; } = capacity;
 
     /// <summary>How many pairs are remembered now.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _entries.Count;
-            }
-        }
-    }
+    public int Count => _stripes.Sum(s => s.Count);
 
     /// <inheritdoc />
-    public ValueTask<bool> TryBeginAsync(string consumer, string eventId, CancellationToken cancellationToken)
-    {
-        lock (_lock)
-        {
-            if (_entries.TryGetValue((consumer, eventId), out LinkedListNode<Entry>? existing))
-            {
-                _recent.Remove(existing);
-                _recent.AddLast(existing);
-                return ValueTask.FromResult(false);
-            }
-
-            _entries[(consumer, eventId)] = _recent.AddLast(new Entry(consumer, eventId));
-            while (_entries.Count > Capacity)
-            {
-                Entry oldest = _recent.First!.Value;
-                _recent.RemoveFirst();
-                _entries.Remove((oldest.Consumer, oldest.EventId));
-            }
-
-            return ValueTask.FromResult(true);
-        }
-    }
+    public ValueTask<bool> TryBeginAsync(string consumer, string eventId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(StripeOf(consumer, eventId).TryAdd((consumer, eventId)));
 
     /// <inheritdoc />
     public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -56,16 +29,94 @@ public sealed class InMemoryInboxStore(int capacity = 100_000) : IInboxStore
     /// <inheritdoc />
     public ValueTask AbandonAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            if (_entries.Remove((consumer, eventId), out LinkedListNode<Entry>? node))
-            {
-                _recent.Remove(node);
-            }
-        }
-
+        StripeOf(consumer, eventId).Remove((consumer, eventId));
         return ValueTask.CompletedTask;
     }
 
-    private sealed record Entry(string Consumer, string EventId);
+    private static Stripe[] CreateStripes(int capacity)
+    {
+        if (capacity < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The inbox needs room for at least one id.");
+        }
+
+        int perStripe = Math.Max(1, (capacity + StripeCount - 1) / StripeCount);
+        var stripes = new Stripe[StripeCount];
+        for (int i = 0; i < stripes.Length; i++)
+        {
+            stripes[i] = new Stripe(perStripe);
+        }
+
+        return stripes;
+    }
+
+    private Stripe StripeOf(string consumer, string eventId) =>
+        _stripes[(uint)HashCode.Combine(StringComparer.Ordinal.GetHashCode(consumer), StringComparer.Ordinal.GetHashCode(eventId)) % StripeCount];
+
+    /// <summary>
+    /// One stripe: a dictionary from key to ring slot, and a ring of keys in arrival order. When the ring is full the
+    /// oldest slot is reused and its key forgotten, unless the key has since moved to a newer slot.
+    /// </summary>
+    private sealed class Stripe(int capacity)
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<(string Consumer, string Id), int> _slots = [];
+        private (string Consumer, string Id)[] _ring = new (string, string)[Math.Min(capacity, 64)];
+        private int _next;
+        private int _used;
+
+        public int Count
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _slots.Count;
+                }
+            }
+        }
+
+        public bool TryAdd((string Consumer, string Id) key)
+        {
+            lock (_lock)
+            {
+                if (_slots.ContainsKey(key))
+                {
+                    return false;
+                }
+
+                if (_used == _ring.Length && _ring.Length < capacity)
+                {
+                    Array.Resize(ref _ring, Math.Min(capacity, _ring.Length * 2));
+                    _next = _used;
+                }
+
+                if (_used == _ring.Length)
+                {
+                    (string Consumer, string Id) oldest = _ring[_next];
+                    if (_slots.TryGetValue(oldest, out int slot) && slot == _next)
+                    {
+                        _slots.Remove(oldest);
+                    }
+                }
+                else
+                {
+                    _used++;
+                }
+
+                _ring[_next] = key;
+                _slots[key] = _next;
+                _next = (_next + 1) % _ring.Length;
+                return true;
+            }
+        }
+
+        public void Remove((string Consumer, string Id) key)
+        {
+            lock (_lock)
+            {
+                _slots.Remove(key);
+            }
+        }
+    }
 }

@@ -22,7 +22,7 @@ internal sealed class DeadLetterMiddleware(IDeadLetterStore store, ILoggerFactor
             context.Exception = ex;
             string reason = ex is PoisonEventException or EventDecodingException ? "poison" : context.FailureReason ?? "failed";
             var deadLetter = new DeadLetter(
-                Guid.CreateVersion7(context.TimeProvider.GetUtcNow()).ToString(),
+                UuidV7.New(context.TimeProvider.GetUtcNow()).ToString(),
                 context.Envelope,
                 context.Handler.Name,
                 reason,

@@ -18,6 +18,12 @@ internal sealed class TimeoutMiddleware : IDeliveryMiddleware
         }
 
         CancellationToken outer = context.CancellationToken;
+        if (context.Timeouts is { } pool && outer == context.Stopping)
+        {
+            await PooledAsync(context, next, pool, timeout).ConfigureAwait(false);
+            return;
+        }
+
         using var timer = new CancellationTokenSource(timeout, context.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(outer, timer.Token);
         context.CancellationToken = linked.Token;
@@ -34,6 +40,29 @@ internal sealed class TimeoutMiddleware : IDeliveryMiddleware
         finally
         {
             context.CancellationToken = outer;
+        }
+    }
+
+    /// <summary>The common case (the token not narrowed by an earlier step): the loop's watchdog and reusable source.</summary>
+    private static async ValueTask PooledAsync(DeliveryContext context, DeliveryDelegate next, Handling.AttemptTimeouts pool, TimeSpan timeout)
+    {
+        CancellationToken stopping = context.Stopping;
+        CancellationTokenSource source = pool.Rent(timeout);
+        context.CancellationToken = source.Token;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (source.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            throw new HandlerTimeoutException(
+                $"Handler '{context.Handler.Name}' did not finish event {context.Envelope.Id} ({context.Envelope.Type}) within {timeout.TotalMilliseconds:0} ms (attempt {context.Attempt}).",
+                ex);
+        }
+        finally
+        {
+            context.CancellationToken = stopping;
+            pool.Return(source);
         }
     }
 }
