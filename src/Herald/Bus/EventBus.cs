@@ -17,7 +17,7 @@ namespace Herald;
 /// await foreach (EventContext&lt;UserCreated&gt; e in sub.ReadAllAsync(ct)) { ... }
 /// </code>
 /// </example>
-public sealed class EventBus : IAsyncDisposable
+public sealed class EventBus : IAsyncDisposable, IDisposable
 {
     private readonly BusTelemetry _telemetry;
     private readonly ITransport _transport;
@@ -185,6 +185,17 @@ public sealed class EventBus : IAsyncDisposable
 
         await _transport.DisposeAsync().ConfigureAwait(false);
         _telemetry.Dispose();
+    }
+
+    /// <summary>
+    /// Disposes the bus synchronously (blocking until its background work has stopped), for containers and callers
+    /// that dispose synchronously. Prefer <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose()
+    {
+#pragma warning disable VSTHRD002 // synchronous disposal on request; the async path never captures a context
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
     }
 
     /// <inheritdoc />

@@ -15,7 +15,7 @@ namespace Herald;
 /// the handlers' tokens are cancelled, and what was left undelivered is logged per handler and kept in
 /// <see cref="LastShutdown"/>.
 /// </summary>
-public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable
+public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDisposable
 {
     private readonly EventBus _bus;
     private readonly IServiceProvider _services;
@@ -184,6 +184,14 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable
         {
             await StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Stops (if not stopped yet) synchronously, for containers disposed synchronously. Prefer <see cref="DisposeAsync"/>.</summary>
+    public void Dispose()
+    {
+#pragma warning disable VSTHRD002 // synchronous disposal on request; the async path never captures a context
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
     }
 
     /// <summary>Puts a dead letter back into its handler's queue; false when that handler is not running here.</summary>

@@ -140,6 +140,25 @@ internal sealed class MemoryQueue : IConsumer
         }
 
         ChannelWriter<Envelope> writer = _lanes[PickLane(envelope)].Writer;
+
+        // A full queue is usually full for a moment: readers are draining it. Spin a little (yielding the core to
+        // them, never sleeping) before arming a timed wait, whose token sources and timer cost far more than the wait.
+        var spin = default(SpinWait);
+        for (int i = 0; i < 16 && !cancellationToken.IsCancellationRequested; i++)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+            if (writer.TryWrite(envelope))
+            {
+                _anyLane?.Ring();
+                return;
+            }
+
+            if (_disposed)
+            {
+                break;
+            }
+        }
+
         TimeSpan timeout = _telemetry.PublishTimeout;
         using var timer = new CancellationTokenSource(timeout, _telemetry.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);

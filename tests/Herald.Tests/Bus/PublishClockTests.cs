@@ -13,7 +13,9 @@ public sealed class PublishClockTests
         {
             DateTimeOffset before = TimeProvider.System.GetUtcNow();
             DateTimeOffset now = clock.Now();
-            Assert.InRange(before - now, TimeSpan.FromMilliseconds(-1), TimeSpan.FromMilliseconds(50)); // at most a tick early (generous on a loaded machine)
+            DateTimeOffset after = TimeProvider.System.GetUtcNow();
+            Assert.True(now <= after, $"{now:O} is later than the wall clock read after it, {after:O}");
+            Assert.True(now >= before.AddMilliseconds(-50), $"{now:O} is more than a tick earlier than {before:O}"); // a tick is 1-4 ms; generous on a loaded machine
             Assert.True(now >= previous.AddMilliseconds(-1));
             previous = now;
         }

@@ -81,6 +81,22 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task ServiceProvider_DisposedSynchronously_StopsHostAndBus()
+    {
+        var probe = new Probe();
+        ServiceProvider provider = new ServiceCollection().AddSingleton(probe).AddHerald(h => h.AddHandler<UserHandler, UserCreated>()).BuildServiceProvider();
+        EventBus bus = provider.GetRequiredService<EventBus>();
+        HandlerHost host = provider.GetRequiredService<HandlerHost>();
+        await host.StartAsync(CancellationToken.None);
+        await host.StartedAsync(CancellationToken.None);
+
+        provider.Dispose(); // a plain `using` on the container must work
+
+        Assert.NotNull(host.LastShutdown);
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await bus.PublishAsync(TestEvents.User(1)));
+    }
+
+    [Fact]
     public void AddHerald_CalledTwice_Fails()
     {
         var services = new ServiceCollection().AddHerald(h => h.AddHandler<UserHandler, UserCreated>());

@@ -1,0 +1,4 @@
+namespace Herald.Benchmarks.Micro;
+
+[Topic("user.created")]
+public sealed record MicroEvent(long Id);
