@@ -33,9 +33,7 @@ internal sealed class TimeoutMiddleware : IDeliveryMiddleware
         }
         catch (OperationCanceledException ex) when (timer.IsCancellationRequested && !outer.IsCancellationRequested)
         {
-            throw new HandlerTimeoutException(
-                $"Handler '{context.Handler.Name}' did not finish event {context.Envelope.Id} ({context.Envelope.Type}) within {timeout.TotalMilliseconds:0} ms (attempt {context.Attempt}).",
-                ex);
+            throw TimedOut(context, timeout, ex);
         }
         finally
         {
@@ -55,9 +53,7 @@ internal sealed class TimeoutMiddleware : IDeliveryMiddleware
         }
         catch (OperationCanceledException ex) when (source.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
-            throw new HandlerTimeoutException(
-                $"Handler '{context.Handler.Name}' did not finish event {context.Envelope.Id} ({context.Envelope.Type}) within {timeout.TotalMilliseconds:0} ms (attempt {context.Attempt}).",
-                ex);
+            throw TimedOut(context, timeout, ex);
         }
         finally
         {
@@ -65,4 +61,8 @@ internal sealed class TimeoutMiddleware : IDeliveryMiddleware
             pool.Return(source);
         }
     }
+
+    private static HandlerTimeoutException TimedOut(DeliveryContext context, TimeSpan timeout, OperationCanceledException cancelled) => new(
+        $"Handler '{context.Handler.Name}' did not finish event {context.Envelope.Id} ({context.Envelope.Type}) within {timeout.TotalMilliseconds:0} ms (attempt {context.Attempt}).",
+        cancelled);
 }
