@@ -215,7 +215,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     private async ValueTask PublishWithOptionsAsync(TopicBinding binding, object @event, PublishOptions? options, CancellationToken cancellationToken)
     {
         DateTimeOffset now = _clock.Now();
-        DateTimeOffset? due = options?.DueTime(_time.GetUtcNow());
+        DateTimeOffset? due = options is { Delay: not null } or { DeliverAt: not null } ? options.DueTime(_time.GetUtcNow()) : null;
         if (options?.Headers is { Count: > 0 } headers)
         {
             Envelope.ValidateHeaders(headers);
