@@ -255,8 +255,7 @@ internal sealed class MemoryQueue : IConsumer
             return ValueTask.CompletedTask; // in memory an acknowledgement has nothing left to release
         }
 
-        Envelope again = delivery.Envelope.WithAttempt(delivery.Attempt + 1);
-        return TryWrite(again) ? ValueTask.CompletedTask : WriteAsync(again, cancellationToken);
+        return RedeliverAsync(delivery.Envelope.WithAttempt(delivery.Attempt + 1), cancellationToken);
     }
 
     public ValueTask DisposeAsync()
