@@ -11,6 +11,13 @@ internal sealed class MetricsMiddleware(BusTelemetry telemetry) : IDeliveryMiddl
 {
     public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
     {
+        if (!Observed)
+        {
+            // Nothing listens to these instruments: no clock reads, no tag lists.
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
         long started = Stopwatch.GetTimestamp();
         try
         {
@@ -21,6 +28,10 @@ internal sealed class MetricsMiddleware(BusTelemetry telemetry) : IDeliveryMiddl
             Record(context, Stopwatch.GetElapsedTime(started));
         }
     }
+
+    private bool Observed =>
+        telemetry.Duration.Enabled || telemetry.Handled.Enabled || telemetry.Failed.Enabled || telemetry.Retried.Enabled
+        || telemetry.DeadLettered.Enabled || telemetry.Duplicates.Enabled;
 
     private void Record(DeliveryContext context, TimeSpan elapsed)
     {
