@@ -1,0 +1,94 @@
+using Microsoft.Data.Sqlite;
+
+namespace Herald.Sqlite;
+
+/// <summary>
+/// One Herald database file: opens connections with Herald's settings (WAL, synchronous, busy timeout, foreign
+/// keys off), checks and migrates the schema once, and serializes this process's writers (SQLite has one writer
+/// at a time; waiting on a semaphore here is cheaper and fairer than SQLite's busy-retry loop).
+/// </summary>
+internal sealed class SqliteDatabase : IDisposable
+{
+    private readonly string _connectionString;
+    private readonly Lock _migrateLock = new();
+    private volatile bool _migrated;
+
+    public SqliteDatabase(SqliteOptions options, int schemaVersion = -1)
+    {
+        options.Validate();
+        Options = options;
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
+        File = builder.DataSource;
+        builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
+        _connectionString = builder.ToString();
+        SchemaVersion = schemaVersion < 0 ? SqliteSchema.CurrentVersion : schemaVersion;
+    }
+
+    public SqliteOptions Options { get; }
+
+    /// <summary>The database file named by the connection string.</summary>
+    public string File { get; }
+
+    public int SchemaVersion { get; }
+
+    /// <summary>Serializes this process's write transactions.</summary>
+    public SemaphoreSlim WriteGate { get; } = new(1, 1);
+
+    /// <summary>Opens a connection with Herald's settings; the first open checks and migrates the schema.</summary>
+    /// <exception cref="HeraldDatabaseException">The file is not usable by Herald.</exception>
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            using (var pragmas = connection.CreateCommand())
+            {
+                int busy = (int)Options.BusyTimeout.TotalMilliseconds;
+                string sync = Options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL";
+                pragmas.CommandText = $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {sync};";
+                pragmas.ExecuteNonQuery();
+            }
+
+            if (!_migrated)
+            {
+                lock (_migrateLock)
+                {
+                    if (!_migrated)
+                    {
+                        // Identity first: never switch another application's file to WAL.
+                        int version = SqliteSchema.Check(connection, File, SchemaVersion);
+                        EnableWal(connection);
+                        SqliteSchema.Migrate(connection, version, SchemaVersion);
+                        _migrated = true;
+                    }
+                }
+            }
+
+            return connection;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 26 or 11)
+        {
+            connection.Dispose();
+            throw new HeraldDatabaseException($"'{File}' is not a SQLite database (SQLite says: {ex.Message}). Herald will not overwrite it; point Herald at another file.", ex);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => WriteGate.Dispose();
+
+    private void EnableWal(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode = WAL";
+        string? mode = command.ExecuteScalar() as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase) && File != ":memory:" && !File.Contains("mode=memory", StringComparison.Ordinal))
+        {
+            throw new HeraldDatabaseException($"'{File}' could not be switched to WAL journaling (it stays in '{mode}' mode); Herald needs WAL for concurrent readers.");
+        }
+    }
+}

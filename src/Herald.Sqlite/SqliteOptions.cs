@@ -1,0 +1,53 @@
+namespace Herald.Sqlite;
+
+/// <summary>Options of Herald's SQLite database.</summary>
+public sealed class SqliteOptions
+{
+    /// <summary>The connection string, e.g. <c>Data Source=herald.db</c>. Required.</summary>
+    public string ConnectionString { get; set; } = "Data Source=herald.db";
+
+    /// <summary>What a commit survives; see <see cref="SqliteSynchronous"/>. Default <see cref="SqliteSynchronous.Full"/>.</summary>
+    public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Full;
+
+    /// <summary>How long a write waits for another process holding the write lock before failing. Default 10 s.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often an idle consumer looks for events committed by another process. Default 50 ms.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long a process holds a consumer group's lease without renewing it; another process takes the group over
+    /// after that (at once when the holder is a process on this machine that no longer runs). Default 10 s.
+    /// </summary>
+    public TimeSpan GroupLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most events one group commit writes. Default 512.</summary>
+    public int MaxBatch { get; set; } = 512;
+
+    /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
+    public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
+
+    /// <summary>The clock. Default the system clock.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new ArgumentException("SqliteOptions.ConnectionString is required, e.g. \"Data Source=herald.db\".", nameof(ConnectionString));
+        }
+
+        if (BusyTimeout < TimeSpan.Zero || PollInterval <= TimeSpan.Zero || GroupLease < TimeSpan.FromMilliseconds(100))
+        {
+            throw new ArgumentException("SqliteOptions: BusyTimeout must be >= 0, PollInterval > 0 and GroupLease >= 100 ms.");
+        }
+
+        if (MaxBatch < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, "SqliteOptions.MaxBatch must be at least 1.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Serializer);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+    }
+}
