@@ -14,7 +14,7 @@ root = Path(__file__).resolve().parent.parent
 pattern = re.compile(r"error (RS001[67]): Symbol '(.+?)' (?:is not part of|is part of).*\[(.+?\.csproj)\]")
 
 for round_ in range(3):
-    build = subprocess.run(["dotnet", "build", str(root / "Herald.slnx"), "-nologo", "-clp:NoSummary"],
+    build = subprocess.run(["dotnet", "build", str(root / "Herald.slnx"), "--no-incremental", "-nologo", "-clp:NoSummary"],
                            capture_output=True, text=True)
     add, remove = defaultdict(set), defaultdict(set)
     for code, symbol, project in pattern.findall(build.stdout):
