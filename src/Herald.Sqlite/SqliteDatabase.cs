@@ -1,4 +1,6 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Herald.Sqlite;
 
@@ -7,11 +9,13 @@ namespace Herald.Sqlite;
 /// keys off), checks and migrates the schema once, and serializes this process's writers (SQLite has one writer
 /// at a time; waiting on a semaphore here is cheaper and fairer than SQLite's busy-retry loop).
 /// </summary>
-internal sealed class SqliteDatabase : IDisposable
+internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
 {
     private readonly string _connectionString;
     private readonly Lock _migrateLock = new();
     private volatile bool _migrated;
+    private SqliteWriter? _writer;
+    private bool _disposed;
 
     public SqliteDatabase(SqliteOptions options, int schemaVersion = -1)
     {
@@ -30,6 +34,30 @@ internal sealed class SqliteDatabase : IDisposable
     public string File { get; }
 
     public int SchemaVersion { get; }
+
+    /// <summary>Where the writer logs commit failures.</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    /// <summary>Rings after each commit of the <see cref="Writer"/>, waking this process's readers.</summary>
+    public ChangeSignal Committed { get; } = new();
+
+    /// <summary>The group-commit writer of this database in this process (made on first use).</summary>
+    public SqliteWriter Writer
+    {
+        get
+        {
+            if (_writer is { } writer)
+            {
+                return writer;
+            }
+
+            lock (_migrateLock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return _writer ??= new SqliteWriter(this, Committed, Logger);
+            }
+        }
+    }
 
     /// <summary>Serializes this process's write transactions.</summary>
     public SemaphoreSlim WriteGate { get; } = new(1, 1);
@@ -79,7 +107,33 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
-    public void Dispose() => WriteGate.Dispose();
+    /// <summary>Stops the writer (after committing what it holds).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        SqliteWriter? writer;
+        lock (_migrateLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            writer = _writer;
+        }
+
+        if (writer is not null)
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+#pragma warning disable VSTHRD002 // synchronous disposal on request; the writer's loop never needs this thread
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+    }
 
     private void EnableWal(SqliteConnection connection)
     {

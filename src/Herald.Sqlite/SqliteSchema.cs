@@ -60,6 +60,9 @@ internal static class SqliteSchema
         CREATE TABLE herald_scheduled (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             due INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            subject TEXT,
             envelope BLOB NOT NULL);
         CREATE INDEX herald_scheduled_due ON herald_scheduled (due);
         CREATE TABLE herald_dead_letters (

@@ -21,7 +21,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 {
     private readonly BusTelemetry _telemetry;
     private readonly ITransport _transport;
-    private readonly InMemoryTransport _memory;
+    private readonly InMemoryTransport? _memory;
     private readonly BackgroundWork _background = new();
     private readonly DelayedDeliveries _delayed;
     private readonly string _source;
@@ -48,12 +48,14 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         _time = options.TimeProvider;
         _clock = new PublishClock(_time);
         _telemetry = new BusTelemetry(options);
-        _memory = new InMemoryTransport(_telemetry);
-        _transport = _memory;
+        _transport = options.TransportFactory?.Invoke(_telemetry) ?? (_memory = new InMemoryTransport(_telemetry));
         Gates = new TopicGates(_telemetry, options.PausedGateCapacity, _transport.PublishAsync, _background);
         _delayed = new DelayedDeliveries(_time, DeliverAsync, _background, _telemetry.Logger);
-        _telemetry.Meter.CreateObservableGauge("herald.queue.depth", () => _memory.Depths(_telemetry.BusTag), "{event}", "Events waiting per subscription.");
-        _telemetry.Meter.CreateObservableGauge("herald.queue.oldest_age", () => _memory.OldestAges(_telemetry.BusTag, _time.GetUtcNow()), "s", "How long the oldest queued event of each subscription has waited.");
+        if (_memory is { } memory)
+        {
+            _telemetry.Meter.CreateObservableGauge("herald.queue.depth", () => memory.Depths(_telemetry.BusTag), "{event}", "Events waiting per subscription.");
+            _telemetry.Meter.CreateObservableGauge("herald.queue.oldest_age", () => memory.OldestAges(_telemetry.BusTag, _time.GetUtcNow()), "s", "How long the oldest queued event of each subscription has waited.");
+        }
     }
 
     /// <summary>The bus name given in <see cref="EventBusOptions.Name"/>.</summary>
@@ -70,12 +72,12 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <summary>A snapshot of the bus's counters.</summary>
     public EventBusStats Stats => new(
         Interlocked.Read(ref _published),
-        _memory.Unrouted,
+        _memory?.Unrouted ?? 0,
         Gates.Gated,
         Gates.Held,
         Gates.ReleaseFailures,
         Gates.DroppedOnDispose + _delayed.DroppedOnDispose,
-        _memory.Count,
+        _memory?.Count ?? 0,
         _background.Count,
         _delayed.Pending,
         _delayed.Failures);
@@ -207,7 +209,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         options ??= SubscriptionOptions.Default;
         options.Validate();
         string name = options.Name ?? options.Group ?? $"{pattern.Value}#{Interlocked.Increment(ref _subscriptionNumber)}";
-        var spec = new ConsumerSpec(name, options.Group, pattern, options.Capacity, options.Overflow, options.Lanes);
+        var spec = new ConsumerSpec(name, options.Group, pattern, options.Capacity, options.Overflow, options.Lanes, typeof(TEvent));
         return new Subscription<TEvent>(_transport.Subscribe(spec), pattern);
     }
 
@@ -246,10 +248,24 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 
         try
         {
+            if (options?.Transaction is { } transaction)
+            {
+                await PublishInTransactionAsync(envelope, transaction, due, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             if (due is { } dueTime && dueTime > now)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                _delayed.Schedule(envelope, dueTime);
+                if (_transport is IDurableTransport durable)
+                {
+                    await durable.ScheduleAsync(envelope, dueTime, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    _delayed.Schedule(envelope, dueTime);
+                }
+
                 Accepted(envelope);
                 return;
             }
@@ -262,6 +278,24 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             activity.SetStatus(ActivityStatusCode.Error, ex.Message);
             throw;
         }
+    }
+
+    /// <summary>The outbox path: the envelope is written in the caller's transaction (gates do not apply).</summary>
+    private async ValueTask PublishInTransactionAsync(Envelope envelope, System.Data.Common.DbTransaction transaction, DateTimeOffset? due, CancellationToken cancellationToken)
+    {
+        if (_transport is not IDurableTransport durable)
+        {
+            throw new NotSupportedException(
+                $"PublishOptions.Transaction needs a transport that stores events in that database (UseSqlite on the same file); bus '{Name}' runs on {_transport.GetType().Name}.");
+        }
+
+        if (due is not null)
+        {
+            throw new ArgumentException("PublishOptions.Transaction cannot be combined with Delay or DeliverAt.", nameof(transaction));
+        }
+
+        await durable.PublishAsync(envelope, transaction, cancellationToken).ConfigureAwait(false);
+        Accepted(envelope);
     }
 
     /// <summary>Delivers an already-accepted envelope (a delayed one falling due): gates and transport, not counted again.</summary>
@@ -294,7 +328,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
                 return ValueTask.CompletedTask;
         }
 
-        ValueTask sent = binding is not null && ReferenceEquals(_transport, _memory)
+        ValueTask sent = binding is not null && _memory is not null
             ? _memory.PublishAsync(envelope, binding, cancellationToken)
             : _transport.PublishAsync(envelope, cancellationToken);
         if (!sent.IsCompletedSuccessfully)

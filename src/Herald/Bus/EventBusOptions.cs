@@ -30,6 +30,12 @@ public sealed class EventBusOptions
     /// <summary>Creates the bus's <c>Meter("Herald")</c>; when null the bus creates (and disposes) its own meter.</summary>
     public IMeterFactory? MeterFactory { get; set; }
 
+    /// <summary>
+    /// Makes the bus's transport (set by a transport package, e.g. <c>UseSqlite</c>); null for the in-memory transport.
+    /// Internal until the transport contract is public (docs/decisions/0001).
+    /// </summary>
+    internal Func<Diagnostics.BusTelemetry, Transport.ITransport>? TransportFactory { get; set; }
+
     /// <summary>Throws an exception naming the setting when a value is out of range.</summary>
     internal void Validate()
     {

@@ -21,6 +21,13 @@ public sealed class PublishOptions
     /// <summary>Deliver at this time (on the bus's clock) instead of now; a past time delivers at once. Not with <see cref="Delay"/>.</summary>
     public DateTimeOffset? DeliverAt { get; init; }
 
+    /// <summary>
+    /// A database transaction to publish in (the outbox pattern): the event is stored in it and commits, or rolls back,
+    /// with the caller's own writes. Needs a transport that stores events in that database (<c>UseSqlite</c> on the same
+    /// file); topic gates do not apply to it.
+    /// </summary>
+    public System.Data.Common.DbTransaction? Transaction { get; init; }
+
     /// <summary>The due time asked for, or null to deliver now.</summary>
     internal DateTimeOffset? DueTime(DateTimeOffset now)
     {

@@ -52,6 +52,7 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
     {
         while (_consumer.TryReadAny(out Delivery delivery))
         {
+            Settle(delivery); // a pull reader owns the event once it has it: acknowledged on read
             if (Accepts(delivery.Envelope))
             {
                 context = new EventContext<TEvent>(delivery.Envelope);
@@ -132,7 +133,21 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
                 {
                     await handler(new EventContext<TEvent>(delivery.Envelope), cancellationToken).ConfigureAwait(false);
                 }
+
+                await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false); // after the callback: at least once on a durable transport
             }
+        }
+    }
+
+    /// <summary>Acknowledges a delivery the reader took; transports settle acknowledgements without waiting.</summary>
+    private static void Settle(Delivery delivery)
+    {
+        ValueTask ack = delivery.AckAsync(CancellationToken.None);
+        if (!ack.IsCompletedSuccessfully)
+        {
+#pragma warning disable VSTHRD002 // not reached by Herald's transports (their acknowledgements complete synchronously); kept correct for any other
+            ack.AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
         }
     }
 

@@ -155,6 +155,17 @@ public sealed class Envelope
         Attempt = attempt,
     };
 
+    /// <summary>A copy of this envelope carrying <paramref name="data"/>: a stored payload decoded to its type.</summary>
+    internal Envelope WithData(object? data) => new(Type, data, Time, topicChecked: true)
+    {
+        _id = Id,
+        _more = _more,
+        Source = Source,
+        Subject = Subject,
+        DataSchema = DataSchema,
+        Attempt = Attempt,
+    };
+
     /// <summary>The side object for rarely-set attributes, made when a non-null value is first set; null otherwise.</summary>
     private Attributes? More(object? value) => value is null ? null : _more ??= new Attributes();
 

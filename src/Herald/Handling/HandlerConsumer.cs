@@ -166,7 +166,15 @@ internal sealed class HandlerConsumer
         }
 
         Count(context, delivery);
-        await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
+        if (context?.Outcome == DeliveryOutcome.Cancelled)
+        {
+            // Shutdown cancelled the handler: not done, so not acknowledged (a durable transport delivers it again).
+            await delivery.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
+        }
         return context;
     }
 

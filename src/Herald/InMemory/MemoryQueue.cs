@@ -248,11 +248,13 @@ internal sealed class MemoryQueue : IConsumer
 
     public void CountWrongType(Envelope envelope) => CountDrop(ref _droppedWrongType, DropReason.WrongType, envelope);
 
-    public ValueTask SettleAsync(Delivery delivery, bool requeue, CancellationToken cancellationToken)
+    public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
-        if (!requeue)
+        if (kind != SettleKind.Requeue)
         {
-            return ValueTask.CompletedTask; // in memory an acknowledgement has nothing left to release
+            // In memory an acknowledgement has nothing left to release, and a released event is gone with the
+            // process (the host counts it as cancelled in its shutdown report).
+            return ValueTask.CompletedTask;
         }
 
         return RedeliverAsync(delivery.Envelope.WithAttempt(delivery.Attempt + 1), cancellationToken);
@@ -383,7 +385,7 @@ internal sealed class MemoryQueue : IConsumer
     }
 
     /// <summary>FNV-1a over the key's characters: the same key picks the same lane in every process.</summary>
-    private static uint StableHash(string key)
+    internal static uint StableHash(string key)
     {
         uint hash = 2166136261;
         foreach (char c in key)

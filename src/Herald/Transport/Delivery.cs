@@ -16,8 +16,11 @@ internal readonly struct Delivery(Envelope envelope, IConsumer consumer, long ta
     public int Attempt => Envelope.Attempt;
 
     /// <summary>Acknowledges the delivery: it is done and will not come again.</summary>
-    public ValueTask AckAsync(CancellationToken cancellationToken) => consumer.SettleAsync(this, requeue: false, cancellationToken);
+    public ValueTask AckAsync(CancellationToken cancellationToken) => consumer.SettleAsync(this, SettleKind.Ack, cancellationToken);
 
     /// <summary>Refuses the delivery and puts it back for another attempt.</summary>
-    public ValueTask NackAsync(CancellationToken cancellationToken) => consumer.SettleAsync(this, requeue: true, cancellationToken);
+    public ValueTask NackAsync(CancellationToken cancellationToken) => consumer.SettleAsync(this, SettleKind.Requeue, cancellationToken);
+
+    /// <summary>Leaves the delivery unfinished (shutdown cancelled its handler): a durable transport delivers it again after a restart.</summary>
+    public ValueTask ReleaseAsync(CancellationToken cancellationToken) => consumer.SettleAsync(this, SettleKind.Release, cancellationToken);
 }

@@ -36,6 +36,6 @@ internal interface IConsumer : IAsyncDisposable
     /// <summary>Puts an envelope into this consumer's own queue (a dead-letter redrive aimed at one consumer).</summary>
     ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken);
 
-    /// <summary>Settles a delivery: acknowledged, or refused and put back (attempt + 1).</summary>
-    ValueTask SettleAsync(Delivery delivery, bool requeue, CancellationToken cancellationToken);
+    /// <summary>Settles a delivery: acknowledged, refused and put back (attempt + 1), or released unfinished.</summary>
+    ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken);
 }

@@ -42,7 +42,7 @@ public sealed class HandlerConsumerTests
 
         public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public ValueTask SettleAsync(Delivery delivery, bool requeue, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

@@ -1,0 +1,404 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+
+namespace Herald.Sqlite;
+
+/// <summary>
+/// Reads the message log for one consumer group and hands each matching event to one member of the group in this
+/// process. The group's checkpoint (in <c>herald_groups</c>) is the position below which every event is settled; it
+/// moves only over acknowledged (or skipped) positions, so after a crash every unacknowledged event is read again
+/// (at least once; the inbox makes the effect once). One process reads a group at a time, under a lease it renews;
+/// another process takes the group over when the lease runs out, or at once when the holder's process is gone.
+/// </summary>
+internal sealed class GroupReader : IAsyncDisposable
+{
+    private const int BatchSize = 256;
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly SqliteTransport _transport;
+    private readonly Lock _lock = new();
+    private readonly Queue<long> _order = new();
+    private readonly HashSet<long> _acked = [];
+    private readonly CancellationTokenSource _stop = new();
+    private SqliteConsumer[] _members = [];
+    private long _lastRead;
+    private long _persisted;
+    private long _nextMember;
+    private bool _owned;
+    private int _epoch;
+    private Task _readLoop = Task.CompletedTask;
+    private Task _flushLoop = Task.CompletedTask;
+
+    public GroupReader(SqliteTransport transport, string group)
+    {
+        _transport = transport;
+        Group = group;
+    }
+
+    public string Group { get; }
+
+    private SqliteOptions Options => _transport.Database.Options;
+
+    private TimeProvider Time => Options.TimeProvider;
+
+    /// <summary>The highest position below which everything is settled, as known in this process.</summary>
+    public long SafeCheckpoint
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _order.Count == 0 ? _lastRead : _order.Peek() - 1;
+            }
+        }
+    }
+
+    public bool HasMembers => Volatile.Read(ref _members).Length > 0;
+
+    public void Add(SqliteConsumer member)
+    {
+        lock (_lock)
+        {
+            _members = [.. _members, member];
+            if (_members.Length == 1)
+            {
+                _readLoop = Task.Run(ReadLoopAsync);
+                _flushLoop = Task.Run(FlushLoopAsync);
+            }
+        }
+    }
+
+    /// <summary>Removes a member; the last one out stops the loops, writes the checkpoint and gives the lease back.</summary>
+    public async ValueTask RemoveAsync(SqliteConsumer member)
+    {
+        bool last;
+        lock (_lock)
+        {
+            _members = [.. _members.Where(m => !ReferenceEquals(m, member))];
+            last = _members.Length == 0;
+        }
+
+        if (last)
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Ack(long position)
+    {
+        lock (_lock)
+        {
+            if (_order.Count == 0 || position < _order.Peek())
+            {
+                return; // settled already, or read under a lease since lost and re-read from an earlier checkpoint
+            }
+
+            _acked.Add(position);
+            while (_order.Count > 0 && _acked.Remove(_order.Peek()))
+            {
+                _order.Dequeue();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+#pragma warning disable VSTHRD003 // this reader's own loops
+            await Task.WhenAll(_readLoop, _flushLoop).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+
+        if (_owned)
+        {
+            try
+            {
+                await FlushAsync(release: true).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // the writer stopped first (transport disposal): the checkpoint of the last flush stands
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>Registers the group in the file (starting at the end of the log: it receives what is published from now on).</summary>
+    internal static void Register(SqliteTransaction tx, string group, string now) =>
+        SqliteEventStore.Execute(
+            tx,
+            "INSERT INTO herald_groups (name, checkpoint, created) VALUES ($g, (SELECT coalesce(max(position), 0) FROM herald_messages), $t) ON CONFLICT (name) DO NOTHING",
+            ("$g", group),
+            ("$t", now));
+
+    private async Task ReadLoopAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        using SqliteConnection connection = _transport.Database.Open();
+        long cursor = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (!Volatile.Read(ref _owned))
+                {
+                    long? checkpoint = await TryAcquireAsync().ConfigureAwait(false);
+                    if (checkpoint is null)
+                    {
+                        await Task.Delay(TimeSpan.FromTicks(Math.Min(Options.GroupLease.Ticks / 4, TimeSpan.TicksPerSecond)), Time, stop).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    cursor = checkpoint.Value;
+                    lock (_lock)
+                    {
+                        _order.Clear();
+                        _acked.Clear();
+                        _lastRead = cursor;
+                        _persisted = cursor;
+                        _epoch++;
+                        Volatile.Write(ref _owned, true);
+                    }
+
+                    SqliteLog.LeaseAcquired(_transport.Logger, Group, _transport.Owner, cursor);
+                }
+
+                Task changed = _transport.Committed.Current;
+                int read = 0;
+                int epoch = _epoch;
+                foreach (StoredMessage message in ReadBatch(connection, cursor))
+                {
+                    read++;
+                    cursor = message.Position;
+                    if (!Volatile.Read(ref _owned) || epoch != _epoch)
+                    {
+                        break;
+                    }
+
+                    await DispatchAsync(message, stop).ConfigureAwait(false);
+                }
+
+                if (read < BatchSize)
+                {
+                    await ChangeSignal.WaitAsync(changed, Options.PollInterval, Time, stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException)
+            {
+                SqliteLog.GroupFailed(_transport.Logger, ex, Group);
+                await Task.Delay(Options.PollInterval, Time, stop).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private List<StoredMessage> ReadBatch(SqliteConnection connection, long after)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT position, topic, target, envelope FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n";
+        command.Parameters.AddWithValue("$p", after);
+        command.Parameters.AddWithValue("$n", BatchSize);
+        var messages = new List<StoredMessage>(BatchSize);
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            messages.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), (byte[])reader.GetValue(3)));
+        }
+
+        return messages;
+    }
+
+    private async ValueTask DispatchAsync(StoredMessage message, CancellationToken stop)
+    {
+        Register(message.Position);
+        SqliteConsumer? member = message.Target is { } target && target != Group ? null : Pick(message.Topic);
+        if (member is null)
+        {
+            Ack(message.Position); // not for this group: settled at once
+            return;
+        }
+
+        Envelope envelope;
+        try
+        {
+            envelope = EnvelopeCodec.Decode(message.Envelope);
+            if (member.Spec.EventType is { } type && type != typeof(object))
+            {
+                envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, type));
+            }
+        }
+        catch (EventDecodingException ex)
+        {
+            // A poison event: dead-lettered with its reason, and the group carries on.
+            await _transport.DeadLetterUndecodableAsync(message, member.Name, ex, stop).ConfigureAwait(false);
+            SqliteLog.UndecodableDeadLettered(_transport.Logger, message.Position, member.Name, ex.Message);
+            Ack(message.Position);
+            return;
+        }
+
+        await member.EnqueueAsync(envelope, message.Position, stop).ConfigureAwait(false);
+    }
+
+    private void Register(long position)
+    {
+        lock (_lock)
+        {
+            _order.Enqueue(position);
+            _lastRead = position;
+        }
+    }
+
+    private SqliteConsumer? Pick(string topic)
+    {
+        SqliteConsumer[] members = Volatile.Read(ref _members);
+        long start = _nextMember++;
+        for (int i = 0; i < members.Length; i++)
+        {
+            SqliteConsumer member = members[(int)((start + i) % members.Length)];
+            if (member.Spec.Pattern.IsMatch(topic))
+            {
+                return member;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        long renewed = Time.GetTimestamp();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(FlushInterval, Time, stop).ConfigureAwait(false);
+                bool renewDue = Time.GetElapsedTime(renewed) >= Options.GroupLease / 3;
+                if (Volatile.Read(ref _owned) && (SafeCheckpoint > Volatile.Read(ref _persisted) || renewDue))
+                {
+                    await FlushAsync(release: false).ConfigureAwait(false);
+                    renewed = Time.GetTimestamp();
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException)
+            {
+                SqliteLog.GroupFailed(_transport.Logger, ex, Group);
+            }
+        }
+    }
+
+    /// <summary>Writes the checkpoint and renews (or gives back) the lease, in the writer's next group commit.</summary>
+    private async Task FlushAsync(bool release)
+    {
+        long checkpoint = SafeCheckpoint;
+        string owner = _transport.Owner;
+        long? leaseUntil = release ? null : Time.GetUtcNow().Add(Options.GroupLease).ToUnixTimeMilliseconds();
+        bool stillOwned = false;
+        await _transport.Writer.EnqueueAsync(WriteOp.Of(tx =>
+        {
+            using SqliteCommand command = tx.Connection!.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = release
+                ? "UPDATE herald_groups SET checkpoint = max(checkpoint, $c), owner = NULL, lease_until = NULL WHERE name = $g AND owner = $o"
+                : "UPDATE herald_groups SET checkpoint = max(checkpoint, $c), lease_until = $l WHERE name = $g AND owner = $o";
+            command.Parameters.AddWithValue("$c", checkpoint);
+            command.Parameters.AddWithValue("$g", Group);
+            command.Parameters.AddWithValue("$o", owner);
+            command.Parameters.AddWithValue("$l", (object?)leaseUntil ?? DBNull.Value);
+            stillOwned = command.ExecuteNonQuery() == 1;
+        })).ConfigureAwait(false);
+
+        if (stillOwned)
+        {
+            Volatile.Write(ref _persisted, checkpoint);
+        }
+        else if (!release)
+        {
+            Volatile.Write(ref _owned, false);
+            SqliteLog.LeaseLost(_transport.Logger, Group);
+        }
+    }
+
+    /// <summary>Takes the group's lease when it is free, expired, ours, or held by a process of this machine that is gone; returns the checkpoint.</summary>
+    private async Task<long?> TryAcquireAsync()
+    {
+        long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        long until = now + (long)Options.GroupLease.TotalMilliseconds;
+        string owner = _transport.Owner;
+        long? checkpoint = null;
+        await _transport.Writer.EnqueueAsync(WriteOp.Of(tx =>
+        {
+            using SqliteCommand read = tx.Connection!.CreateCommand();
+            read.Transaction = tx;
+            read.CommandText = "SELECT owner, lease_until, checkpoint FROM herald_groups WHERE name = $g";
+            read.Parameters.AddWithValue("$g", Group);
+            string? holder;
+            long holderUntil;
+            long stored;
+            using (SqliteDataReader row = read.ExecuteReader())
+            {
+                if (!row.Read())
+                {
+                    return;
+                }
+
+                holder = row.IsDBNull(0) ? null : row.GetString(0);
+                holderUntil = row.IsDBNull(1) ? 0 : row.GetInt64(1);
+                stored = row.GetInt64(2);
+            }
+
+            if (holder is not null && holder != owner && holderUntil > now && IsAlive(holder))
+            {
+                return;
+            }
+
+            SqliteEventStore.Execute(
+                tx,
+                "UPDATE herald_groups SET owner = $o, lease_until = $l WHERE name = $g",
+                ("$o", owner),
+                ("$l", until),
+                ("$g", Group));
+            checkpoint = stored;
+        })).ConfigureAwait(false);
+        return checkpoint;
+    }
+
+    /// <summary>False only when the holder names a process of this machine that no longer runs.</summary>
+    private static bool IsAlive(string holder)
+    {
+        string[] parts = holder.Split(':');
+        if (parts.Length < 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out int pid))
+        {
+            return true; // another machine (a shared volume) or an unknown form: trust the lease time
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Herald.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Herald;
+
+/// <summary>Puts Herald on SQLite: the bus's transport, the event store, the inbox and the dead letters in one file.</summary>
+public static class SqliteHeraldExtensions
+{
+    /// <summary>
+    /// Makes the bus durable on the SQLite file <paramref name="sqlite"/> names: a publish completes after the event is
+    /// committed; consumer groups read the log from their checkpoints; delayed events are stored. The bus owns the
+    /// file's writer and stops it when disposed.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public static EventBusOptions UseSqlite(this EventBusOptions options, SqliteOptions sqlite)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sqlite);
+        sqlite.Validate();
+        options.TransportFactory = telemetry => new SqliteTransport(new SqliteDatabase(sqlite) { Logger = telemetry.Logger }, telemetry, ownsDatabase: true);
+        return options;
+    }
+
+    /// <summary>
+    /// Runs Herald on one SQLite file (WAL): the bus (durable delivery, at least once), and in DI the
+    /// <see cref="IEventStore"/> (<see cref="SqliteEventStore"/>), the <see cref="IInboxStore"/>
+    /// (<see cref="SqliteInboxStore"/>) and the <see cref="IDeadLetterStore"/> (<see cref="SqliteDeadLetterStore"/>).
+    /// </summary>
+    /// <param name="builder">The Herald builder.</param>
+    /// <param name="connectionString">E.g. <c>Data Source=herald.db</c>.</param>
+    /// <param name="configure">Further options (synchronous mode, poll interval, group lease...).</param>
+    /// <example><code>services.AddHerald(h => { h.UseSqlite("Data Source=herald.db"); h.AddHandler&lt;SendWelcomeEmail, UserCreated&gt;(); });</code></example>
+    public static HeraldBuilder UseSqlite(this HeraldBuilder builder, string connectionString, Action<SqliteOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new SqliteOptions { ConnectionString = connectionString };
+        configure?.Invoke(options);
+        options.Validate();
+        options.TimeProvider = builder.Bus.TimeProvider == TimeProvider.System ? options.TimeProvider : builder.Bus.TimeProvider;
+
+        var database = new SqliteDatabase(options);
+        builder.Bus.TransportFactory = telemetry =>
+        {
+            database.Logger = telemetry.Logger;
+            return new SqliteTransport(database, telemetry, ownsDatabase: true);
+        };
+
+        builder.Services.AddSingleton(options);
+        builder.Services.TryAddSingleton(_ => new SqliteEventStore(database, ownsDatabase: false));
+        builder.Services.TryAddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
+        builder.Services.TryAddSingleton(_ => new SqliteInboxStore(database));
+        builder.Services.AddSingleton<IInboxStore>(sp => sp.GetRequiredService<SqliteInboxStore>());
+        builder.Services.TryAddSingleton(_ => new SqliteDeadLetterStore(database));
+        builder.Services.AddSingleton<IDeadLetterStore>(sp => sp.GetRequiredService<SqliteDeadLetterStore>());
+        return builder;
+    }
+}

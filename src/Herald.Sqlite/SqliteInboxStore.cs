@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+
+namespace Herald.Sqlite;
+
+/// <summary>
+/// The inbox in the SQLite file: the ids each consumer has handled, kept across restarts, so an event delivered
+/// again after a crash is skipped. The pipeline records an id after its handler succeeded (in the next group
+/// commit); a handler that writes to the same file can record it in its own transaction with
+/// <see cref="TryRecord"/>, so the effect and the record commit together (exactly-once effect).
+/// </summary>
+public sealed class SqliteInboxStore : IInboxStore
+{
+    private readonly SqliteDatabase _database;
+    private readonly ConcurrentDictionary<(string Consumer, string Id), byte> _claims = new();
+
+    /// <summary>Opens the inbox in the database <paramref name="options"/> names.</summary>
+    public SqliteInboxStore(SqliteOptions options)
+        : this(new SqliteDatabase(options))
+    {
+    }
+
+    internal SqliteInboxStore(SqliteDatabase database) => _database = database;
+
+    /// <summary>
+    /// Records (<paramref name="consumer"/>, <paramref name="eventId"/>) in <paramref name="transaction"/>: true when it was
+    /// not recorded yet (apply the effect), false when it was (a duplicate: apply nothing). Commit the transaction with
+    /// the effect.
+    /// </summary>
+    /// <param name="transaction">An open transaction on this database, holding the handler's own writes.</param>
+    /// <param name="consumer">The consumer (handler) name.</param>
+    /// <param name="eventId">The event id.</param>
+    public bool TryRecord(SqliteTransaction transaction, string consumer, string eventId)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(eventId);
+        using SqliteCommand command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING";
+        command.Parameters.AddWithValue("$c", consumer);
+        command.Parameters.AddWithValue("$i", eventId);
+        command.Parameters.AddWithValue("$t", Now());
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryBeginAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        if (!_claims.TryAdd((consumer, eventId), 0))
+        {
+            return ValueTask.FromResult(false); // being handled by another delivery right now
+        }
+
+        using SqliteConnection connection = _database.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i";
+        command.Parameters.AddWithValue("$c", consumer);
+        command.Parameters.AddWithValue("$i", eventId);
+        if (command.ExecuteScalar() is not null)
+        {
+            _claims.TryRemove((consumer, eventId), out _);
+            return ValueTask.FromResult(false);
+        }
+
+        return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            string now = Now();
+            await _database.Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
+                tx,
+                "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING",
+                ("$c", consumer),
+                ("$i", eventId),
+                ("$t", now)))).ConfigureAwait(false);
+        }
+        finally
+        {
+            _claims.TryRemove((consumer, eventId), out _);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AbandonAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        _claims.TryRemove((consumer, eventId), out _);
+        return ValueTask.CompletedTask;
+    }
+
+    private string Now() => _database.Options.TimeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,253 @@
+using System.Data.Common;
+using System.Globalization;
+using Herald.Diagnostics;
+using Herald.Transport;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Sqlite;
+
+/// <summary>
+/// The bus on SQLite: a publish appends the envelope to the message log and completes after the commit (group
+/// commit: concurrent publishes share one); consumer groups read the log from their checkpoints; delayed events wait
+/// in their own table and move into the log when due; redrives are appended for one group. See docs/sqlite.md.
+/// </summary>
+internal sealed class SqliteTransport : IDurableTransport
+{
+    private readonly Dictionary<string, GroupReader> _groups = [];
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _scheduler;
+    private readonly bool _ownsDatabase;
+    private bool _disposed;
+
+    public SqliteTransport(SqliteDatabase database, BusTelemetry telemetry, bool ownsDatabase)
+    {
+        Database = database;
+        _ownsDatabase = ownsDatabase;
+        Logger = telemetry.Logger;
+        Codec = new EnvelopeCodec(database.Options.Serializer);
+        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+        using (database.Open())
+        {
+            // check and migrate the file now: a bad file fails the bus's construction, not the first publish
+        }
+
+        _scheduler = Task.Run(SchedulerLoopAsync);
+    }
+
+    public SqliteDatabase Database { get; }
+
+    public ILogger Logger { get; }
+
+    public EnvelopeCodec Codec { get; }
+
+    /// <summary>This process's name as a group lease holder: machine, process id, and a random part.</summary>
+    public string Owner { get; }
+
+    public SqliteWriter Writer => Database.Writer;
+
+    public ChangeSignal Committed => Database.Committed;
+
+    private TimeProvider Time => Database.Options.TimeProvider;
+
+    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken) => AppendAsync(envelope, target: null, cancellationToken);
+
+    public ValueTask PublishAsync(Envelope envelope, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (transaction is not SqliteTransaction { Connection: not null } tx)
+        {
+            throw new ArgumentException(
+                $"PublishOptions.Transaction must be an open SqliteTransaction on the bus's database, not a {transaction.GetType().Name}.", nameof(transaction));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Writer.InsertMessage(tx, envelope.Id, envelope.Type, envelope.Subject, target: null, Codec.Encode(envelope));
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask ScheduleAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        byte[] encoded = Codec.Encode(envelope);
+        long dueMs = due.ToUnixTimeMilliseconds();
+        await Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
+            tx,
+            "INSERT INTO herald_scheduled (due, event_id, topic, subject, envelope) VALUES ($d, $i, $t, $s, $e)",
+            ("$d", dueMs),
+            ("$i", envelope.Id),
+            ("$t", envelope.Type),
+            ("$s", envelope.Subject),
+            ("$e", encoded)))).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Appends to the log (for every group, or for <paramref name="target"/> only) and completes after the commit.</summary>
+    public ValueTask AppendAsync(Envelope envelope, string? target, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        byte[] encoded = Codec.Encode(envelope); // on the caller's thread: encoding runs in parallel, only the commit is serial
+        Task committed = Writer.EnqueueAsync(new InsertMessageOp(envelope.Id, envelope.Type, envelope.Subject, target, encoded));
+
+        // The cancellation token can stop the wait but not the write: once queued, the event is committed with its batch.
+        return new ValueTask(cancellationToken.CanBeCanceled ? committed.WaitAsync(cancellationToken) : committed);
+    }
+
+    public IConsumer Subscribe(ConsumerSpec spec)
+    {
+        string group = spec.Group ?? spec.Name;
+        GroupReader reader;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_groups.TryGetValue(group, out reader!))
+            {
+                RegisterGroup(group);
+                reader = new GroupReader(this, group);
+                _groups[group] = reader;
+            }
+        }
+
+        var consumer = new SqliteConsumer(this, reader, spec);
+        reader.Add(consumer);
+        return consumer;
+    }
+
+    /// <summary>Forgets a group reader whose last member left.</summary>
+    public void Forget(GroupReader reader)
+    {
+        lock (_lock)
+        {
+            if (!reader.HasMembers && _groups.TryGetValue(reader.Group, out GroupReader? current) && ReferenceEquals(current, reader))
+            {
+                _groups.Remove(reader.Group);
+            }
+        }
+    }
+
+    /// <summary>Stores an event no consumer can read as a dead letter, with the reason.</summary>
+    public Task DeadLetterUndecodableAsync(StoredMessage message, string consumer, Exception exception, CancellationToken cancellationToken)
+    {
+        string now = Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        string eventId = TryReadId(message.Envelope);
+        return Writer.EnqueueAsync(WriteOp.Of(tx => SqliteDeadLetterStore.Insert(
+            tx,
+            id: Guid.CreateVersion7().ToString(),
+            consumer,
+            message.Topic,
+            reason: "poison",
+            exception.GetType().FullName,
+            $"Stored event at position {message.Position} (id {eventId}) cannot be decoded: {exception.Message}",
+            attempts: 1,
+            now,
+            message.Envelope))).WaitAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        GroupReader[] readers;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            readers = [.. _groups.Values];
+            _groups.Clear();
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        foreach (GroupReader reader in readers)
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+#pragma warning disable VSTHRD003 // the transport's own loop
+            await _scheduler.ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+
+        if (_ownsDatabase)
+        {
+            await Database.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    private static string TryReadId(byte[] envelope)
+    {
+        try
+        {
+            return EnvelopeCodec.Decode(envelope).Id;
+        }
+        catch (EventDecodingException)
+        {
+            return "unknown";
+        }
+    }
+
+    private void RegisterGroup(string group)
+    {
+        string now = Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        Database.WriteGate.Wait();
+        try
+        {
+            using SqliteConnection connection = Database.Open();
+            using SqliteTransaction tx = connection.BeginTransaction();
+            GroupReader.Register(tx, group, now);
+            tx.Commit();
+        }
+        finally
+        {
+            Database.WriteGate.Release();
+        }
+    }
+
+    /// <summary>Moves delayed events that fell due into the log, in due order, one transaction per pass.</summary>
+    private async Task SchedulerLoopAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        using SqliteConnection connection = Database.Open();
+        using SqliteCommand next = connection.CreateCommand();
+        next.CommandText = "SELECT min(due) FROM herald_scheduled";
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Database.Options.PollInterval, Time, stop).ConfigureAwait(false);
+                long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+                if (next.ExecuteScalar() is not long due || due > now)
+                {
+                    continue; // nothing due: no write transaction (and no fsync) for nothing
+                }
+
+                await Writer.EnqueueAsync(WriteOp.Of(tx =>
+                {
+                    SqliteEventStore.Execute(
+                        tx,
+                        """
+                        INSERT INTO herald_messages (event_id, topic, subject, envelope)
+                        SELECT event_id, topic, subject, envelope FROM herald_scheduled WHERE due <= $n ORDER BY due, seq;
+                        DELETE FROM herald_scheduled WHERE due <= $n;
+                        """,
+                        ("$n", now));
+                })).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SqliteException or ObjectDisposedException or InvalidOperationException)
+            {
+                SqliteLog.SchedulerFailed(Logger, ex);
+            }
+        }
+    }
+}

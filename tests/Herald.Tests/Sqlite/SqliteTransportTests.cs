@@ -1,0 +1,328 @@
+using System.Collections.Concurrent;
+using Herald.Sqlite;
+using Herald.Testing;
+using Herald.Tests.Support;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Herald.Tests.Sqlite;
+
+public sealed class SqliteTransportTests : IDisposable
+{
+    private readonly TempDatabase _db = new();
+
+    public void Dispose() => _db.Dispose();
+
+    /// <summary>Counts what each handler saw, by event id, across harness restarts.</summary>
+    public sealed class Seen
+    {
+        public ConcurrentDictionary<string, int> Email { get; } = new();
+
+        public ConcurrentDictionary<string, int> Points { get; } = new();
+
+        public ConcurrentQueue<(long Id, int Attempt)> Order { get; } = new();
+    }
+
+    public sealed class Email(Seen seen) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            seen.Email.AddOrUpdate(context.Envelope.Id, 1, (_, n) => n + 1);
+            seen.Order.Enqueue((context.Event.Id, context.Attempt));
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class Points(Seen seen) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            seen.Points.AddOrUpdate(context.Envelope.Id, 1, (_, n) => n + 1);
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class Poisoned : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) =>
+            context.Event.Id == 13 ? throw new InvalidOperationException("user 13 is cursed") : Task.CompletedTask;
+    }
+
+    public sealed class Slow(TaskCompletionSource started) : IEventHandler<UserCreated>
+    {
+        public async Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
+    private Task<HeraldTestHarness> StartAsync(Action<HeraldBuilder> handlers, Seen? seen = null, Action<IServiceCollection>? services = null) =>
+        HeraldTestHarness.StartAsync(
+            h =>
+            {
+                h.UseSqlite(_db.ConnectionString, o =>
+                {
+                    o.Synchronous = SqliteSynchronous.Normal;
+                    o.PollInterval = TimeSpan.FromMilliseconds(20);
+                });
+                handlers(h);
+            },
+            s =>
+            {
+                s.AddSingleton(seen ?? new Seen());
+                services?.Invoke(s);
+            });
+
+    private static UserCreated User(long id) => new(id, $"u{id}@example.com", DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public async Task Publish_IsCommittedBeforeItCompletes_AndEachGroupGetsEveryEventTyped()
+    {
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h =>
+            {
+                h.AddHandler<Email, UserCreated>();
+                h.AddHandler<Points, UserCreated>();
+            },
+            seen);
+
+        for (int i = 1; i <= 50; i++)
+        {
+            await harness.Bus.PublishAsync(User(i));
+            Assert.Equal((long)i, _db.Scalar("SELECT count(*) FROM herald_messages")); // in the file when PublishAsync returns
+        }
+
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 100);
+        Assert.Equal(50, seen.Email.Count);
+        Assert.Equal(50, seen.Points.Count);
+        Assert.All(seen.Email.Values, n => Assert.Equal(1, n));
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), seen.Order.Select(o => o.Id)); // one loop: log order
+    }
+
+    [Fact]
+    public async Task EventsPublishedWhileTheConsumerIsDown_AreDeliveredAfterItStarts()
+    {
+        var seen = new Seen();
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen))
+        {
+            await first.Bus.PublishAsync(User(1));
+            await first.Consumed<UserCreated>();
+        }
+
+        // A process that only publishes (no handler for the group) while the consumer is down.
+        await using (HeraldTestHarness publisher = await StartAsync(_ => { }))
+        {
+            for (int i = 2; i <= 20; i++)
+            {
+                await publisher.Bus.PublishAsync(User(i));
+            }
+        }
+
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen);
+        await second.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 19);
+        Assert.Equal(20, seen.Email.Count);
+        Assert.All(seen.Email.Values, n => Assert.Equal(1, n)); // the first event was checkpointed and not read again
+    }
+
+    [Fact]
+    public async Task GroupMembersInOneProcess_Compete_EachEventOnce()
+    {
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h =>
+            {
+                h.AddHandler<Email, UserCreated>(o => o.Group = "welcome");
+                h.AddHandler<Points, UserCreated>(o => o.Group = "welcome");
+            },
+            seen);
+
+        for (int i = 1; i <= 40; i++)
+        {
+            await harness.Bus.PublishAsync(User(i));
+        }
+
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 40);
+        Assert.Equal(40, seen.Email.Count + seen.Points.Count);
+        Assert.Empty(seen.Email.Keys.Intersect(seen.Points.Keys));
+        Assert.NotEmpty(seen.Email);
+        Assert.NotEmpty(seen.Points);
+    }
+
+    [Fact]
+    public async Task AStoredPayloadThatCannotBeDecoded_IsDeadLetteredWithItsReason_AndTheConsumerCarriesOn()
+    {
+        var seen = new Seen();
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen))
+        {
+            await first.Bus.PublishAsync(User(1));
+            await first.Consumed<UserCreated>();
+        }
+
+        // An older schema wrote this event: its payload has the wrong shape; and a row that is not even JSON.
+        await using (HeraldTestHarness publisher = await StartAsync(_ => { }))
+        {
+            await publisher.Bus.PublishAsync(User(2));
+            await publisher.Bus.PublishAsync(User(3));
+            await publisher.Bus.PublishAsync(User(4));
+        }
+
+        _db.Scalar("UPDATE herald_messages SET envelope = CAST(replace(CAST(envelope AS TEXT), '\"id\":2,', '\"id\":\"two\",') AS BLOB) WHERE position = 2");
+        _db.Scalar("UPDATE herald_messages SET envelope = CAST('{ this is not json' AS BLOB) WHERE position = 3");
+
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen);
+        await second.Consumed<UserCreated>(e => e.Event.Id == 4);
+        IReadOnlyList<DeadLetter> dead = await second.DeadLetters.ListAsync();
+        Assert.Equal(2, dead.Count);
+        Assert.All(dead, d => Assert.Equal("poison", d.Reason));
+        Assert.All(dead, d => Assert.Equal(nameof(Email), d.Consumer));
+        Assert.Contains("position 2", dead[0].ExceptionMessage);
+        Assert.Contains("position 3", dead[1].ExceptionMessage);
+        Assert.Equal(2, seen.Email.Count); // users 1 and 4
+    }
+
+    [Fact]
+    public async Task DeadLetters_PersistAcrossRestarts_AndRedriveDeliversAgain()
+    {
+        string id;
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<Poisoned, UserCreated>(o => o.Retry = Retry.None)))
+        {
+            await first.Bus.PublishAsync(User(13));
+            DeadLetter dead = await first.DeadLettered<UserCreated>();
+            id = dead.Id;
+        }
+
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(o => o.Name = nameof(Poisoned)));
+        DeadLetter? stored = await second.DeadLetters.GetAsync(id);
+        Assert.NotNull(stored);
+        Assert.Contains("cursed", stored.ExceptionMessage);
+        Assert.True(await second.DeadLetters.RedriveAsync(id));
+        await second.Consumed<UserCreated>(e => e.Event.Id == 13);
+        Assert.Equal(0, await second.DeadLetters.CountAsync());
+    }
+
+    [Fact]
+    public async Task DelayedEvents_AreStored_AndDeliveredAfterARestart()
+    {
+        var seen = new Seen();
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen))
+        {
+            await first.Bus.PublishAsync(User(7), new PublishOptions { Delay = TimeSpan.FromMilliseconds(700) });
+            Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM herald_scheduled"));
+        }
+
+        Assert.Empty(seen.Email);
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen);
+        await second.Consumed<UserCreated>(e => e.Event.Id == 7);
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_scheduled"));
+    }
+
+    [Fact]
+    public async Task Outbox_TheCallersWriteAndTheEventCommitTogether_OrNeither()
+    {
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen);
+        using var connection = new SqliteConnection(_db.ConnectionString);
+        connection.Open();
+        Run(connection, null, "CREATE TABLE users (id INTEGER PRIMARY KEY)");
+
+        using (SqliteTransaction rolledBack = connection.BeginTransaction())
+        {
+            Run(connection, rolledBack, "INSERT INTO users VALUES (1)");
+            await harness.Bus.PublishAsync(User(1), new PublishOptions { Transaction = rolledBack });
+            rolledBack.Rollback();
+        }
+
+        using (SqliteTransaction committed = connection.BeginTransaction())
+        {
+            Run(connection, committed, "INSERT INTO users VALUES (2)");
+            await harness.Bus.PublishAsync(User(2), new PublishOptions { Transaction = committed });
+            committed.Commit();
+        }
+
+        await harness.Consumed<UserCreated>(e => e.Event.Id == 2);
+        Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM users"));
+        Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM herald_messages"));
+        Assert.DoesNotContain(seen.Order, o => o.Id == 1);
+    }
+
+    [Fact]
+    public async Task Outbox_OnTheInMemoryBus_IsRefusedClearly()
+    {
+        await using var bus = new EventBus();
+        using var connection = new SqliteConnection(_db.ConnectionString);
+        connection.Open();
+        using SqliteTransaction tx = connection.BeginTransaction();
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(async () => await bus.PublishAsync(User(1), new PublishOptions { Transaction = tx }));
+        Assert.Contains("UseSqlite", ex.Message);
+    }
+
+    [Fact]
+    public async Task AHandlerCancelledByShutdown_IsNotAcknowledged_AndRunsAgainAfterARestart()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (HeraldTestHarness first = await StartAsync(
+            h =>
+            {
+                h.Host.ShutdownTimeout = TimeSpan.FromMilliseconds(100);
+                h.AddHandler<Slow, UserCreated>(o => o.Name = "mail");
+            },
+            services: s => s.AddSingleton(started)))
+        {
+            await first.Bus.PublishAsync(User(5));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        var seen = new Seen();
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(o => o.Name = "mail"), seen);
+        await second.Consumed<UserCreated>(e => e.Event.Id == 5);
+    }
+
+    [Fact]
+    public async Task ConcurrentPublishers_ShareCommits_AndEveryPublishIsStored()
+    {
+        var options = new EventBusOptions().UseSqlite(_db.Options(SqliteSynchronous.Full));
+        await using var bus = new EventBus(options);
+        await Parallel.ForAsync(0, 8, async (p, ct) =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await bus.PublishAsync(User((p * 1000) + i), ct);
+            }
+        });
+
+        Assert.Equal(800L, _db.Scalar("SELECT count(*) FROM herald_messages"));
+        Assert.Equal(800L, _db.Scalar("SELECT count(DISTINCT event_id) FROM herald_messages"));
+    }
+
+    [Fact]
+    public async Task PullSubscription_OnSqlite_ReadsTypedEvents()
+    {
+        await using var bus = new EventBus(new EventBusOptions().UseSqlite(_db.Options()));
+        await using Subscription<UserCreated> subscription = bus.Subscribe<UserCreated>(new SubscriptionOptions { Name = "pull" });
+        await bus.PublishAsync(User(1));
+        await bus.PublishAsync(User(2));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var ids = new List<long>();
+        await foreach (EventContext<UserCreated> e in subscription.ReadAllAsync(cts.Token))
+        {
+            ids.Add(e.Event.Id);
+            if (ids.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([1L, 2], ids);
+    }
+
+    private static void Run(SqliteConnection connection, SqliteTransaction? tx, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
