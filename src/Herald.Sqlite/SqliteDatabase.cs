@@ -85,7 +85,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
                     if (!_migrated)
                     {
                         // Identity first: never switch another application's file to WAL.
-                        int version = SqliteSchema.Check(connection, File, SchemaVersion);
+                        int version = SqliteSchema.Check(connection, File, SchemaVersion, Options.AdoptExistingDatabase);
                         EnableWal(connection);
                         SqliteSchema.Migrate(connection, version, SchemaVersion);
                         _migrated = true;

@@ -24,6 +24,13 @@ public sealed class SqliteOptions
     /// <summary>The most events one group commit writes. Default 512.</summary>
     public int MaxBatch { get; set; } = 512;
 
+    /// <summary>
+    /// Whether Herald may add its tables to a database that already holds another application's tables (to share one
+    /// file with the application, e.g. for the outbox). Default false: such a file is refused with an error naming its
+    /// tables, so a wrong path never writes into someone else's database.
+    /// </summary>
+    public bool AdoptExistingDatabase { get; set; }
+
     /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
     public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
 

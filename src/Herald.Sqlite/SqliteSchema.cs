@@ -89,7 +89,7 @@ internal static class SqliteSchema
 
     /// <summary>Checks that the file is Herald's (or empty) and not newer than <paramref name="targetVersion"/>; returns its version.</summary>
     /// <exception cref="HeraldDatabaseException">The file is not a Herald database, or a newer Herald wrote it.</exception>
-    public static int Check(SqliteConnection connection, string file, int targetVersion)
+    public static int Check(SqliteConnection connection, string file, int targetVersion, bool adopt)
     {
         int applicationId;
         int version;
@@ -103,7 +103,7 @@ internal static class SqliteSchema
             throw new HeraldDatabaseException($"'{file}' is not a SQLite database (SQLite says: {ex.Message}). Herald will not overwrite it; point Herald at another file.", ex);
         }
 
-        if (applicationId != ApplicationId)
+        if (applicationId != ApplicationId && !(adopt && version == 0))
         {
             using var tables = connection.CreateCommand();
             tables.CommandText = "SELECT group_concat(name, ', ') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 5)";
@@ -111,7 +111,7 @@ internal static class SqliteSchema
             {
                 throw new HeraldDatabaseException(
                     $"'{file}' is not a Herald database: it holds other tables ({names}) and its application_id is {applicationId}, not Herald's {ApplicationId}. "
-                    + "Herald will not write into another application's database; point Herald at its own file.");
+                    + "Herald will not write into another application's database: point Herald at its own file, or set SqliteOptions.AdoptExistingDatabase to share this one.");
             }
         }
 

@@ -1,0 +1,7 @@
+namespace Herald.CrashChild;
+
+[Topic(Topic)]
+public sealed record Counted(long Number)
+{
+    public const string Topic = "crash.counted";
+}
