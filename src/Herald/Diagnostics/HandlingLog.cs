@@ -37,4 +37,7 @@ internal static partial class HandlingLog
 
     [LoggerMessage(2011, LogLevel.Error, "Recurring publish of '{Topic}' failed; the schedule carries on")]
     public static partial void RecurringFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(2012, LogLevel.Error, "Projection '{Projection}' failed; it restarts from its last checkpoint")]
+    public static partial void ProjectionFailed(ILogger logger, Exception exception, string projection);
 }

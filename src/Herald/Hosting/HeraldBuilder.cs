@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using System.Diagnostics.CodeAnalysis;
 using Herald.Handling;
 using Herald.Handling.Middleware;
@@ -87,6 +88,19 @@ public sealed class HeraldBuilder
         TopicPattern parsed = TopicPattern.Parse(pattern);
         Services.TryAddTransient<THandler>();
         _handlers.Add(() => [Describe(typeof(THandler), eventType: null, parsed, qualify: false, configure, HandlerInvoker<THandler, object>.InvokeAsync)]);
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a projection (a singleton) that the host runs over the registered <see cref="IEventStore"/> from its
+    /// stored checkpoint, through the history, then live, until the host stops.
+    /// </summary>
+    public HeraldBuilder AddProjection<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TProjection>()
+        where TProjection : class, IProjection
+    {
+        Services.TryAddSingleton<TProjection>();
+        Services.AddSingleton<IProjection>(sp => sp.GetRequiredService<TProjection>());
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectionHost>());
         return this;
     }
 
