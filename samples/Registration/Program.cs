@@ -3,24 +3,42 @@
 //   AwardPoints       ordered per user (key), 4 lanes
 //   RiskCheck         fails transiently for ids ending in 3 (retried) and for good for ids ending in 007 (dead-lettered)
 //   AuditTrail        a pattern handler on user.*
+//
+// By default it runs on the embedded durable store: herald.db next to the sample's binary (SQLite, WAL). Each run
+// registers the next users (ids carry on from the last run) in batches: the sample's own table and the events commit
+// in one transaction (the outbox). Stop it at any moment (Ctrl+C, or kill it): the next run first finishes what
+// the last one left, then goes on. `--memory` runs the same handlers on the in-memory bus instead.
+//
+// Usage: Registration [count] [--memory] [--db path]
 // It prints what each handler did, then the dead letters, and exits 1 if any event is unaccounted for.
 using System.Diagnostics;
 using System.Globalization;
 using Herald;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Registration;
 
-int count = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 100_000;
+bool inMemory = args.Contains("--memory");
+int dbArg = Array.IndexOf(args, "--db");
+string dbPath = dbArg >= 0 && dbArg + 1 < args.Length ? args[dbArg + 1] : Path.Combine(AppContext.BaseDirectory, "herald.db");
+int count = args.FirstOrDefault(a => int.TryParse(a, CultureInfo.InvariantCulture, out _)) is { } c ? int.Parse(c, CultureInfo.InvariantCulture) : inMemory ? 100_000 : 10_000;
+string connectionString = $"Data Source={dbPath}";
 
+long first = inMemory ? 0 : SampleState.NextUserId(connectionString);
 HostApplicationBuilder builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Herald", LogLevel.Critical); // retries and dead letters are summarised in the table below
-builder.Services.AddSingleton(new Latencies(count)).AddSingleton<PointsLedger>();
+builder.Services.AddSingleton(new Latencies(first, count)).AddSingleton<PointsLedger>();
 builder.Services.AddHerald(h =>
 {
     h.Bus.Name = "registration";
+    if (!inMemory)
+    {
+        h.UseSqlite(connectionString);
+    }
+
     h.AddHandler<SendWelcomeEmail, UserCreated>(o => { o.Concurrency = 8; o.Timeout = TimeSpan.FromSeconds(5); });
     h.AddHandler<AwardPoints, UserCreated>(o => { o.Concurrency = 4; o.OrderedByKey = true; });
     h.AddHandler<RiskCheck, UserCreated>(o => { o.Concurrency = 16; o.Retry = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(1)); });
@@ -33,21 +51,47 @@ EventBus bus = host.Services.GetRequiredService<EventBus>();
 HandlerHost handlers = host.Services.GetRequiredService<HandlerHost>();
 Latencies latencies = host.Services.GetRequiredService<Latencies>();
 
-Console.WriteLine($"Herald Registration sample: publishing {count:N0} user.created events to 4 handlers...");
+Console.WriteLine(inMemory
+    ? $"Herald Registration sample (in memory): publishing {count:N0} user.created events to 4 handlers..."
+    : $"Herald Registration sample on {dbPath}: registering users {first:N0} to {first + count - 1:N0} (4 handlers, durable)...");
 var clock = Stopwatch.StartNew();
 DateTimeOffset createdAt = TimeProvider.System.GetUtcNow();
-for (int i = 0; i < count; i++)
+if (inMemory)
 {
-    latencies.Published(i);
-    await bus.PublishAsync(new UserCreated(i, $"user{i}@example.com", createdAt), new PublishOptions { Key = $"user-{i % 1000}" });
+    for (long i = 0; i < count; i++)
+    {
+        latencies.Published(i);
+        await bus.PublishAsync(new UserCreated(i, $"user{i}@example.com", createdAt), new PublishOptions { Key = $"user-{i % 1000}" });
+    }
+}
+else
+{
+    // The outbox: the sample's own state (the next user id) and the events commit together, 100 users a transaction.
+    using var connection = new SqliteConnection(connectionString);
+    connection.Open();
+    for (long batch = first; batch < first + count; batch += 100)
+    {
+        using SqliteTransaction tx = connection.BeginTransaction();
+        long end = Math.Min(batch + 100, first + count);
+        for (long i = batch; i < end; i++)
+        {
+            latencies.Published(i);
+            await bus.PublishAsync(new UserCreated(i, $"user{i}@example.com", createdAt), new PublishOptions { Key = $"user-{i % 1000}", Transaction = tx });
+        }
+
+        SampleState.SetNextUserId(tx, end);
+        tx.Commit();
+    }
 }
 
 TimeSpan publishTime = clock.Elapsed;
 
-// Wait until every handler has handled or dead-lettered every event (bounded: the sample never hangs).
-using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
+// Wait until every handler has settled every event (bounded: the sample never hangs).
+using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(300)))
 {
-    while (handlers.Consumers.Any(c => c.Stats.Handled + c.Stats.DeadLettered + c.Queue.Dropped < count))
+    while (inMemory
+        ? handlers.Consumers.Any(consumer => consumer.Stats.Handled + consumer.Stats.DeadLettered + consumer.Queue.Dropped < count)
+        : SampleState.GroupsBehind(connectionString) > 0)
     {
         await Task.Delay(10, deadline.Token);
     }
@@ -63,15 +107,23 @@ Console.WriteLine();
 Console.WriteLine($"{"handler",-18} {"options",-24} {"handled",9} {"retried",8} {"dead",6} {"dropped",8} {"p50 µs",8} {"p99 µs",9}");
 Console.WriteLine(new string('-', 96));
 bool lost = false;
-foreach (ConsumerInfo c in consumers)
+foreach (ConsumerInfo consumer in consumers)
 {
-    HandlerOptions o = c.Handler.Options;
+    HandlerOptions o = consumer.Handler.Options;
     string options = $"x{o.Concurrency}{(o.OrderedByKey ? " by key" : string.Empty)}, {o.Retry.MaxAttempts} tries";
-    LatencyRecorder recorder = latencies.For(c.Handler.Name);
+    LatencyRecorder recorder = latencies.For(consumer.Handler.Name);
     Console.WriteLine(string.Create(
         CultureInfo.InvariantCulture,
-        $"{c.Handler.Name,-18} {options,-24} {c.Stats.Handled,9:N0} {c.Stats.Retried,8:N0} {c.Stats.DeadLettered,6:N0} {c.Queue.Dropped,8:N0} {recorder.PercentileMicroseconds(50),8:N0} {recorder.PercentileMicroseconds(99),9:N0}"));
-    lost |= c.Stats.Handled + c.Stats.DeadLettered + c.Queue.Dropped != count;
+        $"{consumer.Handler.Name,-18} {options,-24} {consumer.Stats.Handled,9:N0} {consumer.Stats.Retried,8:N0} {consumer.Stats.DeadLettered,6:N0} {consumer.Queue.Dropped,8:N0} {recorder.PercentileMicroseconds(50),8:N0} {recorder.PercentileMicroseconds(99),9:N0}"));
+
+    // In memory this run's events are all there is; on SQLite a run also finishes what an interrupted one left.
+    long settled = consumer.Stats.Handled + consumer.Stats.DeadLettered + consumer.Stats.Duplicates + consumer.Queue.Dropped;
+    lost |= inMemory ? settled != count : settled < count;
+}
+
+if (!inMemory)
+{
+    lost |= SampleState.GroupsBehind(connectionString) > 0;
 }
 
 EventBusStats stats = bus.Stats;
@@ -82,7 +134,7 @@ Console.WriteLine(string.Create(
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"points awarded {host.Services.GetRequiredService<PointsLedger>().Total:N0}; shutdown left {handlers.LastShutdown?.TotalLeft ?? 0} undelivered"));
 
 Console.WriteLine();
-Console.WriteLine($"Dead letters: {letters.Count}");
+Console.WriteLine(inMemory ? $"Dead letters: {letters.Count}" : $"Dead letters in {Path.GetFileName(dbPath)} (all runs): {letters.Count}");
 foreach (DeadLetter letter in letters.Take(5))
 {
     Console.WriteLine($"  {letter.Time:HH:mm:ss.fff} {letter.Consumer} {letter.Envelope.Type} key={letter.Envelope.Subject} {letter.Reason} after {letter.Attempts}: {letter.ExceptionMessage}");
@@ -95,5 +147,7 @@ if (letters.Count > 5)
 
 Console.WriteLine(lost
     ? "LOST EVENTS: some handler neither handled, dead-lettered nor counted an event."
-    : "No event lost: every event was handled by each handler or is in the dead letters with its reason.");
+    : inMemory
+        ? "No event lost: every event was handled by each handler or is in the dead letters with its reason."
+        : "No event lost: every stored event was handled by each handler or is in the dead letters with its reason. Run again to register the next users.");
 return lost ? 1 : 0;

@@ -241,6 +241,11 @@ internal sealed class GroupReader : IAsyncDisposable
             {
                 envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, type));
             }
+            else if (Topic.TryGetType(envelope.Type, out Type? known))
+            {
+                // An untyped reader (a pattern handler) gets the event type this process binds to the topic.
+                envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, known));
+            }
         }
         catch (EventDecodingException ex)
         {

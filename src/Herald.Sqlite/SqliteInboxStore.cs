@@ -67,22 +67,22 @@ public sealed class SqliteInboxStore : IInboxStore
     }
 
     /// <inheritdoc />
-    public async ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Does not wait for the commit: the record goes into the writer's next group commit, ahead of the checkpoint that
+    /// acknowledges the delivery (one writer, in order), so a crash loses either both or neither. The claim is held
+    /// until the record is committed, so a concurrent duplicate cannot slip between.
+    /// </remarks>
+    public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
-        try
-        {
-            string now = Now();
-            await _database.Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
-                tx,
-                "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING",
-                ("$c", consumer),
-                ("$i", eventId),
-                ("$t", now)))).ConfigureAwait(false);
-        }
-        finally
-        {
-            _claims.TryRemove((consumer, eventId), out _);
-        }
+        string now = Now();
+        Task committed = _database.Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
+            tx,
+            "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING",
+            ("$c", consumer),
+            ("$i", eventId),
+            ("$t", now))));
+        _ = ReleaseClaimAfterAsync(committed, (consumer, eventId));
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -90,6 +90,24 @@ public sealed class SqliteInboxStore : IInboxStore
     {
         _claims.TryRemove((consumer, eventId), out _);
         return ValueTask.CompletedTask;
+    }
+
+    private async Task ReleaseClaimAfterAsync(Task committed, (string Consumer, string Id) claim)
+    {
+        try
+        {
+#pragma warning disable VSTHRD003 // the writer's commit of this record; no context is captured anywhere in Herald
+            await committed.ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+        }
+        catch (Exception ex) when (ex is SqliteException or ObjectDisposedException or InvalidOperationException)
+        {
+            // not recorded (the writer logged why): a redelivery runs the handler again, as at least once allows
+        }
+        finally
+        {
+            _claims.TryRemove(claim, out _);
+        }
     }
 
     private string Now() => _database.Options.TimeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);

@@ -13,6 +13,7 @@ public static class Topic
     public const int MaxLength = 255;
 
     private static readonly ConcurrentDictionary<Type, TopicBinding> Bindings = new();
+    private static readonly ConcurrentDictionary<string, Type> TypesByTopic = new(StringComparer.Ordinal);
 
     /// <summary>Returns true when <paramref name="topic"/> is a valid topic.</summary>
     public static bool IsValid(string? topic) => Explain(topic) is null;
@@ -35,6 +36,13 @@ public static class Topic
     /// <summary>Returns the topic bound to <paramref name="eventType"/> through <see cref="TopicAttribute"/>.</summary>
     /// <exception cref="InvalidTopicException">The type has no <see cref="TopicAttribute"/> or its topic is invalid.</exception>
     public static string Of(Type eventType) => BindingOf(eventType).Topic;
+
+    /// <summary>
+    /// The event type bound to <paramref name="topic"/> in this process (once the type's topic has been resolved: it
+    /// was published, subscribed or handled), for decoding stored payloads that reach untyped readers.
+    /// </summary>
+    internal static bool TryGetType(string topic, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? eventType) =>
+        TypesByTopic.TryGetValue(topic, out eventType);
 
     internal static TopicBinding BindingOf(Type eventType)
     {
@@ -61,6 +69,11 @@ public static class Topic
         }
 
         string? problem = Explain(attribute.Name);
+        if (problem is null)
+        {
+            TypesByTopic.TryAdd(attribute.Name, eventType); // the first type bound to a topic names its payload
+        }
+
         return problem is null
             ? new TopicBinding(attribute.Name, attribute.DataSchema, null)
             : new TopicBinding(attribute.Name ?? string.Empty, null, $"Event type '{eventType.FullName}' declares an invalid topic: {problem}");

@@ -57,6 +57,19 @@ public sealed class SqliteTransportTests : IDisposable
         }
     }
 
+    public sealed class Audit(Seen seen) : IEventHandler<object>
+    {
+        public Task HandleAsync(EventContext<object> context, CancellationToken cancellationToken)
+        {
+            if (context.Event is UserCreated user)
+            {
+                seen.Order.Enqueue((user.Id, context.Attempt));
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
     private Task<HeraldTestHarness> StartAsync(Action<HeraldBuilder> handlers, Seen? seen = null, Action<IServiceCollection>? services = null) =>
         HeraldTestHarness.StartAsync(
             h =>
@@ -99,6 +112,16 @@ public sealed class SqliteTransportTests : IDisposable
         Assert.Equal(50, seen.Points.Count);
         Assert.All(seen.Email.Values, n => Assert.Equal(1, n));
         Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), seen.Order.Select(o => o.Id)); // one loop: log order
+    }
+
+    [Fact]
+    public async Task PatternHandler_GetsTheEventTypeBoundToTheTopic()
+    {
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(h => h.AddHandler<Audit>("user.*"), seen);
+        await harness.Bus.PublishAsync(User(42));
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 1);
+        Assert.Equal([(42L, 1)], seen.Order);
     }
 
     [Fact]
