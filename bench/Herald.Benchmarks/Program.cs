@@ -1,5 +1,6 @@
 // Herald benchmarks.
 //   fanout [--quick] [--csv out.csv] [--runs N] [--only a,b]   side-by-side scenarios, one fresh process per run
+//   durable [--quick] [--runs N]                                Herald on SQLite next to raw Microsoft.Data.Sqlite inserts
 //   micro [BenchmarkDotNet args]                                BenchmarkDotNet microbenchmarks
 //   worker <system> <mode> <events> <rate>                      (internal) one run in this process
 using System.Globalization;
@@ -17,11 +18,14 @@ switch (command)
         int runs = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int r) && r > 0 ? r : 3;
         string[] only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
         return await FanoutRunner.RunAsync(quick, csv, runs, only);
+    case "durable":
+        int durableRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int dr) && dr > 0 ? dr : 3;
+        return await Herald.Benchmarks.Durable.DurableBenchmark.RunAsync(args.Contains("--quick"), durableRuns);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | micro [BenchmarkDotNet args]");
+        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | micro [BenchmarkDotNet args]");
         return 2;
 }
 

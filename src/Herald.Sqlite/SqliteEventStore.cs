@@ -327,7 +327,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         using (SqliteCommand insert = tx.Connection!.CreateCommand())
         {
             insert.Transaction = tx;
-            insert.CommandText = "INSERT INTO herald_events (stream_id, version, event_id, type, envelope) VALUES ($s, $v, $i, $t, $e) RETURNING position";
+            insert.CommandText = "INSERT INTO herald_events (stream_id, version, event_id, type, envelope) VALUES ($s, $v, $i, $t, $e)";
             SqliteParameter s = insert.Parameters.Add("$s", SqliteType.Text);
             SqliteParameter v = insert.Parameters.Add("$v", SqliteType.Integer);
             SqliteParameter i = insert.Parameters.Add("$i", SqliteType.Text);
@@ -340,7 +340,15 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
                 i.Value = events[n].Id;
                 t.Value = events[n].Type;
                 e.Value = encoded[n];
-                position = (long)insert.ExecuteScalar()!;
+                insert.ExecuteNonQuery();
+            }
+
+            if (events.Count > 0)
+            {
+                using SqliteCommand last = tx.Connection!.CreateCommand();
+                last.Transaction = tx;
+                last.CommandText = "SELECT last_insert_rowid()";
+                position = (long)last.ExecuteScalar()!;
             }
         }
 

@@ -168,7 +168,7 @@ public static class FanoutRunner
     }
 
     /// <summary>Replaces the generated section of an existing report, keeping what was written around it.</summary>
-    private static string Merge(string existing, string generated)
+    internal static string Merge(string existing, string generated)
     {
         int begin = existing.IndexOf("<!-- fanout:begin", StringComparison.Ordinal);
         int end = existing.IndexOf("<!-- fanout:end -->", StringComparison.Ordinal);
@@ -180,7 +180,7 @@ public static class FanoutRunner
         return existing[..begin] + generated + existing[(end + "<!-- fanout:end -->".Length)..].TrimStart('\r', '\n').Insert(0, "\n");
     }
 
-    private static string CpuModel()
+    internal static string CpuModel()
     {
         try
         {
@@ -193,7 +193,7 @@ public static class FanoutRunner
         }
     }
 
-    private static string? FindRepositoryRoot()
+    internal static string? FindRepositoryRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Herald.Benchmarks.Fanout;
+using Herald.Sqlite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Benchmarks.Durable;
+
+/// <summary>
+/// `durable [--quick] [--runs N]`: Herald on SQLite next to raw Microsoft.Data.Sqlite inserts of the same rows (the
+/// ceiling), in one process, each run on a fresh file in a fresh directory on the machine's disk. Rows are the
+/// envelopes Herald stores (a ~256-byte structured CloudEvent). Writes the section between the sqlite markers of
+/// docs/benchmarks.md (quick: docs/benchmarks.quick.md).
+/// </summary>
+internal static class DurableBenchmark
+{
+    private const string Begin = "<!-- sqlite:begin (written by the durable command; edit outside these markers) -->";
+    private const string End = "<!-- sqlite:end -->";
+
+    public static async Task<int> RunAsync(bool quick, int runs)
+    {
+        int singles = quick ? 300 : 2_000;
+        int many = quick ? 3_000 : 20_000;
+        var scenarios = new (string Name, string What, int Events, Func<string, int, Task<double>> Run)[]
+        {
+            ("raw-tx-full", "raw: one INSERT + COMMIT per row, synchronous=FULL", singles, (f, n) => RawAsync(f, n, batch: 1, full: true)),
+            ("herald-publish-full", "Herald: one publisher, `await PublishAsync` per event, FULL", singles, (f, n) => PublishAsync(f, n, publishers: 1, full: true)),
+            ("store-append-full", "Herald event store: `AppendAsync` one event per append, FULL", singles, (f, n) => AppendAsync(f, n, batch: 1, full: true)),
+            ("raw-tx-normal", "raw: one INSERT + COMMIT per row, synchronous=NORMAL", singles * 4, (f, n) => RawAsync(f, n, batch: 1, full: false)),
+            ("herald-publish-normal", "Herald: one publisher, NORMAL", singles * 4, (f, n) => PublishAsync(f, n, publishers: 1, full: false)),
+            ("raw-batch100-full", "raw: 100 rows per transaction, FULL", many, (f, n) => RawAsync(f, n, batch: 100, full: true)),
+            ("herald-concurrent-full", "Herald: 200 concurrent publishers, group commit of at most 100 (MaxBatch, as the raw batches), FULL", many, (f, n) => PublishAsync(f, n, publishers: 200, full: true)),
+            ("store-append-batch100-full", "Herald event store: `AppendAsync` of 100 events, FULL", many, (f, n) => AppendAsync(f, n, batch: 100, full: true)),
+            ("herald-publish-to-handler", "Herald: 64 publishers -> one handler group through the default pipeline (durable inbox), FULL", many, (f, n) => PublishToHandlerAsync(f, n)),
+        };
+
+        var results = new List<(string Name, string What, int Events, double Median, double Min, double Max)>();
+        string[] only = Environment.GetEnvironmentVariable("HERALD_BENCH_ONLY")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        foreach ((string name, string what, int events, Func<string, int, Task<double>> run) in scenarios)
+        {
+            if (only.Length > 0 && !only.Contains(name))
+            {
+                continue;
+            }
+
+            var rates = new List<double>();
+            for (int i = 0; i < runs; i++)
+            {
+                DirectoryInfo dir = Directory.CreateTempSubdirectory("herald-bench-");
+                try
+                {
+                    await run(Path.Combine(dir.FullName, "bench.db"), Math.Max(1, events / 10)); // warm-up on its own file
+                    SqliteConnection.ClearAllPools();
+                    double rate = await run(Path.Combine(dir.FullName, "measured.db"), events);
+                    rates.Add(rate);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-28} run {i + 1}/{runs}: {rate,10:N0} events/s"));
+                }
+                finally
+                {
+                    SqliteConnection.ClearAllPools();
+                    dir.Delete(recursive: true);
+                }
+            }
+
+            double[] sorted = [.. rates.Order()];
+            results.Add((name, what, events, sorted[sorted.Length / 2], sorted[0], sorted[^1]));
+        }
+
+        string report = Report(results, quick, runs);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        string? root = FanoutRunner.FindRepositoryRoot();
+        if (root is not null)
+        {
+            string path = Path.Combine(root, "docs", quick ? "benchmarks.quick.md" : "benchmarks.md");
+            string existing = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
+            int b = existing.IndexOf(Begin[..20], StringComparison.Ordinal);
+            int e = existing.IndexOf(End, StringComparison.Ordinal);
+            string merged = b >= 0 && e >= 0 ? existing[..b] + report + existing[(e + End.Length)..] : existing.TrimEnd() + "\n\n" + report + "\n";
+            await File.WriteAllTextAsync(path, merged);
+            Console.WriteLine($"wrote {path}");
+        }
+
+        return 0;
+    }
+
+    private static string Report(List<(string Name, string What, int Events, double Median, double Min, double Max)> results, bool quick, int runs)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(Begin);
+        md.AppendLine(CultureInfo.InvariantCulture, $"## Durable: Herald on SQLite next to raw inserts{(quick ? " (quick mode)" : string.Empty)}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `dotnet run -c Release --project bench/Herald.Benchmarks -- durable{(quick ? " --quick" : string.Empty)}`");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {FanoutRunner.CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, files on {Path.GetTempPath()} (ext4)");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- method: {runs} runs per scenario, each on a fresh file after a warm-up on another; WAL; rows are the envelopes Herald stores (~{RowBytes} bytes); medians and min-max.");
+        md.AppendLine();
+        md.AppendLine("| scenario | what | events | events/s (median) | min-max |");
+        md.AppendLine("|---|---|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Events:N0} | {r.Median:N0} | {r.Min:N0}-{r.Max:N0} |");
+        }
+
+        double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
+        md.AppendLine();
+        md.AppendLine("| target | measured | met |");
+        md.AppendLine("|---|---:|:---:|");
+        void Ratio(string target, string a, string b, double bound)
+        {
+            double ratio = Get(a) / Get(b);
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {(ratio >= bound ? "yes" : "**no**")} |");
+        }
+
+        Ratio("single durable publish at FULL >= 0.80x raw per-transaction inserts", "herald-publish-full", "raw-tx-full", 0.80);
+        Ratio("concurrent publishers (group commit) >= 0.70x raw batched inserts", "herald-concurrent-full", "raw-batch100-full", 0.70);
+        Ratio("(no target) event store single appends vs raw per-transaction", "store-append-full", "raw-tx-full", 0);
+        Ratio("(no target) event store batches of 100 vs raw batches of 100", "store-append-batch100-full", "raw-batch100-full", 0);
+        md.Append(End);
+        return md.ToString();
+    }
+
+    private static readonly SqliteOptions Template = new();
+    private static readonly EnvelopeCodecProbe Probe = new();
+
+    private static int RowBytes => Probe.Row(0).Length;
+
+    private static Envelope Event(long i) =>
+        new("user.created", new UserCreated(i, $"user{i}@example.com", Stopwatch.GetTimestamp()), TimeProvider.System.GetUtcNow()) { Subject = $"user-{i % 1000}" };
+
+    private static SqliteOptions Options(string file, bool full) => new()
+    {
+        ConnectionString = $"Data Source={file}",
+        Synchronous = full ? SqliteSynchronous.Full : SqliteSynchronous.Normal,
+        MaxBatch = 100, // commits no larger than the raw batches they are compared with
+    };
+
+    /// <summary>The ceiling: the same rows into the same table shape, straight through Microsoft.Data.Sqlite.</summary>
+    private static Task<double> RawAsync(string file, int events, int batch, bool full)
+    {
+        using var connection = new SqliteConnection($"Data Source={file}");
+        connection.Open();
+        using (SqliteCommand setup = connection.CreateCommand())
+        {
+            setup.CommandText = $"""
+                PRAGMA journal_mode = WAL; PRAGMA synchronous = {(full ? "FULL" : "NORMAL")};
+                CREATE TABLE messages (position INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, topic TEXT NOT NULL, subject TEXT, target TEXT, envelope BLOB NOT NULL);
+                """;
+            setup.ExecuteNonQuery();
+        }
+
+        byte[][] rows = [.. Enumerable.Range(0, events).Select(i => Probe.Row(i))];
+        using SqliteCommand insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO messages (event_id, topic, subject, envelope) VALUES ($i, $t, $s, $e)";
+        SqliteParameter id = insert.Parameters.Add("$i", SqliteType.Text);
+        SqliteParameter topic = insert.Parameters.Add("$t", SqliteType.Text);
+        SqliteParameter subject = insert.Parameters.Add("$s", SqliteType.Text);
+        SqliteParameter envelope = insert.Parameters.Add("$e", SqliteType.Blob);
+        insert.Prepare();
+        var clock = Stopwatch.StartNew();
+        for (int start = 0; start < events; start += batch)
+        {
+            using SqliteTransaction tx = connection.BeginTransaction();
+            insert.Transaction = tx;
+            for (int i = start; i < Math.Min(events, start + batch); i++)
+            {
+                id.Value = Guid.CreateVersion7().ToString();
+                topic.Value = "user.created";
+                subject.Value = $"user-{i % 1000}";
+                envelope.Value = rows[i];
+                insert.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+
+        return Task.FromResult(events / clock.Elapsed.TotalSeconds);
+    }
+
+    private static async Task<double> PublishAsync(string file, int events, int publishers, bool full)
+    {
+        await using var bus = new EventBus(new EventBusOptions().UseSqlite(Options(file, full)));
+        long next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, publishers).Select(_ => Task.Run(async () =>
+        {
+            for (long i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+            {
+                await bus.PublishAsync(Event(i));
+            }
+        })));
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> AppendAsync(string file, int events, int batch, bool full)
+    {
+        using var store = new SqliteEventStore(Options(file, full));
+        var clock = Stopwatch.StartNew();
+        for (int start = 0; start < events; start += batch)
+        {
+            Envelope[] envelopes = [.. Enumerable.Range(start, Math.Min(batch, events - start)).Select(i => Event(i))];
+            await store.AppendAsync($"user-{start}", envelopes, ExpectedVersion.NoStream);
+        }
+
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> PublishToHandlerAsync(string file, int events)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var counter = new Counter(events, done);
+        var services = new ServiceCollection();
+        services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton(counter);
+        services.AddHerald(h =>
+        {
+            h.UseSqlite($"Data Source={file}");
+            h.AddHandler<CountingHandler, UserCreated>(o => o.Concurrency = 4);
+        });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        HandlerHost host = provider.GetRequiredService<HandlerHost>();
+        await host.StartAsync(CancellationToken.None);
+        await host.StartedAsync(CancellationToken.None);
+        EventBus bus = provider.GetRequiredService<EventBus>();
+        long next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+        {
+            for (long i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+            {
+                await bus.PublishAsync(new UserCreated(i, $"user{i}@example.com", Stopwatch.GetTimestamp()));
+            }
+        })));
+        await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        double rate = events / clock.Elapsed.TotalSeconds;
+        await host.StopAsync(CancellationToken.None);
+        return rate;
+    }
+
+    internal sealed class Counter(int expected, TaskCompletionSource done)
+    {
+        private int _count;
+
+        public void Hit()
+        {
+            if (Interlocked.Increment(ref _count) == expected)
+            {
+                done.TrySetResult();
+            }
+        }
+    }
+
+    internal sealed class CountingHandler(Counter counter) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            counter.Hit();
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Encodes rows exactly as Herald stores them.</summary>
+    private sealed class EnvelopeCodecProbe
+    {
+        private readonly CloudEventJsonFormatter _formatter = new(new SystemTextJsonEventSerializer());
+
+        public byte[] Row(long i) => _formatter.Encode(Event(i));
+    }
+}
