@@ -25,6 +25,7 @@ internal sealed class GroupReader : IAsyncDisposable
     private long _persisted;
     private long _nextMember;
     private bool _owned;
+    private long _leaseDeadline;
     private int _epoch;
     private Task _readLoop = Task.CompletedTask;
     private Task _flushLoop = Task.CompletedTask;
@@ -154,6 +155,7 @@ internal sealed class GroupReader : IAsyncDisposable
             {
                 if (!Volatile.Read(ref _owned))
                 {
+                    long asked = Time.GetTimestamp();
                     long? checkpoint = await TryAcquireAsync().ConfigureAwait(false);
                     if (checkpoint is null)
                     {
@@ -169,6 +171,7 @@ internal sealed class GroupReader : IAsyncDisposable
                         _lastRead = cursor;
                         _persisted = cursor;
                         _epoch++;
+                        Volatile.Write(ref _leaseDeadline, LeaseDeadline(asked));
                         Volatile.Write(ref _owned, true);
                     }
 
@@ -180,12 +183,13 @@ internal sealed class GroupReader : IAsyncDisposable
                 int epoch = _epoch;
                 foreach (StoredMessage message in ReadBatch(connection, cursor))
                 {
+                    if (!HoldsLease() || epoch != _epoch)
+                    {
+                        break; // read again from the checkpoint once the lease is ours again
+                    }
+
                     read++;
                     cursor = message.Position;
-                    if (!Volatile.Read(ref _owned) || epoch != _epoch)
-                    {
-                        break;
-                    }
 
                     await DispatchAsync(message, stop).ConfigureAwait(false);
                 }
@@ -206,6 +210,31 @@ internal sealed class GroupReader : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Whether this process may dispatch: it holds the lease and, by its own clock, the lease has not run out (a
+    /// renewal that came late must not let two processes read the group at once). A lapsed lease is let go here.
+    /// </summary>
+    private bool HoldsLease()
+    {
+        if (!Volatile.Read(ref _owned))
+        {
+            return false;
+        }
+
+        if (Time.GetTimestamp() < Volatile.Read(ref _leaseDeadline))
+        {
+            return true;
+        }
+
+        Volatile.Write(ref _owned, false);
+        SqliteLog.LeaseLost(_transport.Logger, Group);
+        return false;
+    }
+
+    /// <summary>When a lease asked for at <paramref name="askedAt"/> runs out, less a margin for clock drift between processes.</summary>
+    private long LeaseDeadline(long askedAt) =>
+        askedAt + (long)(Options.GroupLease.TotalSeconds * 0.8 * Time.TimestampFrequency);
 
     private List<StoredMessage> ReadBatch(SqliteConnection connection, long after)
     {
@@ -316,6 +345,7 @@ internal sealed class GroupReader : IAsyncDisposable
     {
         long checkpoint = SafeCheckpoint;
         string owner = _transport.Owner;
+        long asked = Time.GetTimestamp();
         long? leaseUntil = release ? null : Time.GetUtcNow().Add(Options.GroupLease).ToUnixTimeMilliseconds();
         bool stillOwned = false;
         await _transport.Writer.EnqueueAsync(WriteOp.Of(tx =>
@@ -335,6 +365,10 @@ internal sealed class GroupReader : IAsyncDisposable
         if (stillOwned)
         {
             Volatile.Write(ref _persisted, checkpoint);
+            if (!release)
+            {
+                Volatile.Write(ref _leaseDeadline, LeaseDeadline(asked));
+            }
         }
         else if (!release)
         {

@@ -196,10 +196,10 @@ public sealed class SqliteTransportTests : IDisposable
 
         await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen);
         await second.Consumed<UserCreated>(e => e.Event.Id == 4);
-        IReadOnlyList<DeadLetter> dead = await second.DeadLetters.ListAsync();
-        Assert.Equal(2, dead.Count);
+        // (The harness's own "#" subscription is a durable group too, and may dead-letter the same rows as its own.)
+        DeadLetter[] dead = [.. (await second.DeadLetters.ListAsync()).Where(d => d.Consumer == nameof(Email))];
+        Assert.Equal(2, dead.Length);
         Assert.All(dead, d => Assert.Equal("poison", d.Reason));
-        Assert.All(dead, d => Assert.Equal(nameof(Email), d.Consumer));
         Assert.Contains("position 2", dead[0].ExceptionMessage);
         Assert.Contains("position 3", dead[1].ExceptionMessage);
         Assert.Equal(2, seen.Email.Count); // users 1 and 4
