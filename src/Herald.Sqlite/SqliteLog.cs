@@ -22,4 +22,7 @@ internal static partial class SqliteLog
 
     [LoggerMessage(3006, LogLevel.Error, "Moving due delayed events into the log failed; retrying")]
     public static partial void SchedulerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3007, LogLevel.Error, "Outbox relay '{Relay}' could not forward an event; it retries from its checkpoint")]
+    public static partial void RelayFailed(ILogger logger, Exception exception, string relay);
 }
