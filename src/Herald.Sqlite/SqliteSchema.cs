@@ -82,6 +82,11 @@ internal static class SqliteSchema
             time TEXT NOT NULL,
             PRIMARY KEY (consumer, event_id)) WITHOUT ROWID;
         """,
+
+        // 3: a stored retry is a delayed redelivery aimed at the group whose handler failed
+        """
+        ALTER TABLE herald_scheduled ADD COLUMN target TEXT;
+        """,
     ];
 
     /// <summary>The schema version this build writes and reads.</summary>

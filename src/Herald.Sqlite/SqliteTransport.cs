@@ -66,17 +66,22 @@ internal sealed class SqliteTransport : IDurableTransport
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask ScheduleAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
+    public ValueTask ScheduleAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
+        ScheduleAsync(envelope, due, target: null, cancellationToken);
+
+    /// <summary>Stores an envelope to move into the log at <paramref name="due"/> (for every group, or for <paramref name="target"/> only).</summary>
+    public async ValueTask ScheduleAsync(Envelope envelope, DateTimeOffset due, string? target, CancellationToken cancellationToken)
     {
         byte[] encoded = Codec.Encode(envelope);
         long dueMs = due.ToUnixTimeMilliseconds();
         await Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
             tx,
-            "INSERT INTO herald_scheduled (due, event_id, topic, subject, envelope) VALUES ($d, $i, $t, $s, $e)",
+            "INSERT INTO herald_scheduled (due, event_id, topic, subject, target, envelope) VALUES ($d, $i, $t, $s, $g, $e)",
             ("$d", dueMs),
             ("$i", envelope.Id),
             ("$t", envelope.Type),
             ("$s", envelope.Subject),
+            ("$g", target),
             ("$e", encoded)))).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -233,8 +238,8 @@ internal sealed class SqliteTransport : IDurableTransport
                     SqliteEventStore.Execute(
                         tx,
                         """
-                        INSERT INTO herald_messages (event_id, topic, subject, envelope)
-                        SELECT event_id, topic, subject, envelope FROM herald_scheduled WHERE due <= $n ORDER BY due, seq;
+                        INSERT INTO herald_messages (event_id, topic, subject, target, envelope)
+                        SELECT event_id, topic, subject, target, envelope FROM herald_scheduled WHERE due <= $n ORDER BY due, seq;
                         DELETE FROM herald_scheduled WHERE due <= $n;
                         """,
                         ("$n", now));

@@ -56,6 +56,9 @@ public sealed class DeliveryContext
     /// <summary>The delivery loop's attempt-timeout watchdog; null outside a delivery loop.</summary>
     internal Handling.AttemptTimeouts? Timeouts { get; init; }
 
+    /// <summary>The consumer the delivery came from (the retry step asks it to store the next attempt durably).</summary>
+    internal Transport.IConsumer? Consumer { get; init; }
+
     /// <summary>Makes this context the context of the next delivery of the same loop.</summary>
     internal void Reset(Envelope envelope, IServiceProvider services)
     {

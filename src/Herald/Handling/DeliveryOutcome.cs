@@ -20,4 +20,10 @@ public enum DeliveryOutcome
 
     /// <summary>Stopped by shutdown before it completed; not a failure, reported as left undelivered.</summary>
     Cancelled = 5,
+
+    /// <summary>
+    /// The attempt failed and the next one was stored to run after the retry delay (on a durable transport): the event
+    /// comes again as a new delivery with the next attempt number, also after a restart.
+    /// </summary>
+    Rescheduled = 6,
 }

@@ -139,7 +139,7 @@ internal sealed class HandlerConsumer
             {
                 if (reusable is null)
                 {
-                    context = new DeliveryContext(delivery.Envelope, _descriptor, scope.ServiceProvider, _time, _abort.Token) { Timeouts = timeouts };
+                    context = new DeliveryContext(delivery.Envelope, _descriptor, scope.ServiceProvider, _time, _abort.Token) { Timeouts = timeouts, Consumer = _queue };
                 }
                 else
                 {
@@ -200,6 +200,9 @@ internal sealed class HandlerConsumer
                 break;
             case DeliveryOutcome.Cancelled:
                 Interlocked.Increment(ref _cancelled);
+                break;
+            case DeliveryOutcome.Rescheduled:
+                Interlocked.Increment(ref _retried); // the next attempt is stored; it comes back as its own delivery
                 break;
             default:
                 Interlocked.Increment(ref _failed);

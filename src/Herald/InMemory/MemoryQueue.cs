@@ -248,6 +248,9 @@ internal sealed class MemoryQueue : IConsumer
 
     public void CountWrongType(Envelope envelope) => CountDrop(ref _droppedWrongType, DropReason.WrongType, envelope);
 
+    public ValueTask<bool> TryScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(false); // nothing durable to put it in: the retry step waits in memory
+
     public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
         if (kind != SettleKind.Requeue)

@@ -36,6 +36,12 @@ internal interface IConsumer : IAsyncDisposable
     /// <summary>Puts an envelope into this consumer's own queue (a dead-letter redrive aimed at one consumer).</summary>
     ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores <paramref name="envelope"/> (carrying its next attempt number) to be delivered to this consumer again at
+    /// <paramref name="due"/>, durably. False when the transport cannot (in memory: the retry waits in the pipeline).
+    /// </summary>
+    ValueTask<bool> TryScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken);
+
     /// <summary>Settles a delivery: acknowledged, refused and put back (attempt + 1), or released unfinished.</summary>
     ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken);
 }

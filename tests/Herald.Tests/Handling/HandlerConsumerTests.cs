@@ -42,6 +42,8 @@ public sealed class HandlerConsumerTests
 
         public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+        public ValueTask<bool> TryScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
         public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -70,6 +70,26 @@ public sealed class SqliteTransportTests : IDisposable
         }
     }
 
+    /// <summary>Always fails, recording the attempts it saw.</summary>
+    public sealed class AlwaysFails(Seen seen) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            seen.Order.Enqueue((context.Event.Id, context.Attempt));
+            throw new TimeoutException($"attempt {context.Attempt} timed out");
+        }
+    }
+
+    /// <summary>Fails the first attempt only.</summary>
+    public sealed class FailsOnce(Seen seen) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            seen.Order.Enqueue((context.Event.Id, context.Attempt));
+            return context.Attempt == 1 ? throw new TimeoutException("first attempt") : Task.CompletedTask;
+        }
+    }
+
     private Task<HeraldTestHarness> StartAsync(Action<HeraldBuilder> handlers, Seen? seen = null, Action<IServiceCollection>? services = null) =>
         HeraldTestHarness.StartAsync(
             h =>
@@ -223,6 +243,41 @@ public sealed class SqliteTransportTests : IDisposable
         Assert.True(await second.DeadLetters.RedriveAsync(id));
         await second.Consumed<UserCreated>(e => e.Event.Id == 13);
         Assert.Equal(0, await second.DeadLetters.CountAsync());
+    }
+
+    [Fact]
+    public async Task Retries_AreStored_AndContinueAfterARestart_WithTheAttemptCount()
+    {
+        var seen = new Seen();
+        RetryPolicy policy = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(400), factor: 1, jitter: 0);
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<AlwaysFails, UserCreated>(o => { o.Name = "risk"; o.Retry = policy; }), seen))
+        {
+            await first.Bus.PublishAsync(User(9));
+            await first.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Rescheduled, 1);
+        }
+
+        // Stopped before the retry was due: the retry is in the file, for this group, with its attempt number.
+        Assert.Equal("risk", _db.Scalar("SELECT target FROM herald_scheduled"));
+        Assert.Contains("\"attempt\":2", System.Text.Encoding.UTF8.GetString((byte[])_db.Scalar("SELECT envelope FROM herald_scheduled")!));
+
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<AlwaysFails, UserCreated>(o => { o.Name = "risk"; o.Retry = policy; }), seen);
+        DeadLetter dead = await second.DeadLettered<UserCreated>();
+        Assert.Equal(3, dead.Attempts);
+        Assert.Equal("attempts-exhausted", dead.Reason);
+        Assert.Equal([(9L, 1), (9L, 2), (9L, 3)], seen.Order);
+    }
+
+    [Fact]
+    public async Task ARetry_OnSqlite_IsAStoredRedelivery_ThatSucceeds()
+    {
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h => h.AddHandler<FailsOnce, UserCreated>(o => o.Retry = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(10))),
+            seen);
+        await harness.Bus.PublishAsync(User(3));
+        await harness.Consumed<UserCreated>(e => e.Event.Id == 3);
+        Assert.Equal([(3L, 1), (3L, 2)], seen.Order);
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_scheduled"));
     }
 
     [Fact]

@@ -28,7 +28,7 @@ internal sealed class DeadLetterMiddleware(IDeadLetterStore store, ILoggerFactor
                 reason,
                 ex.GetType().FullName,
                 ex.Message,
-                context.Attempt - context.Envelope.Attempt + 1,
+                context.Attempt, // attempts in all: a stored retry carries its number, so the count spans restarts
                 context.TimeProvider.GetUtcNow());
 
             // Stored even when the host is stopping: a dead letter must not be lost to a shutdown.

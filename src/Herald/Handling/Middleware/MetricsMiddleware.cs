@@ -38,7 +38,7 @@ internal sealed class MetricsMiddleware(BusTelemetry telemetry) : IDeliveryMiddl
         var topic = new KeyValuePair<string, object?>("messaging.destination.name", context.Envelope.Type);
         var group = new KeyValuePair<string, object?>("messaging.consumer.group.name", context.Handler.Group);
         int attempts = context.Attempt - context.Envelope.Attempt + 1;
-        bool failedLast = context.Outcome is DeliveryOutcome.DeadLettered or DeliveryOutcome.Failed;
+        bool failedLast = context.Outcome is DeliveryOutcome.DeadLettered or DeliveryOutcome.Failed or DeliveryOutcome.Rescheduled;
         int failures = attempts - (failedLast ? 0 : 1);
         if (context.Outcome is DeliveryOutcome.Duplicate or DeliveryOutcome.Cancelled)
         {
@@ -83,6 +83,7 @@ internal sealed class MetricsMiddleware(BusTelemetry telemetry) : IDeliveryMiddl
         DeliveryOutcome.DeadLettered => "dead_lettered",
         DeliveryOutcome.Failed => "failed",
         DeliveryOutcome.Cancelled => "cancelled",
+        DeliveryOutcome.Rescheduled => "rescheduled",
         _ => "pending",
     };
 }

@@ -5,7 +5,9 @@ namespace Herald.Handling.Middleware;
 
 /// <summary>
 /// Tries a failed attempt again, after the handler's <see cref="RetryPolicy"/> delay (exponential with jitter, on the
-/// injected <see cref="TimeProvider"/>), while attempts remain and the exception is retryable. A cancellation caused
+/// injected <see cref="TimeProvider"/>), while attempts remain and the exception is retryable. On a durable transport
+/// the next attempt is stored to be delivered after the delay (it survives a restart, and the attempt count goes on);
+/// in memory the step waits and tries again itself. A cancellation caused
 /// by shutdown is not a failure and is never retried; a poison event never is either.
 /// </summary>
 internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
@@ -15,7 +17,6 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
     public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
     {
         RetryPolicy policy = context.Handler.Options.Retry;
-        int first = context.Attempt;
         while (true)
         {
             try
@@ -26,7 +27,7 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
             catch (Exception ex) when (ex is not OperationCanceledException || !context.Stopping.IsCancellationRequested)
             {
                 context.Exception = ex;
-                int made = context.Attempt - first + 1;
+                int made = context.Attempt; // the envelope carries its attempt: a durably rescheduled one goes on counting
                 if (!policy.ShouldRetry(ex))
                 {
                     context.FailureReason = "not-retryable";
@@ -41,6 +42,14 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
 
                 TimeSpan delay = policy.DelayBefore(context.Attempt + 1, Random.Shared.NextDouble());
                 HandlingLog.Retrying(_logger, ex, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt, delay.TotalMilliseconds);
+                if (context.Consumer is { } consumer
+                    && await consumer.TryScheduleRedeliveryAsync(context.Envelope.WithAttempt(context.Attempt + 1), context.TimeProvider.GetUtcNow() + delay, context.Stopping).ConfigureAwait(false))
+                {
+                    // Stored by a durable transport: this delivery is done, the next attempt survives a restart.
+                    context.Outcome = DeliveryOutcome.Rescheduled;
+                    return;
+                }
+
                 if (delay > TimeSpan.Zero)
                 {
                     await Task.Delay(delay, context.TimeProvider, context.Stopping).ConfigureAwait(false);
