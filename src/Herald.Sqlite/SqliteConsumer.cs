@@ -145,12 +145,11 @@ internal sealed class SqliteConsumer : IConsumer
     public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
         _transport.AppendAsync(envelope, target: _reader.Group, cancellationToken);
 
+    public bool CanScheduleRedelivery => true;
+
     /// <summary>A retry stored in the file: moved into the log for this group when due, so it survives a restart.</summary>
-    public async ValueTask<bool> TryScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
-    {
-        await _transport.ScheduleAsync(envelope, due, _reader.Group, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+    public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
+        _transport.ScheduleAsync(envelope, due, _reader.Group, cancellationToken);
 
     public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {

@@ -56,8 +56,11 @@ public sealed class DeliveryContext
     /// <summary>The delivery loop's attempt-timeout watchdog; null outside a delivery loop.</summary>
     internal Handling.AttemptTimeouts? Timeouts { get; init; }
 
-    /// <summary>The consumer the delivery came from (the retry step asks it to store the next attempt durably).</summary>
+    /// <summary>The consumer the delivery came from (the retry step asks whether it stores retries durably).</summary>
     internal Transport.IConsumer? Consumer { get; init; }
+
+    /// <summary>When the retry step asked for the next attempt (outcome <see cref="DeliveryOutcome.Rescheduled"/>): stored by the consumer loop after the pipeline.</summary>
+    internal DateTimeOffset? RedeliverAt { get; set; }
 
     /// <summary>Makes this context the context of the next delivery of the same loop.</summary>
     internal void Reset(Envelope envelope, IServiceProvider services)
@@ -69,6 +72,7 @@ public sealed class DeliveryContext
         Outcome = DeliveryOutcome.Pending;
         Exception = null;
         FailureReason = null;
+        RedeliverAt = null;
         _items?.Clear();
     }
 

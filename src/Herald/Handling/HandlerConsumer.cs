@@ -165,6 +165,23 @@ internal sealed class HandlerConsumer
             Interlocked.Decrement(ref _inFlight);
         }
 
+        if (context is { Outcome: DeliveryOutcome.Rescheduled, RedeliverAt: { } due })
+        {
+            try
+            {
+                await _queue.ScheduleRedeliveryAsync(delivery.Envelope.WithAttempt(context.Attempt + 1), due, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Not stored: leave the delivery unacknowledged, so it comes again (at this attempt) rather than vanish.
+                HandlingLog.Isolated(_logger, ex, _descriptor.Name, delivery.Envelope.Type, delivery.Envelope.Id, context.Attempt);
+                context.Outcome = DeliveryOutcome.Failed;
+                Count(context, delivery);
+                await delivery.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+                return context;
+            }
+        }
+
         Count(context, delivery);
         if (context?.Outcome == DeliveryOutcome.Cancelled)
         {

@@ -248,8 +248,10 @@ internal sealed class MemoryQueue : IConsumer
 
     public void CountWrongType(Envelope envelope) => CountDrop(ref _droppedWrongType, DropReason.WrongType, envelope);
 
-    public ValueTask<bool> TryScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(false); // nothing durable to put it in: the retry step waits in memory
+    public bool CanScheduleRedelivery => false; // nothing durable to put it in: the retry step waits in memory
+
+    public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The in-memory transport does not store retries; the retry step waits for them.");
 
     public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {

@@ -36,11 +36,15 @@ internal interface IConsumer : IAsyncDisposable
     /// <summary>Puts an envelope into this consumer's own queue (a dead-letter redrive aimed at one consumer).</summary>
     ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken);
 
+    /// <summary>Whether the transport can store a retry durably (<see cref="ScheduleRedeliveryAsync"/>); in memory it cannot, and the retry step waits.</summary>
+    bool CanScheduleRedelivery { get; }
+
     /// <summary>
     /// Stores <paramref name="envelope"/> (carrying its next attempt number) to be delivered to this consumer again at
-    /// <paramref name="due"/>, durably. False when the transport cannot (in memory: the retry waits in the pipeline).
+    /// <paramref name="due"/>, durably; completes when it is stored.
     /// </summary>
-    ValueTask<bool> TryScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken);
+    /// <exception cref="NotSupportedException">The transport cannot (<see cref="CanScheduleRedelivery"/> is false).</exception>
+    ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken);
 
     /// <summary>Settles a delivery: acknowledged, refused and put back (attempt + 1), or released unfinished.</summary>
     ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken);

@@ -280,6 +280,44 @@ public sealed class SqliteTransportTests : IDisposable
         Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_scheduled"));
     }
 
+    /// <summary>The SQLite inbox, but releasing a failed delivery's claim late (as a starved thread pool does under load).</summary>
+    public sealed class SlowToAbandonInbox(SqliteInboxStore inner) : IInboxStore
+    {
+        public ValueTask<bool> TryBeginAsync(string consumer, string eventId, CancellationToken cancellationToken) => inner.TryBeginAsync(consumer, eventId, cancellationToken);
+
+        public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken) => inner.CompleteAsync(consumer, eventId, cancellationToken);
+
+        public async ValueTask AbandonAsync(string consumer, string eventId, CancellationToken cancellationToken)
+        {
+            await Task.Delay(300, cancellationToken); // the window in which a quick stored retry comes back
+            await inner.AbandonAsync(consumer, eventId, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task AStoredRetry_IsStoredAfterTheFailedDeliveryLetGoOfItsClaim_SoItIsNeverTakenForADuplicate()
+    {
+        // Regression: the retry used to be stored inside the pipeline, while the failed delivery still held its inbox
+        // claim; a retry that came back before the claim was released was taken for a duplicate and acknowledged
+        // unhandled (found by the Registration sample under load: 007-users missing from the dead letters).
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h =>
+            {
+                h.AddHandler<FailsOnce, UserCreated>(o => { o.Concurrency = 4; o.Retry = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.Zero, jitter: 0); });
+                h.Services.AddSingleton<IInboxStore>(sp => new SlowToAbandonInbox(sp.GetRequiredService<SqliteInboxStore>()));
+            },
+            seen);
+        for (int i = 0; i < 20; i++)
+        {
+            await harness.Bus.PublishAsync(User(i));
+        }
+
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 20, TimeSpan.FromSeconds(20));
+        Assert.Equal(20, seen.Order.Where(o => o.Attempt == 2).Select(o => o.Id).Distinct().Count());
+        Assert.DoesNotContain(harness.Deliveries, d => d.Outcome == DeliveryOutcome.Duplicate);
+    }
+
     [Fact]
     public async Task DelayedEvents_AreStored_AndDeliveredAfterARestart()
     {

@@ -42,10 +42,11 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
 
                 TimeSpan delay = policy.DelayBefore(context.Attempt + 1, Random.Shared.NextDouble());
                 HandlingLog.Retrying(_logger, ex, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt, delay.TotalMilliseconds);
-                if (context.Consumer is { } consumer
-                    && await consumer.TryScheduleRedeliveryAsync(context.Envelope.WithAttempt(context.Attempt + 1), context.TimeProvider.GetUtcNow() + delay, context.Stopping).ConfigureAwait(false))
+                if (context.Consumer is { CanScheduleRedelivery: true })
                 {
-                    // Stored by a durable transport: this delivery is done, the next attempt survives a restart.
+                    // A durable transport stores the next attempt; the consumer loop does it after the whole pipeline
+                    // (so the inbox claim is released first: the stored retry must not meet this delivery's claim).
+                    context.RedeliverAt = context.TimeProvider.GetUtcNow() + delay;
                     context.Outcome = DeliveryOutcome.Rescheduled;
                     return;
                 }
