@@ -138,7 +138,7 @@ internal sealed class GroupReader : IAsyncDisposable
 
     /// <summary>Registers the group in the file (starting at the end of the log: it receives what is published from now on).</summary>
     internal static void Register(SqliteTransaction tx, string group, string now) =>
-        SqliteEventStore.Execute(
+        SqliteDatabase.Execute(
             tx,
             "INSERT INTO herald_groups (name, checkpoint, created) VALUES ($g, (SELECT coalesce(max(position), 0) FROM herald_messages), $t) ON CONFLICT (name) DO NOTHING",
             ("$g", group),
@@ -410,7 +410,7 @@ internal sealed class GroupReader : IAsyncDisposable
                 return;
             }
 
-            SqliteEventStore.Execute(
+            SqliteDatabase.Execute(
                 tx,
                 "UPDATE herald_groups SET owner = $o, lease_until = $l WHERE name = $g",
                 ("$o", owner),

@@ -107,6 +107,26 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Runs one statement with parameters in <paramref name="tx"/>.</summary>
+    public static void Execute(SqliteTransaction tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using SqliteCommand command = tx.Connection!.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        Bind(command, parameters);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Runs one read on a connection of its own and returns the first column of the first row (null when none).</summary>
+    public object? Scalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        Bind(command, parameters);
+        return command.ExecuteScalar();
+    }
+
     /// <summary>Stops the writer (after committing what it holds).</summary>
     public async ValueTask DisposeAsync()
     {
@@ -133,6 +153,14 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
 #pragma warning disable VSTHRD002 // synchronous disposal on request; the writer's loop never needs this thread
         DisposeAsync().AsTask().GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
+    }
+
+    private static void Bind(SqliteCommand command, (string Name, object? Value)[] parameters)
+    {
+        foreach ((string name, object? value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
     }
 
     private void EnableWal(SqliteConnection connection)

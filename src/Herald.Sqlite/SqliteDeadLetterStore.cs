@@ -89,10 +89,7 @@ public sealed class SqliteDeadLetterStore : IDeadLetterStore
     /// <inheritdoc />
     public ValueTask<long> CountAsync(CancellationToken cancellationToken)
     {
-        using SqliteConnection connection = _database.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM herald_dead_letters";
-        return ValueTask.FromResult((long)command.ExecuteScalar()!);
+        return ValueTask.FromResult((long)_database.Scalar("SELECT count(*) FROM herald_dead_letters")!);
     }
 
     /// <inheritdoc />
@@ -116,7 +113,7 @@ public sealed class SqliteDeadLetterStore : IDeadLetterStore
 
     internal static void Insert(
         SqliteTransaction tx, string id, string consumer, string topic, string reason, string? exceptionType, string? exceptionMessage, int attempts, string time, byte[] envelope) =>
-        SqliteEventStore.Execute(
+        SqliteDatabase.Execute(
             tx,
             """
             INSERT INTO herald_dead_letters (id, consumer, topic, reason, exception_type, exception_message, attempts, time, envelope)

@@ -83,10 +83,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
     public Task<long> GetLastPositionAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using SqliteConnection connection = _database.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT coalesce(max(position), 0) FROM herald_events";
-        return Task.FromResult((long)command.ExecuteScalar()!);
+        return Task.FromResult((long)_database.Scalar("SELECT coalesce(max(position), 0) FROM herald_events")!);
     }
 
     /// <inheritdoc />
@@ -111,7 +108,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         return WriteAsync(
             tx =>
             {
-                Execute(
+                SqliteDatabase.Execute(
                     tx,
                     """
                     INSERT INTO herald_streams (stream_id, version, max_count, truncate_before) VALUES ($s, 0, $m, $t)
@@ -141,9 +138,9 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
                     throw new WrongExpectedVersionException(streamId, expectedVersion, actual);
                 }
 
-                Execute(tx, "UPDATE herald_streams SET deleted = 1 WHERE stream_id = $s", ("$s", streamId));
-                Execute(tx, "DELETE FROM herald_events WHERE stream_id = $s", ("$s", streamId));
-                Execute(tx, "DELETE FROM herald_snapshots WHERE stream_id = $s", ("$s", streamId));
+                SqliteDatabase.Execute(tx, "UPDATE herald_streams SET deleted = 1 WHERE stream_id = $s", ("$s", streamId));
+                SqliteDatabase.Execute(tx, "DELETE FROM herald_events WHERE stream_id = $s", ("$s", streamId));
+                SqliteDatabase.Execute(tx, "DELETE FROM herald_snapshots WHERE stream_id = $s", ("$s", streamId));
                 return true;
             },
             cancellationToken);
@@ -159,7 +156,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
             tx =>
             {
                 // A snapshot older than the stored one never replaces it.
-                Execute(
+                SqliteDatabase.Execute(
                     tx,
                     """
                     INSERT INTO herald_snapshots (stream_id, version, state, time) VALUES ($s, $v, $d, $t)
@@ -231,11 +228,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         cancellationToken.ThrowIfCancellationRequested();
-        using SqliteConnection connection = _database.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT position FROM herald_checkpoints WHERE name = $n";
-        command.Parameters.AddWithValue("$n", name);
-        return Task.FromResult(command.ExecuteScalar() is long position ? position : 0L);
+        return Task.FromResult(_database.Scalar("SELECT position FROM herald_checkpoints WHERE name = $n", ("$n", name)) is long position ? position : 0L);
     }
 
     /// <inheritdoc />
@@ -246,7 +239,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         return WriteAsync(
             tx =>
             {
-                Execute(
+                SqliteDatabase.Execute(
                     tx,
                     "INSERT INTO herald_checkpoints (name, position, time) VALUES ($n, $p, $t) ON CONFLICT (name) DO UPDATE SET position = excluded.position, time = excluded.time",
                     ("$n", name),
@@ -274,19 +267,6 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         {
             _database.Dispose();
         }
-    }
-
-    internal static void Execute(SqliteTransaction tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using SqliteCommand command = tx.Connection!.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        foreach ((string name, object? value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        command.ExecuteNonQuery();
     }
 
     private SqliteTransaction CallerTransaction(DbTransaction transaction) =>
@@ -352,7 +332,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
             }
         }
 
-        Execute(
+        SqliteDatabase.Execute(
             tx,
             "INSERT INTO herald_streams (stream_id, version) VALUES ($s, $v) ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, deleted = 0",
             ("$s", streamId),
@@ -369,7 +349,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
             info.Metadata.MaxCount is { } max ? info.Version - max + 1 : 0);
         if (keepFrom > 1)
         {
-            Execute(tx, "DELETE FROM herald_events WHERE stream_id = $s AND version < $v", ("$s", info.StreamId), ("$v", keepFrom));
+            SqliteDatabase.Execute(tx, "DELETE FROM herald_events WHERE stream_id = $s AND version < $v", ("$s", info.StreamId), ("$v", keepFrom));
         }
     }
 

@@ -52,12 +52,7 @@ public sealed class SqliteInboxStore : IInboxStore
             return ValueTask.FromResult(false); // being handled by another delivery right now
         }
 
-        using SqliteConnection connection = _database.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i";
-        command.Parameters.AddWithValue("$c", consumer);
-        command.Parameters.AddWithValue("$i", eventId);
-        if (command.ExecuteScalar() is not null)
+        if (_database.Scalar("SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i", ("$c", consumer), ("$i", eventId)) is not null)
         {
             _claims.TryRemove((consumer, eventId), out _);
             return ValueTask.FromResult(false);
@@ -75,7 +70,7 @@ public sealed class SqliteInboxStore : IInboxStore
     public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
         string now = Now();
-        Task committed = _database.Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
+        Task committed = _database.Writer.EnqueueAsync(WriteOp.Of(tx => SqliteDatabase.Execute(
             tx,
             "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING",
             ("$c", consumer),

@@ -74,7 +74,7 @@ internal sealed class SqliteTransport : IDurableTransport
     {
         byte[] encoded = Codec.Encode(envelope);
         long dueMs = due.ToUnixTimeMilliseconds();
-        await Writer.EnqueueAsync(WriteOp.Of(tx => SqliteEventStore.Execute(
+        await Writer.EnqueueAsync(WriteOp.Of(tx => SqliteDatabase.Execute(
             tx,
             "INSERT INTO herald_scheduled (due, event_id, topic, subject, target, envelope) VALUES ($d, $i, $t, $s, $g, $e)",
             ("$d", dueMs),
@@ -235,7 +235,7 @@ internal sealed class SqliteTransport : IDurableTransport
 
                 await Writer.EnqueueAsync(WriteOp.Of(tx =>
                 {
-                    SqliteEventStore.Execute(
+                    SqliteDatabase.Execute(
                         tx,
                         """
                         INSERT INTO herald_messages (event_id, topic, subject, target, envelope)

@@ -145,7 +145,12 @@ public sealed class Envelope
     }
 
     /// <summary>A copy of this envelope for another delivery attempt (the rarely-set attributes are shared, not copied).</summary>
-    internal Envelope WithAttempt(int attempt) => new(Type, Data, Time, topicChecked: true)
+    internal Envelope WithAttempt(int attempt) => Copy(Data, attempt);
+
+    /// <summary>A copy of this envelope carrying <paramref name="data"/>: a stored payload decoded to its type.</summary>
+    internal Envelope WithData(object? data) => Copy(data, Attempt);
+
+    private Envelope Copy(object? data, int attempt) => new(Type, data, Time, topicChecked: true)
     {
         _id = Id,
         _more = _more,
@@ -153,17 +158,6 @@ public sealed class Envelope
         Subject = Subject,
         DataSchema = DataSchema,
         Attempt = attempt,
-    };
-
-    /// <summary>A copy of this envelope carrying <paramref name="data"/>: a stored payload decoded to its type.</summary>
-    internal Envelope WithData(object? data) => new(Type, data, Time, topicChecked: true)
-    {
-        _id = Id,
-        _more = _more,
-        Source = Source,
-        Subject = Subject,
-        DataSchema = DataSchema,
-        Attempt = Attempt,
     };
 
     /// <summary>The side object for rarely-set attributes, made when a non-null value is first set; null otherwise.</summary>
