@@ -189,9 +189,8 @@ internal sealed class GroupReader : IAsyncDisposable
                     }
 
                     read++;
-                    cursor = message.Position;
-
                     await DispatchAsync(message, stop).ConfigureAwait(false);
+                    cursor = message.Position; // only once it is settled or handed on: a failure reads it again
                 }
 
                 if (read < BatchSize)
@@ -254,10 +253,12 @@ internal sealed class GroupReader : IAsyncDisposable
 
     private async ValueTask DispatchAsync(StoredMessage message, CancellationToken stop)
     {
-        Register(message.Position);
+        // A position is registered (in order) only when nothing can fail any more before it is settled or handed to a
+        // member: one registered and then abandoned by a failure would hold the checkpoint back for good.
         SqliteConsumer? member = message.Target is { } target && target != Group ? null : Pick(message.Topic);
         if (member is null)
         {
+            Register(message.Position);
             Ack(message.Position); // not for this group: settled at once
             return;
         }
@@ -281,10 +282,12 @@ internal sealed class GroupReader : IAsyncDisposable
             // A poison event: dead-lettered with its reason, and the group carries on.
             await _transport.DeadLetterUndecodableAsync(message, member.Name, ex, stop).ConfigureAwait(false);
             SqliteLog.UndecodableDeadLettered(_transport.Logger, message.Position, member.Name, ex.Message);
+            Register(message.Position);
             Ack(message.Position);
             return;
         }
 
+        Register(message.Position);
         await member.EnqueueAsync(envelope, message.Position, stop).ConfigureAwait(false);
     }
 

@@ -107,6 +107,27 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>
+    /// The caller's transaction, when it is an open <see cref="SqliteTransaction"/> on this database's file; otherwise an
+    /// <see cref="ArgumentException"/> saying what it is instead.
+    /// </summary>
+    public SqliteTransaction CallerTransaction(System.Data.Common.DbTransaction transaction, string parameter)
+    {
+        if (transaction is not SqliteTransaction { Connection: { } connection } tx)
+        {
+            throw new ArgumentException(
+                $"The transaction must be an open SqliteTransaction on '{File}', not a {transaction.GetType().Name}{(transaction.Connection is null ? " that has ended" : string.Empty)}.",
+                parameter);
+        }
+
+        if (!string.Equals(Path.GetFullPath(connection.DataSource), Path.GetFullPath(File), StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The transaction is on '{connection.DataSource}', but Herald's database is '{File}': the outbox needs both in one file.", parameter);
+        }
+
+        return tx;
+    }
+
     /// <summary>Runs one statement with parameters in <paramref name="tx"/>.</summary>
     public static void Execute(SqliteTransaction tx, string sql, params (string Name, object? Value)[] parameters)
     {

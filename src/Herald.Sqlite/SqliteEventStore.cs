@@ -49,7 +49,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
 
         if (transaction is not null)
         {
-            SqliteTransaction tx = CallerTransaction(transaction);
+            SqliteTransaction tx = _database.CallerTransaction(transaction, nameof(transaction));
             return Append(tx, streamId, events, encoded, expectedVersion);
         }
 
@@ -268,13 +268,6 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
             _database.Dispose();
         }
     }
-
-    private SqliteTransaction CallerTransaction(DbTransaction transaction) =>
-        transaction is SqliteTransaction { Connection: not null } tx
-            ? tx
-            : throw new ArgumentException(
-                $"The transaction must be an open SqliteTransaction on the store's database, not a {transaction.GetType().Name}{(transaction.Connection is null ? " that has ended" : string.Empty)}.",
-                nameof(transaction));
 
     private async Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work, CancellationToken cancellationToken)
     {

@@ -55,12 +55,7 @@ internal sealed class SqliteTransport : IDurableTransport
 
     public ValueTask PublishAsync(Envelope envelope, DbTransaction transaction, CancellationToken cancellationToken)
     {
-        if (transaction is not SqliteTransaction { Connection: not null } tx)
-        {
-            throw new ArgumentException(
-                $"PublishOptions.Transaction must be an open SqliteTransaction on the bus's database, not a {transaction.GetType().Name}.", nameof(transaction));
-        }
-
+        SqliteTransaction tx = Database.CallerTransaction(transaction, nameof(transaction));
         cancellationToken.ThrowIfCancellationRequested();
         Writer.InsertMessage(tx, envelope.Id, envelope.Type, envelope.Subject, target: null, Codec.Encode(envelope));
         return ValueTask.CompletedTask;

@@ -364,6 +364,19 @@ public sealed class SqliteTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task Outbox_ATransactionOnAnotherFile_IsRefusedClearly()
+    {
+        await using HeraldTestHarness harness = await StartAsync(_ => { });
+        using var other = new TempDatabase("other.db");
+        using var connection = new SqliteConnection(other.ConnectionString);
+        connection.Open();
+        using SqliteTransaction tx = connection.BeginTransaction();
+        var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await harness.Bus.PublishAsync(User(1), new PublishOptions { Transaction = tx }));
+        Assert.Contains("other.db", ex.Message);
+        Assert.Contains("one file", ex.Message);
+    }
+
+    [Fact]
     public async Task Outbox_OnTheInMemoryBus_IsRefusedClearly()
     {
         await using var bus = new EventBus();
