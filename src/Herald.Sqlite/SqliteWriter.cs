@@ -31,9 +31,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
         _loop = Task.Run(LoopAsync);
     }
 
-    /// <summary>Commits done (for tests and stats).</summary>
-    public long Commits { get; private set; }
-
     /// <summary>Queues <paramref name="op"/> for the next commit; the task completes after it.</summary>
     /// <exception cref="ObjectDisposedException">The writer is stopped.</exception>
     public Task EnqueueAsync(WriteOp op)
@@ -230,7 +227,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
             }
 
             tx.Commit();
-            Commits++;
         }
         catch (Exception ex)
         {
