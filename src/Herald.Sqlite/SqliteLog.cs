@@ -25,4 +25,7 @@ internal static partial class SqliteLog
 
     [LoggerMessage(3007, LogLevel.Error, "Outbox relay '{Relay}' could not forward an event; it retries from its checkpoint")]
     public static partial void RelayFailed(ILogger logger, Exception exception, string relay);
+
+    [LoggerMessage(3008, LogLevel.Error, "Deleting settled messages and old inbox entries failed; retrying at the next interval")]
+    public static partial void RetentionFailed(ILogger logger, Exception exception);
 }

@@ -21,6 +21,18 @@ public sealed class SqliteOptions
     /// </summary>
     public TimeSpan GroupLease { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often settled messages (below every consumer group's checkpoint) and old inbox entries are deleted. Default
+    /// 1 minute.
+    /// </summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long the inbox remembers a handled event id (a redelivery later than this runs the handler again). Default
+    /// 7 days; <see cref="Timeout.InfiniteTimeSpan"/> keeps ids forever.
+    /// </summary>
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The most events one group commit writes. Default 512.</summary>
     public int MaxBatch { get; set; } = 512;
 
@@ -47,6 +59,11 @@ public sealed class SqliteOptions
         if (BusyTimeout < TimeSpan.Zero || PollInterval <= TimeSpan.Zero || GroupLease < TimeSpan.FromMilliseconds(100))
         {
             throw new ArgumentException("SqliteOptions: BusyTimeout must be >= 0, PollInterval > 0 and GroupLease >= 100 ms.");
+        }
+
+        if (RetentionInterval <= TimeSpan.Zero || (InboxRetention <= TimeSpan.Zero && InboxRetention != Timeout.InfiniteTimeSpan))
+        {
+            throw new ArgumentException("SqliteOptions: RetentionInterval must be positive, and InboxRetention positive or Timeout.InfiniteTimeSpan.");
         }
 
         if (MaxBatch < 1)

@@ -87,6 +87,11 @@ internal static class SqliteSchema
         """
         ALTER TABLE herald_scheduled ADD COLUMN target TEXT;
         """,
+
+        // 4: retention deletes inbox entries by age
+        """
+        CREATE INDEX herald_inbox_time ON herald_inbox (time);
+        """,
     ];
 
     /// <summary>The schema version this build writes and reads.</summary>

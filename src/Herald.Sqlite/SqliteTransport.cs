@@ -17,7 +17,10 @@ internal sealed class SqliteTransport : IDurableTransport
     private readonly Dictionary<string, GroupReader> _groups = [];
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stop = new();
+    private const int RetentionChunk = 10_000;
+
     private readonly Task _scheduler;
+    private readonly Task _retention;
     private readonly bool _ownsDatabase;
     private bool _disposed;
 
@@ -34,6 +37,7 @@ internal sealed class SqliteTransport : IDurableTransport
         }
 
         _scheduler = Task.Run(SchedulerLoopAsync);
+        _retention = Task.Run(RetentionLoopAsync);
     }
 
     public SqliteDatabase Database { get; }
@@ -164,8 +168,8 @@ internal sealed class SqliteTransport : IDurableTransport
 
         try
         {
-#pragma warning disable VSTHRD003 // the transport's own loop
-            await _scheduler.ConfigureAwait(false);
+#pragma warning disable VSTHRD003 // the transport's own loops
+            await Task.WhenAll(_scheduler, _retention).ConfigureAwait(false);
 #pragma warning restore VSTHRD003
         }
         catch (OperationCanceledException)
@@ -207,6 +211,71 @@ internal sealed class SqliteTransport : IDurableTransport
         finally
         {
             Database.WriteGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Deletes what nobody needs any more, in chunks so the writer is never held long: messages at or below every
+    /// consumer group's checkpoint (a group registered in the file holds the log back until it reads on, even while
+    /// its process is away), and inbox entries older than <see cref="SqliteOptions.InboxRetention"/>.
+    /// </summary>
+    /// <returns>How many rows were deleted.</returns>
+    internal async Task<long> RunRetentionAsync()
+    {
+        TimeSpan keep = Database.Options.InboxRetention;
+        string? cutoff = keep == Timeout.InfiniteTimeSpan ? null : Time.GetUtcNow().Subtract(keep).ToString("O", CultureInfo.InvariantCulture);
+        long deleted = 0;
+        int last;
+        do
+        {
+            last = 0;
+            await Writer.EnqueueAsync(WriteOp.Of(tx =>
+            {
+                using SqliteCommand messages = tx.Connection!.CreateCommand();
+                messages.Transaction = tx;
+                messages.CommandText = """
+                    DELETE FROM herald_messages WHERE position IN (
+                        SELECT position FROM herald_messages
+                        WHERE position <= (SELECT coalesce(min(checkpoint), 0) FROM herald_groups)
+                        ORDER BY position LIMIT $n)
+                    """;
+                messages.Parameters.AddWithValue("$n", RetentionChunk);
+                last = messages.ExecuteNonQuery();
+                if (cutoff is not null)
+                {
+                    using SqliteCommand inbox = tx.Connection!.CreateCommand();
+                    inbox.Transaction = tx;
+                    inbox.CommandText = "DELETE FROM herald_inbox WHERE (consumer, event_id) IN (SELECT consumer, event_id FROM herald_inbox WHERE time < $t LIMIT $n)";
+                    inbox.Parameters.AddWithValue("$t", cutoff);
+                    inbox.Parameters.AddWithValue("$n", RetentionChunk);
+                    last += inbox.ExecuteNonQuery();
+                }
+            })).ConfigureAwait(false);
+            deleted += last;
+        }
+        while (last >= RetentionChunk);
+
+        return deleted;
+    }
+
+    private async Task RetentionLoopAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Database.Options.RetentionInterval, Time, stop).ConfigureAwait(false);
+                await RunRetentionAsync().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SqliteException or ObjectDisposedException or InvalidOperationException)
+            {
+                SqliteLog.RetentionFailed(Logger, ex);
+            }
         }
     }
 

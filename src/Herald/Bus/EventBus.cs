@@ -66,6 +66,9 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 
     internal BusTelemetry Telemetry => _telemetry;
 
+    /// <summary>The bus's transport (for the transport packages' own tests and tools).</summary>
+    internal ITransport Transport => _transport;
+
     /// <summary>Runtime topic gates: block, pause and resume topic patterns.</summary>
     public TopicGates Gates { get; }
 
