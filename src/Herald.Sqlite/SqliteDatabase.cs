@@ -138,6 +138,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Runs one read in <paramref name="tx"/> and returns the first column of the first row (null when none).</summary>
+    public object? Scalar(SqliteTransaction tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using SqliteCommand command = tx.Connection!.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        Bind(command, parameters);
+        return command.ExecuteScalar();
+    }
+
     /// <summary>Runs one read on a connection of its own and returns the first column of the first row (null when none).</summary>
     public object? Scalar(string sql, params (string Name, object? Value)[] parameters)
     {

@@ -25,7 +25,8 @@ public static class SqliteHeraldExtensions
     /// <summary>
     /// Runs Herald on one SQLite file (WAL): the bus (durable delivery, at least once), and in DI the
     /// <see cref="IEventStore"/> (<see cref="SqliteEventStore"/>), the <see cref="IInboxStore"/>
-    /// (<see cref="SqliteInboxStore"/>) and the <see cref="IDeadLetterStore"/> (<see cref="SqliteDeadLetterStore"/>).
+    /// (<see cref="SqliteInboxStore"/>), the <see cref="IDeadLetterStore"/> (<see cref="SqliteDeadLetterStore"/>) and the
+    /// file's <see cref="SqliteConsumerGroups"/>.
     /// </summary>
     /// <param name="builder">The Herald builder.</param>
     /// <param name="connectionString">E.g. <c>Data Source=herald.db</c>.</param>
@@ -52,6 +53,7 @@ public static class SqliteHeraldExtensions
         builder.Services.TryAddSingleton(_ => new SqliteInboxStore(database));
         builder.Services.AddSingleton<IInboxStore>(sp => sp.GetRequiredService<SqliteInboxStore>());
         builder.Services.TryAddSingleton(_ => new SqliteDeadLetterStore(database));
+        builder.Services.TryAddSingleton(_ => new SqliteConsumerGroups(database));
         builder.Services.AddSingleton<IDeadLetterStore>(sp => sp.GetRequiredService<SqliteDeadLetterStore>());
         return builder;
     }

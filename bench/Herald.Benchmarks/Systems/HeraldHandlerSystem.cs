@@ -14,6 +14,11 @@ public sealed class HeraldHandlerSystem : IFanoutSystem
     {
         var services = new ServiceCollection();
         services.AddSingleton(probe);
+        if (int.TryParse(Environment.GetEnvironmentVariable("HERALD_BENCH_INBOX"), out int inbox))
+        {
+            services.AddSingleton<IInboxStore>(new InMemoryInboxStore(inbox)); // experiments with the inbox window
+        }
+
         services.AddHerald(h =>
         {
             h.Bus.PublishTimeout = TimeSpan.FromMinutes(1);

@@ -453,6 +453,18 @@ public sealed class SqliteTransportTests : IDisposable
         await WaitForCheckpointsAsync();
         await transport.RunRetentionAsync();
         Assert.Equal(10L, _db.Scalar("SELECT count(*) FROM herald_messages")); // only what "late" has not read yet
+
+        // "late" is gone for good: listed with its lag, removed, and the log no longer waits for it.
+        SqliteConsumerGroups groups = harness.Services.GetRequiredService<SqliteConsumerGroups>();
+        ConsumerGroupInfo lateInfo = (await groups.ListAsync()).Single(g => g.Name == "late");
+        Assert.Equal(10, lateInfo.Lag);
+        Assert.Null(lateInfo.Owner);
+        Assert.Equal(0, (await groups.ListAsync()).Single(g => g.Name == nameof(Email)).Lag);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => groups.RemoveAsync(nameof(Email))); // read right now
+        Assert.True(await groups.RemoveAsync("late"));
+        Assert.False(await groups.RemoveAsync("late"));
+        await transport.RunRetentionAsync();
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_messages"));
     }
 
     private async Task WaitForCheckpointsAsync()
