@@ -1,0 +1,164 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using RabbitMQ.Client;
+
+namespace Herald.RabbitMQ;
+
+/// <summary>
+/// CloudEvents in AMQP binary content mode, mapped onto AMQP 0-9-1: the payload is the message body, the
+/// <c>datacontenttype</c> is the <c>content_type</c> property, and every other attribute and extension is a header
+/// named <c>cloudEvents_{name}</c> (the current binding's prefix; the older <c>cloudEvents:</c> is accepted on the way
+/// in). <c>id</c> is also the <c>message_id</c> property and <c>time</c> the <c>timestamp</c> property (whole seconds,
+/// for tools that show them); the headers carry the exact values. See docs/rabbitmq.md.
+/// </summary>
+internal static class AmqpCloudEvents
+{
+    /// <summary>The header prefix Herald writes (the CloudEvents AMQP binding's current one).</summary>
+    public const string Prefix = "cloudEvents_";
+
+    /// <summary>The older prefix, accepted from other producers.</summary>
+    public const string LegacyPrefix = "cloudEvents:";
+
+    /// <summary>Makes the message of <paramref name="envelope"/>: properties (with the headers) and body.</summary>
+    public static (BasicProperties Properties, ReadOnlyMemory<byte> Body) Encode(Envelope envelope, IEventSerializer serializer)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(serializer);
+        ReadOnlyMemory<byte> body = envelope.EncodedData;
+        string? contentType = envelope.DataContentType;
+        if (body.IsEmpty && envelope.Data is { } data)
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            serializer.Serialize(buffer, data, data.GetType());
+            body = buffer.WrittenMemory;
+            contentType = serializer.ContentType;
+        }
+
+        var headers = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            [Prefix + "specversion"] = envelope.SpecVersion,
+            [Prefix + "id"] = envelope.Id,
+            [Prefix + "source"] = envelope.Source,
+            [Prefix + "type"] = envelope.Type,
+            [Prefix + "time"] = envelope.Time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture),
+            [Prefix + "attempt"] = envelope.Attempt,
+        };
+        Optional(headers, "subject", envelope.Subject);
+        Optional(headers, "dataschema", envelope.DataSchema);
+        Optional(headers, "traceparent", envelope.TraceParent);
+        Optional(headers, "tracestate", envelope.TraceState);
+        Optional(headers, "correlationid", envelope.CorrelationId);
+        Optional(headers, "causationid", envelope.CausationId);
+        foreach (KeyValuePair<string, string> header in envelope.Headers)
+        {
+            headers[Prefix + header.Key] = header.Value;
+        }
+
+        var properties = new BasicProperties
+        {
+            MessageId = envelope.Id,
+            Timestamp = new AmqpTimestamp(envelope.Time.ToUnixTimeSeconds()),
+            ContentType = body.IsEmpty ? null : contentType,
+            Persistent = true,
+            Headers = headers,
+        };
+        return (properties, body);
+    }
+
+    /// <summary>Reads an envelope from a message published by Herald or by any CloudEvents AMQP producer.</summary>
+    /// <param name="properties">The message's properties and headers.</param>
+    /// <param name="body">The payload.</param>
+    /// <param name="receivedAt">The time to use when the event carries none (CloudEvents <c>time</c> is optional).</param>
+    /// <exception cref="EventDecodingException">A required attribute is missing or invalid; the message says which.</exception>
+    public static Envelope Decode(IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (properties.Headers is { } headers)
+        {
+            foreach (KeyValuePair<string, object?> header in headers)
+            {
+                string? name = header.Key.StartsWith(Prefix, StringComparison.Ordinal) ? header.Key[Prefix.Length..]
+                    : header.Key.StartsWith(LegacyPrefix, StringComparison.Ordinal) ? header.Key[LegacyPrefix.Length..]
+                    : null; // not a CloudEvents attribute (e.g. the broker's x-death): transport metadata
+                if (name is not null && header.Value is not null)
+                {
+                    attributes[name] = Text(header.Value, header.Key);
+                }
+            }
+        }
+
+        string specVersion = Take(attributes, "specversion") ?? throw new EventDecodingException("The AMQP message is not a CloudEvent: it has no cloudEvents_specversion header.");
+        if (specVersion != "1.0")
+        {
+            throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
+        }
+
+        string type = Take(attributes, "type") ?? throw new EventDecodingException("The CloudEvent has no type (header cloudEvents_type): Herald needs it as the topic.");
+        if (Topic.Explain(type) is { } problem)
+        {
+            throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {problem}");
+        }
+
+        string id = Take(attributes, "id") ?? properties.MessageId ?? throw new EventDecodingException($"The CloudEvent '{type}' has no id (header cloudEvents_id or message_id).");
+        string source = Take(attributes, "source") ?? throw new EventDecodingException($"The CloudEvent '{type}' {id} has no source (header cloudEvents_source).");
+        DateTimeOffset time = Take(attributes, "time") is { } timeText
+            ? DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset parsed)
+                ? parsed
+                : throw new EventDecodingException($"The CloudEvent '{type}' {id} has a time '{timeText}' that is not an RFC 3339 timestamp.")
+            : properties.IsTimestampPresent() ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime) : receivedAt;
+        int attempt = Take(attributes, "attempt") is { } attemptText && int.TryParse(attemptText, CultureInfo.InvariantCulture, out int a) && a > 0 ? a : 1;
+        string? subject = Take(attributes, "subject");
+        string? dataSchema = Take(attributes, "dataschema");
+        string? traceParent = Take(attributes, "traceparent");
+        string? traceState = Take(attributes, "tracestate");
+        string? correlationId = Take(attributes, "correlationid");
+        string? causationId = Take(attributes, "causationid");
+        attributes.Remove("datacontenttype"); // the content_type property says it in binary mode
+        foreach (string name in attributes.Keys)
+        {
+            if (name.Length == 0 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9')))
+            {
+                throw new EventDecodingException($"The CloudEvent '{type}' {id} carries an extension '{name}' whose name is not lowercase letters and digits.");
+            }
+        }
+
+        return new Envelope(type, data: null, time)
+        {
+            Id = id,
+            Source = source,
+            Subject = subject,
+            DataSchema = dataSchema,
+            DataContentType = properties.ContentType,
+            TraceParent = traceParent,
+            TraceState = traceState,
+            CorrelationId = correlationId,
+            CausationId = causationId,
+            Attempt = attempt,
+            Headers = attributes,
+            EncodedData = body,
+        };
+    }
+
+    private static void Optional(Dictionary<string, object?> headers, string name, string? value)
+    {
+        if (value is not null)
+        {
+            headers[Prefix + name] = value;
+        }
+    }
+
+    private static string? Take(Dictionary<string, string> attributes, string name) =>
+        attributes.Remove(name, out string? value) ? value : null;
+
+    /// <summary>Header values arrive as bytes (AMQP long strings), or as numbers and booleans from other clients.</summary>
+    private static string Text(object value, string header) => value switch
+    {
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
+        string text => text,
+        IFormattable number => number.ToString(null, CultureInfo.InvariantCulture),
+        bool flag => flag ? "true" : "false",
+        _ => throw new EventDecodingException($"The CloudEvents header '{header}' holds a {value.GetType().Name}, not a string."),
+    };
+}
