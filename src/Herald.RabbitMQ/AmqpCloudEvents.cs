@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using RabbitMQ.Client;
@@ -25,15 +24,7 @@ internal static class AmqpCloudEvents
     {
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(serializer);
-        ReadOnlyMemory<byte> body = envelope.EncodedData;
-        string? contentType = envelope.DataContentType;
-        if (body.IsEmpty && envelope.Data is { } data)
-        {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            serializer.Serialize(buffer, data, data.GetType());
-            body = buffer.WrittenMemory;
-            contentType = serializer.ContentType;
-        }
+        (ReadOnlyMemory<byte> body, string? contentType) = EnvelopePayload.Encode(envelope, serializer);
 
         var headers = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
@@ -41,7 +32,7 @@ internal static class AmqpCloudEvents
             [Prefix + "id"] = envelope.Id,
             [Prefix + "source"] = envelope.Source,
             [Prefix + "type"] = envelope.Type,
-            [Prefix + "time"] = envelope.Time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture),
+            [Prefix + "time"] = envelope.Time.ToString(EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture),
             [Prefix + "attempt"] = envelope.Attempt,
         };
         Optional(headers, "subject", envelope.Subject);

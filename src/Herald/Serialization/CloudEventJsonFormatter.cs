@@ -31,15 +31,7 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(output);
 
-        ReadOnlyMemory<byte> payload = envelope.EncodedData;
-        string? contentType = envelope.DataContentType;
-        if (payload.IsEmpty && envelope.Data is { } data)
-        {
-            var body = new ArrayBufferWriter<byte>(128);
-            _serializer.Serialize(body, data, data.GetType());
-            payload = body.WrittenMemory;
-            contentType = _serializer.ContentType;
-        }
+        (ReadOnlyMemory<byte> payload, string? contentType) = EnvelopePayload.Encode(envelope, _serializer);
 
         using var writer = new Utf8JsonWriter(output);
         writer.WriteStartObject();
@@ -47,7 +39,7 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         writer.WriteString("id", envelope.Id);
         writer.WriteString("source", envelope.Source);
         writer.WriteString("type", envelope.Type);
-        writer.WriteString("time", envelope.Time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture));
+        writer.WriteString("time", envelope.Time.ToString(EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture));
         WriteOptional(writer, "subject", envelope.Subject);
         WriteOptional(writer, "datacontenttype", payload.IsEmpty ? null : contentType);
         WriteOptional(writer, "dataschema", envelope.DataSchema);

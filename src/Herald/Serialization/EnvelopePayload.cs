@@ -1,0 +1,27 @@
+using System.Buffers;
+
+namespace Herald;
+
+/// <summary>The payload of an envelope as bytes, for any wire format: what it already carries, or its event serialized.</summary>
+internal static class EnvelopePayload
+{
+    /// <summary>The CloudEvents <c>time</c> as Herald writes it: RFC 3339 with 100 ns precision and the offset.</summary>
+    public const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffffzzz";
+
+    /// <summary>
+    /// <see cref="Envelope.EncodedData"/> with its <see cref="Envelope.DataContentType"/> when the envelope carries bytes;
+    /// otherwise its event serialized by <paramref name="serializer"/> with the serializer's content type; empty and
+    /// null for an event without payload.
+    /// </summary>
+    public static (ReadOnlyMemory<byte> Body, string? ContentType) Encode(Envelope envelope, IEventSerializer serializer)
+    {
+        if (!envelope.EncodedData.IsEmpty || envelope.Data is not { } data)
+        {
+            return (envelope.EncodedData, envelope.DataContentType);
+        }
+
+        var body = new ArrayBufferWriter<byte>(128);
+        serializer.Serialize(body, data, data.GetType());
+        return (body.WrittenMemory, serializer.ContentType);
+    }
+}
