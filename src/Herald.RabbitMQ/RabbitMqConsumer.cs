@@ -1,0 +1,157 @@
+using Herald.Transport;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Herald.RabbitMQ;
+
+/// <summary>
+/// One consumer on a group's queue: its own channel, a prefetch as large as its lanes, deliveries decoded into the
+/// lanes its loops drain, acknowledged (or nacked back to the queue) when the pipeline is done. A message that is not
+/// a CloudEvent Herald can read goes to <c>{queue}.dead-letter</c> with the reason in its headers.
+/// </summary>
+internal sealed class RabbitMqConsumer : IConsumer
+{
+    private readonly RabbitMqTransport _transport;
+    private readonly IChannel _channel;
+    private readonly string _queue;
+    private readonly DeliveryLanes _lanes;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly CloudEventJsonFormatter _payloads;
+    private long _wrongType;
+    private int _disposed;
+
+    private RabbitMqConsumer(RabbitMqTransport transport, IChannel channel, ConsumerSpec spec, string queue)
+    {
+        _transport = transport;
+        _channel = channel;
+        _queue = queue;
+        Spec = spec;
+        _lanes = new DeliveryLanes(spec.Lanes, spec.Capacity);
+        _payloads = new CloudEventJsonFormatter(transport.Options.Serializer);
+    }
+
+    public ConsumerSpec Spec { get; }
+
+    public string Name => Spec.Name;
+
+    public int Lanes => _lanes.Count;
+
+    public SubscriptionStats Stats => new(_lanes.Delivered, _lanes.Queued, 0, 0, 0, Interlocked.Read(ref _wrongType), 0, 0);
+
+    public bool CanScheduleRedelivery => false; // not yet on RabbitMQ: the retry step waits in memory
+
+    /// <summary>Declares the group's queue (and its dead-letter queue), binds it for the pattern, and starts consuming.</summary>
+    public static async Task<RabbitMqConsumer> StartAsync(RabbitMqTransport transport, ConsumerSpec spec, string queue)
+    {
+        IChannel channel = await transport.Connection.CreateChannelAsync().ConfigureAwait(false);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments()).ConfigureAwait(false);
+        await channel.QueueDeclareAsync(queue + ".dead-letter", durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments()).ConfigureAwait(false);
+        await channel.QueueBindAsync(queue, transport.Options.Exchange, spec.Pattern.Value).ConfigureAwait(false);
+        await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, spec.Capacity * spec.Lanes), global: false).ConfigureAwait(false);
+        var consumer = new RabbitMqConsumer(transport, channel, spec, queue);
+        var basic = new AsyncEventingBasicConsumer(channel);
+        basic.ReceivedAsync += consumer.OnReceivedAsync;
+        await channel.BasicConsumeAsync(queue, autoAck: false, basic).ConfigureAwait(false);
+        return consumer;
+    }
+
+    public bool TryRead(int lane, out Delivery delivery) => _lanes.TryRead(lane, this, out delivery);
+
+    public ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken) => _lanes.WaitToReadAsync(lane, cancellationToken);
+
+    public bool TryReadAny(out Delivery delivery) => _lanes.TryReadAny(this, out delivery);
+
+    public ValueTask<bool> WaitToReadAnyAsync(CancellationToken cancellationToken) => _lanes.WaitToReadAnyAsync(cancellationToken);
+
+    public void CountWrongType(Envelope envelope) => Interlocked.Increment(ref _wrongType);
+
+    public bool TryPeekOldest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope) => _lanes.TryPeekOldest(out envelope);
+
+    /// <summary>A redrive goes to this group's queue only.</summary>
+    public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        _transport.PublishToQueueAsync(_queue, envelope, cancellationToken);
+
+    public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Stored retries are not built on RabbitMQ yet; the retry step waits for them.");
+
+    public async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
+    {
+        ulong tag = (ulong)delivery.Tag;
+        if (kind == SettleKind.Ack)
+        {
+            await _channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // Requeue and release alike go back to the queue: the broker delivers them again (here or to another member).
+            await _channel.BasicNackAsync(tag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _lanes.Complete();
+        _transport.Forget(this);
+        await _channel.DisposeAsync().ConfigureAwait(false); // unacknowledged deliveries go back to the queue
+        _stop.Dispose();
+    }
+
+    public override string ToString() => $"{Name} ({Spec.Pattern}, queue {_queue}, RabbitMQ)";
+
+    private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs args)
+    {
+        byte[] body = args.Body.ToArray(); // the client reuses its buffer after this handler returns
+        Envelope envelope;
+        try
+        {
+            envelope = AmqpCloudEvents.Decode(args.BasicProperties, body, _transport.Time.GetUtcNow());
+            if (Spec.EventType is { } type && type != typeof(object))
+            {
+                envelope = envelope.WithData(_payloads.DecodeData(envelope, type));
+            }
+            else if (Topic.TryGetType(envelope.Type, out Type? known))
+            {
+                envelope = envelope.WithData(_payloads.DecodeData(envelope, known));
+            }
+        }
+        catch (EventDecodingException ex)
+        {
+            await DeadLetterAsync(args, body, ex).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await _lanes.WriteAsync(envelope, (long)args.DeliveryTag, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // stopping: the unacknowledged delivery goes back to the queue when the channel closes
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            // the lanes were completed by disposal: the same
+        }
+    }
+
+    /// <summary>A message no reader can use: to the dead-letter queue with the reason, then acknowledged.</summary>
+    private async Task DeadLetterAsync(BasicDeliverEventArgs args, byte[] body, Exception reason)
+    {
+        var headers = new Dictionary<string, object?>(args.BasicProperties.Headers ?? new Dictionary<string, object?>(), StringComparer.Ordinal)
+        {
+            ["x-herald-reason"] = "poison",
+            ["x-herald-exception"] = reason.GetType().FullName,
+            ["x-herald-message"] = reason.Message,
+            ["x-herald-consumer"] = Name,
+        };
+        var properties = new BasicProperties(args.BasicProperties) { Headers = headers };
+        await _channel.BasicPublishAsync(string.Empty, _queue + ".dead-letter", mandatory: false, properties, body).ConfigureAwait(false);
+        await _channel.BasicAckAsync(args.DeliveryTag, multiple: false).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,46 @@
+namespace Herald.RabbitMQ;
+
+/// <summary>Options of Herald's RabbitMQ transport.</summary>
+public sealed class RabbitMqOptions
+{
+    /// <summary>The broker, e.g. <c>amqp://user:password@127.0.0.1:5672/</c>. Required.</summary>
+    public string Uri { get; set; } = "amqp://127.0.0.1:5672/";
+
+    /// <summary>The topic exchange events are published to (routing key = topic). Default <c>herald</c>.</summary>
+    public string Exchange { get; set; } = "herald";
+
+    /// <summary>Prepended to every queue name (one queue per consumer group), to keep several applications apart on one broker.</summary>
+    public string QueuePrefix { get; set; } = string.Empty;
+
+    /// <summary>The kind of queue per consumer group. Default <see cref="RabbitMqQueueType.Quorum"/>.</summary>
+    public RabbitMqQueueType QueueType { get; set; } = RabbitMqQueueType.Quorum;
+
+    /// <summary>How long a publish waits for the broker's confirm before it fails. Default 10 s.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Whether a publish that no queue is bound for fails (the broker returns it) instead of vanishing. Default false.</summary>
+    public bool Mandatory { get; set; }
+
+    /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
+    public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
+
+    internal void Validate()
+    {
+        if (!System.Uri.TryCreate(Uri, UriKind.Absolute, out Uri? uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps"))
+        {
+            throw new ArgumentException($"RabbitMqOptions.Uri '{Uri}' is not an amqp:// or amqps:// URI.", nameof(Uri));
+        }
+
+        if (string.IsNullOrWhiteSpace(Exchange))
+        {
+            throw new ArgumentException("RabbitMqOptions.Exchange must not be empty.", nameof(Exchange));
+        }
+
+        if (PublishTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PublishTimeout), PublishTimeout, "RabbitMqOptions.PublishTimeout must be positive: a publish never waits forever.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Serializer);
+    }
+}

@@ -1,0 +1,144 @@
+using Herald.Diagnostics;
+using Herald.Transport;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace Herald.RabbitMQ;
+
+/// <summary>
+/// The bus on RabbitMQ: one topic exchange (routing key = topic, so Herald patterns are binding keys as they are), one
+/// durable queue per consumer group bound for its pattern, publisher confirms (a publish completes when the broker
+/// confirmed it), manual acknowledgements after the handler pipeline. See docs/rabbitmq.md.
+/// </summary>
+internal sealed class RabbitMqTransport : ITransport
+{
+    private readonly RabbitMqOptions _options;
+    private readonly IConnection _connection;
+    private readonly IChannel _publisher;
+    private readonly List<RabbitMqConsumer> _consumers = [];
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+#pragma warning disable VSTHRD002 // the bus is built synchronously (a constructor); connecting happens once, at start-up
+    public RabbitMqTransport(RabbitMqOptions options, BusTelemetry telemetry)
+    {
+        options.Validate();
+        _options = options;
+        Logger = telemetry.Logger;
+        Time = telemetry.TimeProvider;
+        var factory = new ConnectionFactory
+        {
+            Uri = new Uri(options.Uri),
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            ClientProvidedName = "herald",
+        };
+        _connection = factory.CreateConnectionAsync().GetAwaiter().GetResult();
+        _publisher = _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)).GetAwaiter().GetResult();
+        _publisher.ExchangeDeclareAsync(options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false).GetAwaiter().GetResult();
+    }
+#pragma warning restore VSTHRD002
+
+    public ILogger Logger { get; }
+
+    public TimeProvider Time { get; }
+
+    public IConnection Connection => _connection;
+
+    public RabbitMqOptions Options => _options;
+
+    public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        (BasicProperties properties, ReadOnlyMemory<byte> body) = AmqpCloudEvents.Encode(envelope, _options.Serializer);
+        await PublishAsync(_options.Exchange, envelope.Type, properties, body, envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Publishes to one group's queue only (through the default exchange): a dead-letter redrive.</summary>
+    public async ValueTask PublishToQueueAsync(string queue, Envelope envelope, CancellationToken cancellationToken)
+    {
+        (BasicProperties properties, ReadOnlyMemory<byte> body) = AmqpCloudEvents.Encode(envelope, _options.Serializer);
+        await PublishAsync(string.Empty, queue, properties, body, envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    public IConsumer Subscribe(ConsumerSpec spec)
+    {
+        string queue = _options.QueuePrefix + (spec.Group ?? spec.Name);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+
+#pragma warning disable VSTHRD002 // registration is synchronous by contract: the queue is bound before Subscribe returns
+        RabbitMqConsumer consumer = RabbitMqConsumer.StartAsync(this, spec, queue).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+        lock (_lock)
+        {
+            _consumers.Add(consumer);
+        }
+
+        return consumer;
+    }
+
+    /// <summary>The queue arguments of a group's queue.</summary>
+    public Dictionary<string, object?> QueueArguments() =>
+        _options.QueueType == RabbitMqQueueType.Quorum ? new() { ["x-queue-type"] = "quorum" } : new() { ["x-queue-type"] = "classic" };
+
+    public void Forget(RabbitMqConsumer consumer)
+    {
+        lock (_lock)
+        {
+            _consumers.Remove(consumer);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        RabbitMqConsumer[] consumers;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            consumers = [.. _consumers];
+        }
+
+        foreach (RabbitMqConsumer consumer in consumers)
+        {
+            await consumer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _publisher.DisposeAsync().ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, Envelope envelope, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.PublishTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await _publisher.BasicPublishAsync(exchange, routingKey, _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
+        }
+        catch (PublishException ex)
+        {
+            throw new BrokerPublishException(
+                ex.IsReturn
+                    ? $"The broker returned event {envelope.Id} ('{envelope.Type}') as unroutable: no queue is bound for it on exchange '{exchange}' (Mandatory is on)."
+                    : $"The broker refused event {envelope.Id} ('{envelope.Type}') (nack).",
+                ex);
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new BrokerPublishException(
+                $"The broker did not confirm event {envelope.Id} ('{envelope.Type}') within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout); it may or may not have been stored.", ex);
+        }
+        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
+        {
+            throw new BrokerPublishException($"Event {envelope.Id} ('{envelope.Type}') was not published: the connection to the broker is down ({ex.Message}).", ex);
+        }
+    }
+}

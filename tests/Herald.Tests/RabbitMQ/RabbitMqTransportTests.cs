@@ -1,0 +1,116 @@
+using System.Text;
+using Herald.RabbitMQ;
+using Herald.Testing;
+using Herald.Tests.Sqlite;
+using Herald.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+
+namespace Herald.Tests.RabbitMQ;
+
+/// <summary>The handler behaviours on the real broker: each test has its own exchange and queue names.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
+{
+    private readonly string _unique = $"t{Guid.NewGuid():N}"[..12];
+
+    private Task<HeraldTestHarness> StartAsync(Action<HeraldBuilder> handlers, SqliteTransportTests.Seen seen, bool mandatory = false) =>
+        HeraldTestHarness.StartAsync(
+            h =>
+            {
+                h.UseRabbitMQ(broker.Uri, o =>
+                {
+                    o.Exchange = _unique;
+                    o.QueuePrefix = _unique + ".";
+                    o.Mandatory = mandatory;
+                });
+                handlers(h);
+            },
+            s => s.AddSingleton(seen));
+
+    private static UserCreated User(long id) => new(id, $"u{id}@example.com", DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public async Task Publish_IsConfirmed_AndEachGroupGetsEveryEventTyped()
+    {
+        var seen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h =>
+            {
+                h.AddHandler<SqliteTransportTests.Email, UserCreated>();
+                h.AddHandler<SqliteTransportTests.Points, UserCreated>();
+            },
+            seen);
+
+        for (int i = 1; i <= 50; i++)
+        {
+            await harness.Bus.PublishAsync(User(i));
+        }
+
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 100, TimeSpan.FromSeconds(30));
+        Assert.Equal(50, seen.Email.Count);
+        Assert.Equal(50, seen.Points.Count);
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), seen.Order.Select(o => o.Id)); // one consumer: queue order
+    }
+
+    [Fact]
+    public async Task MembersOfOneGroup_Compete_EachEventOnce()
+    {
+        var seen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h =>
+            {
+                h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => o.Group = "welcome");
+                h.AddHandler<SqliteTransportTests.Points, UserCreated>(o => o.Group = "welcome");
+            },
+            seen);
+
+        for (int i = 1; i <= 60; i++)
+        {
+            await harness.Bus.PublishAsync(User(i));
+        }
+
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 60, TimeSpan.FromSeconds(30));
+        Assert.Equal(60, seen.Email.Count + seen.Points.Count);
+        Assert.Empty(seen.Email.Keys.Intersect(seen.Points.Keys));
+    }
+
+    [Fact]
+    public async Task AMessageThatIsNotACloudEvent_GoesToTheDeadLetterQueueWithItsReason_AndTheConsumerCarriesOn()
+    {
+        var seen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness harness = await StartAsync(h => h.AddHandler<SqliteTransportTests.Email, UserCreated>(), seen);
+
+        var factory = new ConnectionFactory { Uri = new Uri(broker.Uri) };
+        await using IConnection connection = await factory.CreateConnectionAsync();
+        await using IChannel channel = await connection.CreateChannelAsync();
+        await channel.BasicPublishAsync(_unique, "user.created", mandatory: false, new BasicProperties(), "not a cloud event"u8.ToArray());
+        await harness.Bus.PublishAsync(User(2));
+        await harness.Consumed<UserCreated>(e => e.Event.Id == 2, TimeSpan.FromSeconds(30));
+
+        BasicGetResult? dead = null;
+        for (int i = 0; i < 100 && dead is null; i++)
+        {
+            dead = await channel.BasicGetAsync($"{_unique}.{nameof(SqliteTransportTests.Email)}.dead-letter", autoAck: true);
+            if (dead is null)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        Assert.NotNull(dead);
+        Assert.Equal("poison", Encoding.UTF8.GetString((byte[])dead.BasicProperties.Headers!["x-herald-reason"]!));
+        Assert.Contains("specversion", Encoding.UTF8.GetString((byte[])dead.BasicProperties.Headers["x-herald-message"]!));
+        Assert.Equal("not a cloud event", Encoding.UTF8.GetString(dead.Body.Span));
+    }
+
+    [Fact]
+    public async Task AnUnroutablePublish_WithMandatory_FailsNamingTheEvent()
+    {
+        // A bus of its own (the harness binds "#" for its record of what was published, which routes everything).
+        await using var bus = new EventBus(new EventBusOptions().UseRabbitMQ(new RabbitMqOptions { Uri = broker.Uri, Exchange = _unique, Mandatory = true }));
+        var ex = await Assert.ThrowsAsync<BrokerPublishException>(async () => await bus.PublishAsync(new OrderPaid(1, 2m)));
+        Assert.Contains("unroutable", ex.Message);
+        Assert.Contains("order.paid", ex.Message);
+    }
+}
