@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Herald.RabbitMQ;
 using Herald.Testing;
@@ -51,6 +53,29 @@ public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
         Assert.Equal(50, seen.Email.Count);
         Assert.Equal(50, seen.Points.Count);
         Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), seen.Order.Select(o => o.Id)); // one consumer: queue order
+    }
+
+    [Fact]
+    public async Task Tracing_OneTraceFromPublishToHandler_ThroughTheBrokersHeaders()
+    {
+        var activities = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Herald",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var seen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness harness = await StartAsync(h => h.AddHandler<SqliteTransportTests.Email, UserCreated>(), seen);
+
+        await harness.Bus.PublishAsync(User(5));
+        EventContext<UserCreated> handled = await harness.Consumed<UserCreated>(e => e.Event.Id == 5, TimeSpan.FromSeconds(30));
+
+        Activity send = Assert.Single(activities, a => a.OperationName == "send user.created" && a.GetTagItem("messaging.message.id") as string == handled.Id);
+        Assert.Equal(send.Id, handled.Envelope.TraceParent); // carried as the cloudEvents_traceparent header
+        Activity process = Assert.Single(activities, a => a.OperationName == "process user.created" && a.TraceId == send.TraceId);
+        Assert.Equal(send.SpanId, process.ParentSpanId);
     }
 
     [Fact]
