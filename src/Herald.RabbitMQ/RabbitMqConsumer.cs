@@ -44,7 +44,7 @@ internal sealed class RabbitMqConsumer : IConsumer
     public static async Task<RabbitMqConsumer> StartAsync(RabbitMqTransport transport, ConsumerSpec spec, string queue)
     {
         IChannel channel = await transport.Connection.CreateChannelAsync().ConfigureAwait(false);
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments()).ConfigureAwait(false);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments(spec.Ordered)).ConfigureAwait(false);
         await channel.QueueDeclareAsync(queue + ".dead-letter", durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments()).ConfigureAwait(false);
         await channel.QueueBindAsync(queue, transport.Options.Exchange, spec.Pattern.Value).ConfigureAwait(false);
         await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, spec.Capacity * spec.Lanes), global: false).ConfigureAwait(false);

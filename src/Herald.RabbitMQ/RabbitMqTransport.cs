@@ -80,9 +80,21 @@ internal sealed class RabbitMqTransport : ITransport
         return consumer;
     }
 
-    /// <summary>The queue arguments of a group's queue.</summary>
-    public Dictionary<string, object?> QueueArguments() =>
-        _options.QueueType == RabbitMqQueueType.Quorum ? new() { ["x-queue-type"] = "quorum" } : new() { ["x-queue-type"] = "classic" };
+    /// <summary>
+    /// The arguments of a group's queue. An ordered group's queue has a single active consumer: the broker delivers to
+    /// one consumer at a time (the others wait as standbys), so the queue's order, and each key's, is kept across
+    /// processes; within that consumer, keys go to lanes and each key's events are handled in order.
+    /// </summary>
+    public Dictionary<string, object?> QueueArguments(bool ordered = false)
+    {
+        var arguments = new Dictionary<string, object?> { ["x-queue-type"] = _options.QueueType == RabbitMqQueueType.Quorum ? "quorum" : "classic" };
+        if (ordered)
+        {
+            arguments["x-single-active-consumer"] = true;
+        }
+
+        return arguments;
+    }
 
     public void Forget(RabbitMqConsumer consumer)
     {

@@ -8,4 +8,5 @@ namespace Herald.Transport;
 /// <param name="Overflow">What a publish does when the queue is full (in memory; a durable transport always waits: its log is the buffer).</param>
 /// <param name="Lanes">Ordered lanes by key (1 for none).</param>
 /// <param name="EventType">The type the reader binds payloads to (null or <see cref="object"/> for untyped readers): a transport that stores payloads as bytes decodes them to it.</param>
-internal sealed record ConsumerSpec(string Name, string? Group, TopicPattern Pattern, int Capacity, Overflow Overflow, int Lanes, Type? EventType = null);
+/// <param name="Ordered">Events of one key must be handled in publish order (a broker then lets one consumer of the group read at a time).</param>
+internal sealed record ConsumerSpec(string Name, string? Group, TopicPattern Pattern, int Capacity, Overflow Overflow, int Lanes, Type? EventType = null, bool Ordered = false);

@@ -130,6 +130,36 @@ public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
     }
 
     [Fact]
+    public async Task AnOrderedGroup_InTwoProcesses_HasOneActiveConsumer_AndKeepsEachKeysOrder()
+    {
+        var first = new SqliteTransportTests.Seen();
+        var second = new SqliteTransportTests.Seen();
+        void Ordered(HeraldBuilder h) => h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => { o.OrderedByKey = true; o.Concurrency = 4; });
+        await using HeraldTestHarness a = await StartAsync(Ordered, first);
+        await using HeraldTestHarness b = await StartAsync(Ordered, second);
+
+        for (int i = 0; i < 200; i++)
+        {
+            await (i % 2 == 0 ? a : b).Bus.PublishAsync(User(i), new PublishOptions { Key = $"k{i % 5}" });
+        }
+
+        DateTimeOffset deadline = TimeProvider.System.GetUtcNow().AddSeconds(30);
+        while (first.Order.Count + second.Order.Count < 200)
+        {
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"handled {first.Order.Count} + {second.Order.Count} of 200");
+            await Task.Delay(20);
+        }
+
+        // One consumer of the group was active: the other, a standby, got nothing.
+        Assert.True(first.Order.IsEmpty || second.Order.IsEmpty, $"both consumers were active: {first.Order.Count} and {second.Order.Count}");
+        long[] handled = [.. (first.Order.IsEmpty ? second : first).Order.Select(o => o.Id)];
+        foreach (IGrouping<long, long> key in handled.GroupBy(id => id % 5))
+        {
+            Assert.Equal(key.Order(), key); // each key in publish order
+        }
+    }
+
+    [Fact]
     public async Task AnUnroutablePublish_WithMandatory_FailsNamingTheEvent()
     {
         // A bus of its own (the harness binds "#" for its record of what was published, which routes everything).
