@@ -17,6 +17,7 @@ internal sealed class RabbitMqConsumer : IConsumer
     private readonly DeliveryLanes _lanes;
     private readonly CancellationTokenSource _stop = new();
     private readonly CloudEventJsonFormatter _payloads;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _retryQueues = new(StringComparer.Ordinal);
     private long _wrongType;
     private int _disposed;
 
@@ -38,7 +39,7 @@ internal sealed class RabbitMqConsumer : IConsumer
 
     public SubscriptionStats Stats => new(_lanes.Delivered, _lanes.Queued, 0, 0, 0, Interlocked.Read(ref _wrongType), 0, 0);
 
-    public bool CanScheduleRedelivery => false; // not yet on RabbitMQ: the retry step waits in memory
+    public bool CanScheduleRedelivery => true;
 
     /// <summary>Declares the group's queue (and its dead-letter queue), binds it for the pattern, and starts consuming.</summary>
     public static async Task<RabbitMqConsumer> StartAsync(RabbitMqTransport transport, ConsumerSpec spec, string queue)
@@ -71,8 +72,29 @@ internal sealed class RabbitMqConsumer : IConsumer
     public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
         _transport.PublishToQueueAsync(_queue, envelope, cancellationToken);
 
-    public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Stored retries are not built on RabbitMQ yet; the retry step waits for them.");
+    /// <summary>
+    /// A retry through the broker: the event (carrying its next attempt number) goes to the delay queue of that attempt,
+    /// <c>{queue}.retry.{attempt}</c>, with the delay as its TTL; when it expires the broker dead-letters it back into
+    /// the group's queue. One queue per attempt keeps similar delays together (a queue expires messages at its head).
+    /// It survives a broker or consumer restart like any message in a durable queue.
+    /// </summary>
+    public async ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        string retryQueue = $"{_queue}.retry.{envelope.Attempt}";
+        if (_retryQueues.TryAdd(retryQueue, 0))
+        {
+            var arguments = new Dictionary<string, object?>
+            {
+                ["x-queue-type"] = "classic",
+                ["x-dead-letter-exchange"] = string.Empty,
+                ["x-dead-letter-routing-key"] = _queue,
+            };
+            await _channel.QueueDeclareAsync(retryQueue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        TimeSpan delay = due - _transport.Time.GetUtcNow();
+        await _transport.PublishToQueueAsync(retryQueue, envelope, cancellationToken, delay > TimeSpan.Zero ? delay : TimeSpan.Zero).ConfigureAwait(false);
+    }
 
     public async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {

@@ -54,10 +54,18 @@ internal sealed class RabbitMqTransport : ITransport
         await PublishAsync(_options.Exchange, envelope.Type, properties, body, envelope, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Publishes to one group's queue only (through the default exchange): a dead-letter redrive.</summary>
-    public async ValueTask PublishToQueueAsync(string queue, Envelope envelope, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes to one queue only (through the default exchange): a dead-letter redrive to a group's queue, or a retry
+    /// into a delay queue with <paramref name="expiration"/> as the message's TTL.
+    /// </summary>
+    public async ValueTask PublishToQueueAsync(string queue, Envelope envelope, CancellationToken cancellationToken, TimeSpan? expiration = null)
     {
         (BasicProperties properties, ReadOnlyMemory<byte> body) = AmqpCloudEvents.Encode(envelope, _options.Serializer);
+        if (expiration is { } ttl)
+        {
+            properties.Expiration = Math.Max(1, (long)Math.Ceiling(ttl.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         await PublishAsync(string.Empty, queue, properties, body, envelope, cancellationToken).ConfigureAwait(false);
     }
 

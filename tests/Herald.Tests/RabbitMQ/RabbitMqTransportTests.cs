@@ -160,6 +160,24 @@ public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
     }
 
     [Fact]
+    public async Task Retries_GoThroughTheBrokersDelayQueues_AndSurviveARestart_WithTheAttemptCount()
+    {
+        var seen = new SqliteTransportTests.Seen();
+        RetryPolicy policy = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(700), factor: 1, jitter: 0);
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<SqliteTransportTests.AlwaysFails, UserCreated>(o => { o.Name = "risk"; o.Retry = policy; }), seen))
+        {
+            await first.Bus.PublishAsync(User(9));
+            await first.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Rescheduled, 1, TimeSpan.FromSeconds(30));
+        }
+
+        // Stopped before the retry was due: it waits in the broker's delay queue, then comes back with its attempt number.
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<SqliteTransportTests.AlwaysFails, UserCreated>(o => { o.Name = "risk"; o.Retry = policy; }), seen);
+        DeadLetter dead = await second.DeadLettered<UserCreated>(timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal(3, dead.Attempts);
+        Assert.Equal([(9L, 1), (9L, 2), (9L, 3)], seen.Order);
+    }
+
+    [Fact]
     public async Task AnUnroutablePublish_WithMandatory_FailsNamingTheEvent()
     {
         // A bus of its own (the harness binds "#" for its record of what was published, which routes everything).
