@@ -167,7 +167,9 @@ internal sealed class RabbitMqConsumer : IConsumer
     {
         var headers = new Dictionary<string, object?>(args.BasicProperties.Headers ?? new Dictionary<string, object?>(), StringComparer.Ordinal)
         {
+            [RabbitMqDeadLetterStore.IdHeader] = Guid.CreateVersion7().ToString(),
             ["x-herald-reason"] = "poison",
+            ["x-herald-time"] = _transport.Time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             ["x-herald-exception"] = reason.GetType().FullName,
             ["x-herald-message"] = reason.Message,
             ["x-herald-consumer"] = Name,

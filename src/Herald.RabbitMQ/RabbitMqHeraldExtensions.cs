@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Herald.RabbitMQ;
 
 namespace Herald;
@@ -16,13 +17,17 @@ public static class RabbitMqHeraldExtensions
         return options;
     }
 
-    /// <summary>Runs the bus on RabbitMQ: <c>h.UseRabbitMQ("amqp://127.0.0.1:5672")</c>; the handlers stay as they are.</summary>
+    /// <summary>
+    /// Runs the bus on RabbitMQ: <c>h.UseRabbitMQ("amqp://127.0.0.1:5672")</c>; the handlers stay as they are. Dead letters
+    /// go to each group's <c>{queue}.dead-letter</c> queue, and <see cref="DeadLetters"/> lists and redrives them there.
+    /// </summary>
     public static HeraldBuilder UseRabbitMQ(this HeraldBuilder builder, string uri, Action<RabbitMqOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = new RabbitMqOptions { Uri = uri };
         configure?.Invoke(options);
         builder.Bus.UseRabbitMQ(options);
+        builder.Services.AddSingleton<IDeadLetterStore>(sp => new RabbitMqDeadLetterStore(sp, options)); // {group}.dead-letter queues
         return builder;
     }
 }

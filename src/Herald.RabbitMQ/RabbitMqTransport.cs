@@ -58,9 +58,15 @@ internal sealed class RabbitMqTransport : ITransport
     /// Publishes to one queue only (through the default exchange): a dead-letter redrive to a group's queue, or a retry
     /// into a delay queue with <paramref name="expiration"/> as the message's TTL.
     /// </summary>
-    public async ValueTask PublishToQueueAsync(string queue, Envelope envelope, CancellationToken cancellationToken, TimeSpan? expiration = null)
+    public async ValueTask PublishToQueueAsync(
+        string queue, Envelope envelope, CancellationToken cancellationToken, TimeSpan? expiration = null, IReadOnlyDictionary<string, object?>? extraHeaders = null)
     {
         (BasicProperties properties, ReadOnlyMemory<byte> body) = AmqpCloudEvents.Encode(envelope, _options.Serializer);
+        foreach (KeyValuePair<string, object?> header in extraHeaders ?? new Dictionary<string, object?>())
+        {
+            properties.Headers![header.Key] = header.Value;
+        }
+
         if (expiration is { } ttl)
         {
             properties.Expiration = Math.Max(1, (long)Math.Ceiling(ttl.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -178,6 +178,34 @@ public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
     }
 
     [Fact]
+    public async Task DeadLetters_GoToTheGroupsDeadLetterQueue_AreListed_AndRedrivenFromThere()
+    {
+        var seen = new SqliteTransportTests.Seen();
+        string id;
+        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<SqliteTransportTests.AlwaysFails, UserCreated>(o => { o.Name = "risk"; o.Retry = Retry.None; }), seen))
+        {
+            await first.Bus.PublishAsync(User(13));
+            DeadLetter dead = await first.DeadLettered<UserCreated>(timeout: TimeSpan.FromSeconds(30)); // listed from the queue
+            id = dead.Id;
+            Assert.Equal("risk", dead.Consumer);
+            Assert.Equal(1, dead.Attempts);
+            Assert.Contains("timed out", dead.ExceptionMessage);
+            Assert.Equal(1, await first.DeadLetters.CountAsync());
+        }
+
+        // Another host (the handler fixed): the dead letter is still in the broker, and its redrive is handled.
+        var fixedSeen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => o.Name = "risk"), fixedSeen);
+        DeadLetter? stored = await second.DeadLetters.GetAsync(id);
+        Assert.NotNull(stored);
+        Assert.Equal(13, ((UserCreated)new SystemTextJsonEventSerializer().Deserialize(stored.Envelope.EncodedData.Span, typeof(UserCreated))!).Id);
+        Assert.True(await second.DeadLetters.RedriveAsync(id));
+        await second.Consumed<UserCreated>(e => e.Event.Id == 13, TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await second.DeadLetters.CountAsync());
+        Assert.Null(await second.DeadLetters.GetAsync(id));
+    }
+
+    [Fact]
     public async Task AnUnroutablePublish_WithMandatory_FailsNamingTheEvent()
     {
         // A bus of its own (the harness binds "#" for its record of what was published, which routes everything).

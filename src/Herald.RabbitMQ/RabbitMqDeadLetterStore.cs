@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+
+namespace Herald.RabbitMQ;
+
+/// <summary>
+/// Dead letters in the broker: each consumer group's <c>{queue}.dead-letter</c> queue holds its dead letters as
+/// messages (the envelope in CloudEvents binary mode, the reason in <c>x-herald-*</c> headers). Listing browses the
+/// queues (messages are fetched unacknowledged and go back when the browsing channel closes); removing acknowledges
+/// the one message. Meant for operators' volumes of dead letters, not for millions.
+/// </summary>
+internal sealed class RabbitMqDeadLetterStore(IServiceProvider services, RabbitMqOptions options) : IDeadLetterStore
+{
+    public const string IdHeader = "x-herald-dead-letter-id";
+
+    private RabbitMqTransport Transport => (RabbitMqTransport)services.GetRequiredService<EventBus>().Transport;
+
+    public async ValueTask AddAsync(DeadLetter deadLetter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deadLetter);
+        string queue = QueueOf(deadLetter.Consumer);
+        IChannel declaring = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using (declaring.ConfigureAwait(false))
+        {
+            await declaring.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        var headers = new Dictionary<string, object?>
+        {
+            [IdHeader] = deadLetter.Id,
+            ["x-herald-reason"] = deadLetter.Reason,
+            ["x-herald-exception"] = deadLetter.ExceptionType,
+            ["x-herald-message"] = deadLetter.ExceptionMessage,
+            ["x-herald-consumer"] = deadLetter.Consumer,
+            ["x-herald-attempts"] = deadLetter.Attempts,
+            ["x-herald-time"] = deadLetter.Time.ToString("O", CultureInfo.InvariantCulture),
+        };
+        await Transport.PublishToQueueAsync(queue, deadLetter.Envelope, cancellationToken, extraHeaders: headers).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<DeadLetter>> ListAsync(TopicPattern? topic, int max, CancellationToken cancellationToken)
+    {
+        var found = new List<DeadLetter>();
+        foreach (string queue in Queues())
+        {
+            await BrowseAsync(queue, (letter, _) =>
+            {
+                if (found.Count < max && (topic is null || topic.IsMatch(letter.Envelope.Type)))
+                {
+                    found.Add(letter);
+                }
+
+                return found.Count < max;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return found;
+    }
+
+    public async ValueTask<DeadLetter?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        DeadLetter? found = null;
+        foreach (string queue in Queues())
+        {
+            await BrowseAsync(queue, (letter, _) =>
+            {
+                found = letter.Id == id ? letter : null;
+                return found is null;
+            }, cancellationToken).ConfigureAwait(false);
+            if (found is not null)
+            {
+                break;
+            }
+        }
+
+        return found;
+    }
+
+    public async ValueTask<long> CountAsync(CancellationToken cancellationToken)
+    {
+        long count = 0;
+        IChannel channel = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable closing = channel.ConfigureAwait(false);
+        foreach (string queue in Queues())
+        {
+            count += (await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false)).MessageCount;
+        }
+
+        return count;
+    }
+
+    public async ValueTask<bool> RemoveAsync(string id, CancellationToken cancellationToken)
+    {
+        bool removed = false;
+        foreach (string queue in Queues())
+        {
+            await BrowseAsync(queue, (letter, ack) =>
+            {
+                removed = letter.Id == id;
+                if (removed)
+                {
+                    ack();
+                }
+
+                return !removed;
+            }, cancellationToken).ConfigureAwait(false);
+            if (removed)
+            {
+                break;
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>The dead-letter queue of every consumer group this host runs.</summary>
+    private IEnumerable<string> Queues() =>
+        services.GetRequiredService<HandlerCatalog>().Handlers.Select(h => DeadLetterQueue(h.Descriptor.Group)).Distinct(StringComparer.Ordinal);
+
+    private string QueueOf(string consumer) =>
+        DeadLetterQueue(services.GetRequiredService<HandlerCatalog>().Handlers.FirstOrDefault(h => h.Descriptor.Name == consumer)?.Descriptor.Group ?? consumer);
+
+    private string DeadLetterQueue(string group) => options.QueuePrefix + group + ".dead-letter";
+
+    /// <summary>
+    /// Fetches the queue's messages unacknowledged, one by one, while <paramref name="visit"/> says go on; the ones not
+    /// acknowledged through the callback go back to the queue when the channel closes.
+    /// </summary>
+    private async Task BrowseAsync(string queue, Func<DeadLetter, Action, bool> visit, CancellationToken cancellationToken)
+    {
+        IChannel channel = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable closing = channel.ConfigureAwait(false);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        while (await channel.BasicGetAsync(queue, autoAck: false, cancellationToken).ConfigureAwait(false) is { } message)
+        {
+            ulong tag = message.DeliveryTag;
+            bool acked = false;
+            bool more = visit(Read(message), () => acked = true);
+            if (acked)
+            {
+                await channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!more)
+            {
+                break;
+            }
+        }
+    }
+
+    private DeadLetter Read(BasicGetResult message)
+    {
+        IDictionary<string, object?> headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
+        string? Header(string name) => headers.TryGetValue(name, out object? value) && value is not null
+            ? value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : Convert.ToString(value, CultureInfo.InvariantCulture)
+            : null;
+
+        Envelope envelope;
+        try
+        {
+            envelope = AmqpCloudEvents.Decode(message.BasicProperties, message.Body.ToArray(), Transport.Time.GetUtcNow());
+        }
+        catch (EventDecodingException)
+        {
+            // Not a CloudEvent (that is why it is here): keep its bytes as the payload.
+            string topic = Topic.IsValid(message.RoutingKey) ? message.RoutingKey : "herald.undecodable";
+            envelope = new Envelope(topic, null, Transport.Time.GetUtcNow()) { EncodedData = message.Body.ToArray(), DataContentType = "application/octet-stream" };
+        }
+
+        return new DeadLetter(
+            Header(IdHeader) ?? message.BasicProperties.MessageId ?? envelope.Id,
+            envelope,
+            Header("x-herald-consumer") ?? "unknown",
+            Header("x-herald-reason") ?? "failed",
+            Header("x-herald-exception"),
+            Header("x-herald-message"),
+            int.TryParse(Header("x-herald-attempts"), CultureInfo.InvariantCulture, out int attempts) ? attempts : 1,
+            DateTimeOffset.TryParse(Header("x-herald-time"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset time) ? time : envelope.Time);
+    }
+}
