@@ -1,6 +1,7 @@
 using Herald.Transport;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace Herald.RabbitMQ;
 
@@ -99,14 +100,22 @@ internal sealed class RabbitMqConsumer : IConsumer
     public async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
         ulong tag = (ulong)delivery.Tag;
-        if (kind == SettleKind.Ack)
+        try
         {
-            await _channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+            if (kind == SettleKind.Ack)
+            {
+                await _channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // Requeue and release alike go back to the queue: the broker delivers them again (here or to another member).
+                await _channel.BasicNackAsync(tag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
+            }
         }
-        else
+        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException)
         {
-            // Requeue and release alike go back to the queue: the broker delivers them again (here or to another member).
-            await _channel.BasicNackAsync(tag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
+            // The channel closed under the delivery (a lost connection): the broker delivers it again, and the inbox
+            // skips it if it was handled. A failed acknowledgement must not end the consumer's loop.
         }
     }
 

@@ -21,6 +21,9 @@ public sealed class RabbitMqOptions
     /// <summary>Whether a publish that no queue is bound for fails (the broker returns it) instead of vanishing. Default false.</summary>
     public bool Mandatory { get; set; }
 
+    /// <summary>How long the client waits between attempts to reconnect after losing the broker. Default 5 s.</summary>
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
     public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
 

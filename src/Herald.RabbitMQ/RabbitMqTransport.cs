@@ -32,6 +32,7 @@ internal sealed class RabbitMqTransport : ITransport
             Uri = new Uri(options.Uri),
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = options.RecoveryInterval,
             ClientProvidedName = "herald",
         };
         _connection = factory.CreateConnectionAsync().GetAwaiter().GetResult();
