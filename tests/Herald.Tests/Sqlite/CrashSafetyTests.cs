@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Herald.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -29,8 +28,8 @@ public sealed class CrashSafetyTests(ITestOutputHelper output)
 
         for (int run = 0; run < kills; run++)
         {
-            using var child = new Child(db.File, next.ToString(System.Globalization.CultureInfo.InvariantCulture), "600");
-            await child.ReadyAsync(StartTimeout);
+            using var child = new ChildProcess("Herald.CrashChild", db.File, next.ToString(System.Globalization.CultureInfo.InvariantCulture), "600");
+            await child.WaitForLineAsync(l => l == "READY", StartTimeout);
 
             // The chaos: a random moment after the child is up (not a wait for anything), from at once to 1.5 s.
             await Task.Delay(random.Next(0, 1500));
@@ -55,7 +54,7 @@ public sealed class CrashSafetyTests(ITestOutputHelper output)
             next = confirmed.Count == 0 ? 1 : confirmed.Max() + 1;
         }
 
-        using (var drain = new Child(db.File, "drain"))
+        using (var drain = new ChildProcess("Herald.CrashChild", db.File, "drain"))
         {
             await drain.ExitedAsync(TimeSpan.FromMinutes(3));
             Assert.True(drain.Lines.Contains("DRAINED"), $"the draining child did not finish: exit {drain.ExitCode}\n{string.Join('\n', drain.Lines.TakeLast(20))}");
@@ -106,80 +105,6 @@ public sealed class CrashSafetyTests(ITestOutputHelper output)
         {
             Assert.True(times == 1, $"{group}: the effect of event {number} was applied {times} times");
             Assert.True(attempted.Contains(number), $"{group}: event {number} was delivered but never published");
-        }
-    }
-
-    /// <summary>One run of the child process, its stdout collected line by line.</summary>
-    private sealed class Child : IDisposable
-    {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _lines = new();
-        private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Child(params string[] args)
-        {
-            string dll = Path.Combine(
-                AppContext.BaseDirectory.Replace($"{Path.DirectorySeparatorChar}Herald.Tests{Path.DirectorySeparatorChar}", $"{Path.DirectorySeparatorChar}Herald.CrashChild{Path.DirectorySeparatorChar}", StringComparison.Ordinal),
-                "Herald.CrashChild.dll");
-            Assert.True(File.Exists(dll), $"the crash child is not built at {dll}");
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(dll);
-            foreach (string arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            _process = new Process { StartInfo = start };
-            _process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line)
-                {
-                    _lines.Enqueue(line);
-                    if (line == "READY")
-                    {
-                        _ready.TrySetResult();
-                    }
-                }
-            };
-            _process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line)
-                {
-                    _lines.Enqueue("ERR " + line);
-                }
-            };
-            _process.Start();
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public IReadOnlyCollection<string> Lines => _lines;
-
-        public int ExitCode => _process.HasExited ? _process.ExitCode : -1;
-
-        public async Task ReadyAsync(TimeSpan timeout)
-        {
-            Task exited = _process.WaitForExitAsync();
-            Task first = await Task.WhenAny(_ready.Task, exited).WaitAsync(timeout);
-            Assert.True(first == _ready.Task, $"the child exited before it was ready:\n{string.Join('\n', _lines.TakeLast(20))}");
-        }
-
-        public void Kill() => _process.Kill(); // SIGKILL on Unix
-
-        public async Task ExitedAsync(TimeSpan? timeout = null)
-        {
-            await _process.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
-            _process.WaitForExit(); // and the end of its redirected output
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-            }
-
-            _process.Dispose();
         }
     }
 }

@@ -1,0 +1,20 @@
+// The RabbitMQ fault-test child: `Herald.RabbitChild <uri> <exchange> <queue-prefix>` joins consumer group "workers"
+// for user.created with a slow handler (50 ms, 4 at a time) and prints "READY" once consuming, "R <id>" when a handler
+// starts on user <id> and "H <id>" when it finished. The test kills it with SIGKILL in the middle.
+using Herald;
+using Herald.RabbitChild;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+builder.Logging.ClearProviders();
+builder.Services.AddHerald(h =>
+{
+    h.UseRabbitMQ(args[0], o => { o.Exchange = args[1]; o.QueuePrefix = args[2]; });
+    h.AddHandler<SlowWorker, UserCreated>(o => { o.Group = "workers"; o.Concurrency = 4; });
+});
+
+using IHost host = builder.Build();
+await host.StartAsync();
+Console.WriteLine("READY");
+await host.WaitForShutdownAsync();
