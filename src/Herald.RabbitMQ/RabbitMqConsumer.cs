@@ -49,13 +49,21 @@ internal sealed class RabbitMqConsumer : IConsumer
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments(spec.Ordered)).ConfigureAwait(false);
         await channel.QueueDeclareAsync(queue + ".dead-letter", durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments()).ConfigureAwait(false);
         await channel.QueueBindAsync(queue, transport.Options.Exchange, spec.Pattern.Value).ConfigureAwait(false);
-        await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, spec.Capacity * spec.Lanes), global: false).ConfigureAwait(false);
+        await channel.BasicQosAsync(0, Prefetch(spec), global: false).ConfigureAwait(false);
         var consumer = new RabbitMqConsumer(transport, channel, spec, queue);
         var basic = new AsyncEventingBasicConsumer(channel);
         basic.ReceivedAsync += consumer.OnReceivedAsync;
         await channel.BasicConsumeAsync(queue, autoAck: false, basic).ConfigureAwait(false);
         return consumer;
     }
+
+    /// <summary>
+    /// The broker's prefetch for a consumer: ten unacknowledged messages per delivery loop (at least 16), so every loop
+    /// has its next event at hand without one consumer hoarding a queue its group's other members could drain; never
+    /// more than the lanes hold.
+    /// </summary>
+    internal static ushort Prefetch(ConsumerSpec spec) =>
+        (ushort)Math.Clamp(Math.Min(Math.Max(16, spec.Concurrency * 10), spec.Capacity * spec.Lanes), 1, ushort.MaxValue);
 
     public bool TryRead(int lane, out Delivery delivery) => _lanes.TryRead(lane, this, out delivery);
 

@@ -21,6 +21,13 @@ public sealed class RabbitMqOptions
     /// <summary>Whether a publish that no queue is bound for fails (the broker returns it) instead of vanishing. Default false.</summary>
     public bool Mandatory { get; set; }
 
+    /// <summary>
+    /// What a publish does while the connection to the broker is lost: false (the default) fails at once with a
+    /// <see cref="BrokerPublishException"/>; true waits for the connection to come back and publishes then, up to
+    /// <see cref="PublishTimeout"/> in all (then the exception). Never longer.
+    /// </summary>
+    public bool WaitForConnection { get; set; }
+
     /// <summary>How long the client waits between attempts to reconnect after losing the broker. Default 5 s.</summary>
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 

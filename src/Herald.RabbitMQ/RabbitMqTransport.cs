@@ -148,7 +148,20 @@ internal sealed class RabbitMqTransport : ITransport
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await _publisher.BasicPublishAsync(exchange, routingKey, _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
+            while (true)
+            {
+                try
+                {
+                    await _publisher.BasicPublishAsync(exchange, routingKey, _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (_options.WaitForConnection && ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
+                {
+                    // The connection is down and the caller asked to wait for it (bounded by the publish timeout): the
+                    // client recovers it by itself; try again shortly. The same message (same id) is sent again.
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), Time, linked.Token).ConfigureAwait(false);
+                }
+            }
         }
         catch (PublishException ex)
         {
@@ -161,7 +174,8 @@ internal sealed class RabbitMqTransport : ITransport
         catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new BrokerPublishException(
-                $"The broker did not confirm event {envelope.Id} ('{envelope.Type}') within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout); it may or may not have been stored.", ex);
+                $"The broker did not confirm event {envelope.Id} ('{envelope.Type}') within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout"
+                + $"{(_options.WaitForConnection ? ", waiting for the connection included" : string.Empty)}); it may or may not have been stored.", ex);
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
         {

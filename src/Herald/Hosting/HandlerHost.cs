@@ -64,7 +64,7 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
             {
                 HandlerDescriptor d = registration.Descriptor;
                 HandlerOptions o = d.Options;
-                var spec = new ConsumerSpec(d.Name, d.Group, d.Pattern, o.Capacity, o.Overflow, o.OrderedByKey ? o.Concurrency : 1, d.EventType, o.OrderedByKey);
+                var spec = new ConsumerSpec(d.Name, d.Group, d.Pattern, o.Capacity, o.Overflow, o.OrderedByKey ? o.Concurrency : 1, d.EventType, o.OrderedByKey, o.Concurrency);
                 IConsumer queue = _bus.SubscribeConsumer(spec);
                 consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger));
             }

@@ -9,4 +9,5 @@ namespace Herald.Transport;
 /// <param name="Lanes">Ordered lanes by key (1 for none).</param>
 /// <param name="EventType">The type the reader binds payloads to (null or <see cref="object"/> for untyped readers): a transport that stores payloads as bytes decodes them to it.</param>
 /// <param name="Ordered">Events of one key must be handled in publish order (a broker then lets one consumer of the group read at a time).</param>
-internal sealed record ConsumerSpec(string Name, string? Group, TopicPattern Pattern, int Capacity, Overflow Overflow, int Lanes, Type? EventType = null, bool Ordered = false);
+/// <param name="Concurrency">How many deliveries the reader handles at once (a broker's prefetch follows it).</param>
+internal sealed record ConsumerSpec(string Name, string? Group, TopicPattern Pattern, int Capacity, Overflow Overflow, int Lanes, Type? EventType = null, bool Ordered = false, int Concurrency = 1);

@@ -106,4 +106,15 @@ public sealed class AmqpCloudEventsTests
         var ex = Assert.Throws<EventDecodingException>(() => AmqpCloudEvents.Decode(new BasicProperties { Headers = headers }, ReadOnlyMemory<byte>.Empty, DateTimeOffset.UnixEpoch));
         Assert.Contains(expected, ex.Message);
     }
+
+    [Theory]
+    [InlineData(1, 1024, 1, 16)]
+    [InlineData(4, 1024, 1, 40)]
+    [InlineData(8, 32, 1, 32)]
+    [InlineData(8, 32, 8, 80)]
+    public void Prefetch_FollowsTheConcurrency_WithinWhatTheLanesHold(int concurrency, int capacity, int lanes, int expected)
+    {
+        var spec = new Herald.Transport.ConsumerSpec("c", null, TopicPattern.Parse("user.created"), capacity, Overflow.Wait, lanes, Concurrency: concurrency);
+        Assert.Equal(expected, RabbitMqConsumer.Prefetch(spec));
+    }
 }

@@ -81,6 +81,34 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
         Assert.NotEmpty(failures); // the outage was real
     }
 
+    [Fact]
+    public async Task WithWaitForConnection_APublishDuringTheOutage_CompletesWhenTheBrokerIsBack()
+    {
+        string unique = $"w{Guid.NewGuid():N}"[..12];
+        var seen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness harness = await HeraldTestHarness.StartAsync(
+            h =>
+            {
+                h.UseRabbitMQ(broker.Uri, o =>
+                {
+                    o.Exchange = unique;
+                    o.QueuePrefix = unique + ".";
+                    o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
+                    o.PublishTimeout = TimeSpan.FromSeconds(60);
+                    o.WaitForConnection = true;
+                });
+                h.AddHandler<SqliteTransportTests.Email, UserCreated>();
+            },
+            s => s.AddSingleton(seen));
+
+        await broker.ControlAsync(["stop_app"], TimeSpan.FromSeconds(60));
+        Task publish = harness.Bus.PublishAsync(new UserCreated(1, "x@y.z", DateTimeOffset.UnixEpoch)).AsTask();
+        Assert.False(publish.IsCompleted); // waiting for the broker, not failing
+        await broker.ControlAsync(["start_app"], TimeSpan.FromSeconds(60));
+        await publish.WaitAsync(TimeSpan.FromSeconds(60));
+        await harness.Consumed<UserCreated>(e => e.Event.Id == 1, TimeSpan.FromSeconds(60));
+    }
+
     private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout)
     {
         DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
