@@ -9,7 +9,10 @@
 // in one transaction (the outbox). Stop it at any moment (Ctrl+C, or kill it): the next run first finishes what
 // the last one left, then goes on. `--memory` runs the same handlers on the in-memory bus instead.
 //
-// Usage: Registration [count] [--memory] [--db path]
+// `--rabbitmq amqp://...` runs the same handlers on a RabbitMQ broker (eng/rabbitmq-local.sh starts one), publishing
+// with 64 publishes in flight (publisher confirms), queues named registration.{handler}.
+//
+// Usage: Registration [count] [--memory | --rabbitmq uri] [--db path]
 // It prints what each handler did, then the dead letters, and exits 1 if any event is unaccounted for.
 using System.Diagnostics;
 using System.Globalization;
@@ -21,12 +24,15 @@ using Microsoft.Extensions.Logging;
 using Registration;
 
 bool inMemory = args.Contains("--memory");
+int rabbitArg = Array.IndexOf(args, "--rabbitmq");
+string? rabbitUri = rabbitArg >= 0 && rabbitArg + 1 < args.Length ? args[rabbitArg + 1] : null;
+bool durable = !inMemory && rabbitUri is null; // the SQLite default
 int dbArg = Array.IndexOf(args, "--db");
 string dbPath = dbArg >= 0 && dbArg + 1 < args.Length ? args[dbArg + 1] : Path.Combine(AppContext.BaseDirectory, "herald.db");
 int count = args.FirstOrDefault(a => int.TryParse(a, CultureInfo.InvariantCulture, out _)) is { } c ? int.Parse(c, CultureInfo.InvariantCulture) : inMemory ? 100_000 : 10_000;
 string connectionString = $"Data Source={dbPath}";
 
-long first = inMemory ? 0 : SampleState.NextUserId(connectionString);
+long first = durable ? SampleState.NextUserId(connectionString) : 0;
 HostApplicationBuilder builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
 if (Environment.GetEnvironmentVariable("HERALD_SAMPLE_LOGS") is null)
@@ -37,7 +43,11 @@ builder.Services.AddSingleton(new Latencies(first, count)).AddSingleton<PointsLe
 builder.Services.AddHerald(h =>
 {
     h.Bus.Name = "registration";
-    if (!inMemory)
+    if (rabbitUri is not null)
+    {
+        h.UseRabbitMQ(rabbitUri, o => o.QueuePrefix = "registration.");
+    }
+    else if (durable)
     {
         h.UseSqlite(connectionString);
     }
@@ -54,12 +64,22 @@ EventBus bus = host.Services.GetRequiredService<EventBus>();
 HandlerHost handlers = host.Services.GetRequiredService<HandlerHost>();
 Latencies latencies = host.Services.GetRequiredService<Latencies>();
 
-Console.WriteLine(inMemory
-    ? $"Herald Registration sample (in memory): publishing {count:N0} user.created events to 4 handlers..."
+Console.WriteLine(
+    inMemory ? $"Herald Registration sample (in memory): publishing {count:N0} user.created events to 4 handlers..."
+    : rabbitUri is not null ? $"Herald Registration sample on RabbitMQ: publishing {count:N0} user.created events to 4 handlers..."
     : $"Herald Registration sample on {dbPath}: registering users {first:N0} to {first + count - 1:N0} (4 handlers, durable)...");
 var clock = Stopwatch.StartNew();
 DateTimeOffset createdAt = TimeProvider.System.GetUtcNow();
-if (inMemory)
+if (rabbitUri is not null)
+{
+    // Publisher confirms with many publishes in flight: the broker confirms in batches, not one round trip each.
+    await Parallel.ForAsync(0L, count, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
+    {
+        latencies.Published(i);
+        await bus.PublishAsync(new UserCreated(i, $"user{i}@example.com", createdAt), new PublishOptions { Key = $"user-{i % 1000}" }, ct);
+    });
+}
+else if (inMemory)
 {
     for (long i = 0; i < count; i++)
     {
@@ -92,10 +112,16 @@ TimeSpan publishTime = clock.Elapsed;
 // Wait until every handler has settled every event (bounded: the sample never hangs).
 using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(300)))
 {
-    while (inMemory
-        ? handlers.Consumers.Any(consumer => consumer.Stats.Handled + consumer.Stats.DeadLettered + consumer.Queue.Dropped < count)
+    while (!durable
+        ? handlers.Consumers.Any(consumer => consumer.Stats.Handled + consumer.Stats.DeadLettered + consumer.Stats.Duplicates + consumer.Queue.Dropped < count)
         : SampleState.GroupsBehind(connectionString) > 0)
     {
+        if (clock.Elapsed - publishTime > TimeSpan.FromSeconds(10) && (int)clock.Elapsed.TotalMilliseconds % 5000 < 10)
+        {
+            // Taking long: say where each handler is (handled + dead-lettered + duplicates of this run).
+            Console.Error.WriteLine(string.Join(", ", handlers.Consumers.Select(h => $"{h.Handler.Name} {h.Stats.Handled + h.Stats.DeadLettered + h.Stats.Duplicates}/{count}")));
+        }
+
         await Task.Delay(10, deadline.Token);
     }
 }
@@ -121,11 +147,11 @@ foreach (ConsumerInfo consumer in consumers)
 
     // In memory this run's events are all there is; on SQLite a run also finishes what an interrupted one left.
     long settled = consumer.Stats.Handled + consumer.Stats.DeadLettered + consumer.Stats.Duplicates + consumer.Queue.Dropped;
-    lost |= inMemory ? settled != count : settled < count;
+    lost |= inMemory ? settled != count : settled < count; // a broker or the file may also hold an interrupted run's events
 }
 
 long unaccounted = 0;
-if (!inMemory)
+if (durable)
 {
     // On the durable store, the file is the judge: every event in the log is in each handler's inbox or dead letters.
     unaccounted = SampleState.Unaccounted(connectionString);
@@ -140,7 +166,7 @@ Console.WriteLine(string.Create(
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"points awarded {host.Services.GetRequiredService<PointsLedger>().Total:N0}; shutdown left {handlers.LastShutdown?.TotalLeft ?? 0} undelivered"));
 
 Console.WriteLine();
-Console.WriteLine(inMemory ? $"Dead letters: {letters.Count}" : $"Dead letters in {Path.GetFileName(dbPath)} (all runs): {letters.Count}");
+Console.WriteLine(durable ? $"Dead letters in {Path.GetFileName(dbPath)} (all runs): {letters.Count}" : $"Dead letters: {letters.Count}");
 foreach (DeadLetter letter in letters.Take(5))
 {
     Console.WriteLine($"  {letter.Time:HH:mm:ss.fff} {letter.Consumer} {letter.Envelope.Type} key={letter.Envelope.Subject} {letter.Reason} after {letter.Attempts}: {letter.ExceptionMessage}");
@@ -153,7 +179,7 @@ if (letters.Count > 5)
 
 Console.WriteLine(lost
     ? $"LOST EVENTS: some handler neither handled, dead-lettered nor counted an event{(unaccounted > 0 ? $" ({unaccounted} in the log are in no inbox and no dead letters)" : string.Empty)}."
-    : inMemory
+    : !durable
         ? "No event lost: every event was handled by each handler or is in the dead letters with its reason."
         : "No event lost: every stored event was handled by each handler or is in the dead letters with its reason. Run again to register the next users.");
 return lost ? 1 : 0;

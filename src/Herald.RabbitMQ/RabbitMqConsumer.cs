@@ -18,7 +18,7 @@ internal sealed class RabbitMqConsumer : IConsumer
     private readonly DeliveryLanes _lanes;
     private readonly CancellationTokenSource _stop = new();
     private readonly CloudEventJsonFormatter _payloads;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _retryQueues = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _retryQueues = new(StringComparer.Ordinal);
     private long _wrongType;
     private int _disposed;
 
@@ -90,19 +90,35 @@ internal sealed class RabbitMqConsumer : IConsumer
     public async ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
     {
         string retryQueue = $"{_queue}.retry.{envelope.Attempt}";
-        if (_retryQueues.TryAdd(retryQueue, 0))
-        {
-            var arguments = new Dictionary<string, object?>
-            {
-                ["x-queue-type"] = "classic",
-                ["x-dead-letter-exchange"] = string.Empty,
-                ["x-dead-letter-routing-key"] = _queue,
-            };
-            await _channel.QueueDeclareAsync(retryQueue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+
+        // Every loop waits for the queue's declaration: publishing before it exists would be unroutable. (Two loops may
+        // both declare it at first; declaring is idempotent.)
+        Task declared = _retryQueues.GetOrAdd(retryQueue, DeclareRetryQueueAsync);
+#pragma warning disable VSTHRD003 // this consumer's own declaration task, shared by its loops
+        await declared.WaitAsync(cancellationToken).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
 
         TimeSpan delay = due - _transport.Time.GetUtcNow();
         await _transport.PublishToQueueAsync(retryQueue, envelope, cancellationToken, delay > TimeSpan.Zero ? delay : TimeSpan.Zero).ConfigureAwait(false);
+    }
+
+    private async Task DeclareRetryQueueAsync(string retryQueue)
+    {
+        var arguments = new Dictionary<string, object?>
+        {
+            ["x-queue-type"] = "classic",
+            ["x-dead-letter-exchange"] = string.Empty,
+            ["x-dead-letter-routing-key"] = _queue,
+        };
+        try
+        {
+            await _channel.QueueDeclareAsync(retryQueue, durable: true, exclusive: false, autoDelete: false, arguments: arguments).ConfigureAwait(false);
+        }
+        catch
+        {
+            _retryQueues.TryRemove(retryQueue, out _); // declare again next time
+            throw;
+        }
     }
 
     public async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)

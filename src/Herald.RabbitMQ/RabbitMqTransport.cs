@@ -73,7 +73,7 @@ internal sealed class RabbitMqTransport : ITransport
             properties.Expiration = Math.Max(1, (long)Math.Ceiling(ttl.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        await PublishAsync(string.Empty, queue, properties, body, envelope, cancellationToken).ConfigureAwait(false);
+        await PublishAsync(string.Empty, queue, properties, body, envelope, cancellationToken, mandatory: true).ConfigureAwait(false);
     }
 
     public IConsumer Subscribe(ConsumerSpec spec)
@@ -142,7 +142,10 @@ internal sealed class RabbitMqTransport : ITransport
         await _connection.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async ValueTask PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, Envelope envelope, CancellationToken cancellationToken)
+    // mandatory: whether an unroutable message fails (the broker returns it); always for Herald's own publishes to a
+    // named queue (retries, redrives, dead letters): a missing queue must be an error, never a silent loss.
+    private async ValueTask PublishAsync(
+        string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, Envelope envelope, CancellationToken cancellationToken, bool? mandatory = null)
     {
         using var timeout = new CancellationTokenSource(_options.PublishTimeout, Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -152,7 +155,7 @@ internal sealed class RabbitMqTransport : ITransport
             {
                 try
                 {
-                    await _publisher.BasicPublishAsync(exchange, routingKey, _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
+                    await _publisher.BasicPublishAsync(exchange, routingKey, mandatory ?? _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception ex) when (_options.WaitForConnection && ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
@@ -167,7 +170,7 @@ internal sealed class RabbitMqTransport : ITransport
         {
             throw new BrokerPublishException(
                 ex.IsReturn
-                    ? $"The broker returned event {envelope.Id} ('{envelope.Type}') as unroutable: no queue is bound for it on exchange '{exchange}' (Mandatory is on)."
+                    ? $"The broker returned event {envelope.Id} ('{envelope.Type}') as unroutable: no queue is bound for it on exchange '{exchange}' (routing key '{routingKey}')."
                     : $"The broker refused event {envelope.Id} ('{envelope.Type}') (nack).",
                 ex);
         }

@@ -206,6 +206,20 @@ public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
     }
 
     [Fact]
+    public async Task ManyFirstRetriesAtOnce_OnFreshQueues_AreAllHandled()
+    {
+        // Regression (found by the sample on a fresh broker): the first retry declared the delay queue while other
+        // loops, seeing it "declared", already published into it; those unroutable retries vanished.
+        var seen = new SqliteTransportTests.Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h => h.AddHandler<SqliteTransportTests.FailsOnce, UserCreated>(o => { o.Concurrency = 16; o.Retry = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(1)); }),
+            seen);
+        await Parallel.ForAsync(0, 200, async (i, ct) => await harness.Bus.PublishAsync(User(i), ct));
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 200, TimeSpan.FromSeconds(30));
+        Assert.Equal(200, seen.Order.Where(o => o.Attempt == 2).Select(o => o.Id).Distinct().Count());
+    }
+
+    [Fact]
     public async Task AnUnroutablePublish_WithMandatory_FailsNamingTheEvent()
     {
         // A bus of its own (the harness binds "#" for its record of what was published, which routes everything).
