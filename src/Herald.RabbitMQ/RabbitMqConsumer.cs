@@ -10,37 +10,26 @@ namespace Herald.RabbitMQ;
 /// lanes its loops drain, acknowledged (or nacked back to the queue) when the pipeline is done. A message that is not
 /// a CloudEvent Herald can read goes to <c>{queue}.dead-letter</c> with the reason in its headers.
 /// </summary>
-internal sealed class RabbitMqConsumer : IConsumer
+internal sealed class RabbitMqConsumer : LaneConsumer
 {
     private readonly RabbitMqTransport _transport;
     private readonly IChannel _channel;
     private readonly string _queue;
-    private readonly DeliveryLanes _lanes;
     private readonly CancellationTokenSource _stop = new();
     private readonly CloudEventJsonFormatter _payloads;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _retryQueues = new(StringComparer.Ordinal);
-    private long _wrongType;
     private int _disposed;
 
     private RabbitMqConsumer(RabbitMqTransport transport, IChannel channel, ConsumerSpec spec, string queue)
+        : base(spec)
     {
         _transport = transport;
         _channel = channel;
         _queue = queue;
-        Spec = spec;
-        _lanes = new DeliveryLanes(spec.Lanes, spec.Capacity);
         _payloads = new CloudEventJsonFormatter(transport.Options.Serializer);
     }
 
-    public ConsumerSpec Spec { get; }
-
-    public string Name => Spec.Name;
-
-    public int Lanes => _lanes.Count;
-
-    public SubscriptionStats Stats => new(_lanes.Delivered, _lanes.Queued, 0, 0, 0, Interlocked.Read(ref _wrongType), 0, 0);
-
-    public bool CanScheduleRedelivery => true;
+    public override bool CanScheduleRedelivery => true;
 
     /// <summary>Declares the group's queue (and its dead-letter queue), binds it for the pattern, and starts consuming.</summary>
     public static async Task<RabbitMqConsumer> StartAsync(RabbitMqTransport transport, ConsumerSpec spec, string queue)
@@ -65,20 +54,8 @@ internal sealed class RabbitMqConsumer : IConsumer
     internal static ushort Prefetch(ConsumerSpec spec) =>
         (ushort)Math.Clamp(Math.Min(Math.Max(16, spec.Concurrency * 10), spec.Capacity * spec.Lanes), 1, ushort.MaxValue);
 
-    public bool TryRead(int lane, out Delivery delivery) => _lanes.TryRead(lane, this, out delivery);
-
-    public ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken) => _lanes.WaitToReadAsync(lane, cancellationToken);
-
-    public bool TryReadAny(out Delivery delivery) => _lanes.TryReadAny(this, out delivery);
-
-    public ValueTask<bool> WaitToReadAnyAsync(CancellationToken cancellationToken) => _lanes.WaitToReadAnyAsync(cancellationToken);
-
-    public void CountWrongType(Envelope envelope) => Interlocked.Increment(ref _wrongType);
-
-    public bool TryPeekOldest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope) => _lanes.TryPeekOldest(out envelope);
-
     /// <summary>A redrive goes to this group's queue only.</summary>
-    public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
+    public override ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
         _transport.PublishToQueueAsync(_queue, envelope, cancellationToken);
 
     /// <summary>
@@ -87,7 +64,7 @@ internal sealed class RabbitMqConsumer : IConsumer
     /// the group's queue. One queue per attempt keeps similar delays together (a queue expires messages at its head).
     /// It survives a broker or consumer restart like any message in a durable queue.
     /// </summary>
-    public async ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
+    public override async ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
     {
         string retryQueue = $"{_queue}.retry.{envelope.Attempt}";
 
@@ -121,7 +98,7 @@ internal sealed class RabbitMqConsumer : IConsumer
         }
     }
 
-    public async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
+    public override async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
         ulong tag = (ulong)delivery.Tag;
         try
@@ -143,7 +120,7 @@ internal sealed class RabbitMqConsumer : IConsumer
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
@@ -151,7 +128,7 @@ internal sealed class RabbitMqConsumer : IConsumer
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        _lanes.Complete();
+        Lanes.Complete();
         _transport.Forget(this);
         await _channel.DisposeAsync().ConfigureAwait(false); // unacknowledged deliveries go back to the queue
         _stop.Dispose();
@@ -183,7 +160,7 @@ internal sealed class RabbitMqConsumer : IConsumer
 
         try
         {
-            await _lanes.WriteAsync(envelope, (long)args.DeliveryTag, _stop.Token).ConfigureAwait(false);
+            await Lanes.WriteAsync(envelope, (long)args.DeliveryTag, _stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
