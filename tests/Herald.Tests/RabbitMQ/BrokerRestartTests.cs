@@ -16,21 +16,8 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
     public async Task BrokerRestart_MidStream_EveryConfirmedPublishIsConsumed_DuplicatesSuppressed()
     {
         const int Count = 10_000;
-        string unique = $"r{Guid.NewGuid():N}"[..12];
         var seen = new SqliteTransportTests.Seen();
-        await using HeraldTestHarness harness = await HeraldTestHarness.StartAsync(
-            h =>
-            {
-                h.UseRabbitMQ(broker.Uri, o =>
-                {
-                    o.Exchange = unique;
-                    o.QueuePrefix = unique + ".";
-                    o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
-                    o.PublishTimeout = TimeSpan.FromSeconds(5);
-                });
-                h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => o.Concurrency = 4);
-            },
-            s => s.AddSingleton(seen));
+        await using HeraldTestHarness harness = await StartAsync(seen, o => o.PublishTimeout = TimeSpan.FromSeconds(5), concurrency: 4);
 
         // Publish 0..Count-1, each until the broker confirmed it; an outage makes publishes fail fast, and the same
         // envelope (same id) is published again, so a publish that reached the broker unconfirmed is not a new event.
@@ -84,22 +71,15 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
     [Fact]
     public async Task WithWaitForConnection_APublishDuringTheOutage_CompletesWhenTheBrokerIsBack()
     {
-        string unique = $"w{Guid.NewGuid():N}"[..12];
         var seen = new SqliteTransportTests.Seen();
-        await using HeraldTestHarness harness = await HeraldTestHarness.StartAsync(
-            h =>
+        await using HeraldTestHarness harness = await StartAsync(
+            seen,
+            o =>
             {
-                h.UseRabbitMQ(broker.Uri, o =>
-                {
-                    o.Exchange = unique;
-                    o.QueuePrefix = unique + ".";
-                    o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
-                    o.PublishTimeout = TimeSpan.FromSeconds(60);
-                    o.WaitForConnection = true;
-                });
-                h.AddHandler<SqliteTransportTests.Email, UserCreated>();
+                o.PublishTimeout = TimeSpan.FromSeconds(60);
+                o.WaitForConnection = true;
             },
-            s => s.AddSingleton(seen));
+            concurrency: 1);
 
         await broker.ControlAsync(["stop_app"], TimeSpan.FromSeconds(60));
         Task publish = harness.Bus.PublishAsync(new UserCreated(1, "x@y.z", DateTimeOffset.UnixEpoch)).AsTask();
@@ -107,6 +87,25 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
         await broker.ControlAsync(["start_app"], TimeSpan.FromSeconds(60));
         await publish.WaitAsync(TimeSpan.FromSeconds(60));
         await harness.Consumed<UserCreated>(e => e.Event.Id == 1, TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>A host with the Email handler on its own exchange and queues, reconnecting every 500 ms.</summary>
+    private Task<HeraldTestHarness> StartAsync(SqliteTransportTests.Seen seen, Action<RabbitMqOptions> configure, int concurrency)
+    {
+        string unique = $"r{Guid.NewGuid():N}"[..12];
+        return HeraldTestHarness.StartAsync(
+            h =>
+            {
+                h.UseRabbitMQ(broker.Uri, o =>
+                {
+                    o.Exchange = unique;
+                    o.QueuePrefix = unique + ".";
+                    o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
+                    configure(o);
+                });
+                h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => o.Concurrency = concurrency);
+            },
+            s => s.AddSingleton(seen));
     }
 
     private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout)

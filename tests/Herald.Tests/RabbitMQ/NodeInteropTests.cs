@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Herald.RabbitMQ;
 using Herald.Testing;
@@ -83,41 +82,12 @@ public sealed class NodeInteropTests(RabbitMqBroker broker)
 
     private static async Task<string> NodeAsync(params string[] arguments)
     {
-        string directory = Path.Combine(RepositoryRoot(), "tests", "interop");
+        string directory = Path.Combine(ExternalCommand.RepositoryRoot(), "tests", "interop");
         if (!Directory.Exists(Path.Combine(directory, "node_modules", "amqplib")))
         {
-            await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], directory, TimeSpan.FromMinutes(5));
+            await ExternalCommand.RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5), directory);
         }
 
-        return await RunAsync("node", ["amqp-interop.mjs", .. arguments], directory, TimeSpan.FromSeconds(60));
-    }
-
-    private static async Task<string> RunAsync(string file, string[] arguments, string directory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(timeout);
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{await output}\n{await error}");
-        return (await output).Trim();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Herald.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root was not found");
+        return await ExternalCommand.RunAsync("node", ["amqp-interop.mjs", .. arguments], TimeSpan.FromSeconds(60), directory);
     }
 }

@@ -26,7 +26,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await RunAsync("bash", [Path.Combine(RepositoryRoot(), "eng", "install-rabbitmq.sh")], TimeSpan.FromMinutes(10));
+        await ExternalCommand.RunAsync("bash", [Path.Combine(ExternalCommand.RepositoryRoot(), "eng", "install-rabbitmq.sh")], TimeSpan.FromMinutes(10));
         Port = FreePort();
         int distribution = FreePort();
         File.WriteAllText(Path.Combine(_directory, "rabbitmq-env.conf"), string.Empty);
@@ -78,7 +78,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     {
         try
         {
-            await RunAsync("epmd", ["-kill"], TimeSpan.FromSeconds(10));
+            await ExternalCommand.RunAsync("epmd", ["-kill"], TimeSpan.FromSeconds(10));
         }
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or TimeoutException)
         {
@@ -88,45 +88,13 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 
     /// <summary>Runs rabbitmqctl against this node (for tests that stop and start the broker's app).</summary>
     public Task ControlAsync(string[] arguments, TimeSpan timeout) =>
-        RunAsync(Control, ["-n", _node, .. arguments], timeout, Environment);
+        ExternalCommand.RunAsync(Control, ["-n", _node, .. arguments], timeout, environment: Environment);
 
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Herald.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Herald.slnx) was not found above " + AppContext.BaseDirectory);
-    }
-
-    private static async Task RunAsync(string file, string[] arguments, TimeSpan timeout, Action<ProcessStartInfo>? environment = null)
-    {
-        var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        environment?.Invoke(start);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(timeout);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{await output}\n{await error}");
-        }
     }
 
     private void Environment(ProcessStartInfo start) => Environment(start, distribution: 0);
