@@ -144,6 +144,21 @@ internal sealed class GroupReader : IAsyncDisposable
             ("$g", group),
             ("$t", now));
 
+    /// <summary>Records a member of the group (its name, pattern and event type) for the operators' view of the file.</summary>
+    internal static void RegisterMember(SqliteTransaction tx, string group, Herald.Transport.ConsumerSpec spec, string owner, string now) =>
+        SqliteDatabase.Execute(
+            tx,
+            """
+            INSERT INTO herald_members (grp, name, pattern, event_type, owner, seen) VALUES ($g, $n, $p, $e, $o, $t)
+            ON CONFLICT (grp, name) DO UPDATE SET pattern = excluded.pattern, event_type = excluded.event_type, owner = excluded.owner, seen = excluded.seen
+            """,
+            ("$g", group),
+            ("$n", spec.Name),
+            ("$p", spec.Pattern.Value),
+            ("$e", spec.EventType?.FullName),
+            ("$o", owner),
+            ("$t", now));
+
     private async Task ReadLoopAsync()
     {
         CancellationToken stop = _stop.Token;

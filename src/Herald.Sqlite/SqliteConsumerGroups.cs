@@ -68,6 +68,7 @@ public sealed class SqliteConsumerGroups
             delete.CommandText = "DELETE FROM herald_groups WHERE name = $g";
             delete.Parameters.AddWithValue("$g", name);
             bool removed = delete.ExecuteNonQuery() == 1;
+            SqliteDatabase.Execute(tx, "DELETE FROM herald_members WHERE grp = $g", ("$g", name));
             tx.Commit();
             return removed;
         }

@@ -92,6 +92,19 @@ internal static class SqliteSchema
         """
         CREATE INDEX herald_inbox_time ON herald_inbox (time);
         """,
+
+        // 5: who consumes what: each group's members (handler or subscription name, pattern, event type), so the
+        // `herald` command and the dashboard can draw the topology from the file alone
+        """
+        CREATE TABLE herald_members (
+            grp TEXT NOT NULL,
+            name TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            event_type TEXT,
+            owner TEXT,
+            seen TEXT NOT NULL,
+            PRIMARY KEY (grp, name)) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>The schema version this build writes and reads.</summary>

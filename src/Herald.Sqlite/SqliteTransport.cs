@@ -102,9 +102,9 @@ internal sealed class SqliteTransport : IDurableTransport
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            RegisterGroup(group, spec); // the group once, each member (name, pattern) for the operators' view
             if (!_groups.TryGetValue(group, out reader!))
             {
-                RegisterGroup(group);
                 reader = new GroupReader(this, group);
                 _groups[group] = reader;
             }
@@ -197,7 +197,7 @@ internal sealed class SqliteTransport : IDurableTransport
         }
     }
 
-    private void RegisterGroup(string group)
+    private void RegisterGroup(string group, ConsumerSpec spec)
     {
         string now = Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
         Database.WriteGate.Wait();
@@ -206,6 +206,7 @@ internal sealed class SqliteTransport : IDurableTransport
             using SqliteConnection connection = Database.Open();
             using SqliteTransaction tx = connection.BeginTransaction();
             GroupReader.Register(tx, group, now);
+            GroupReader.RegisterMember(tx, group, spec, Owner, now);
             tx.Commit();
         }
         finally

@@ -28,6 +28,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     private readonly TimeProvider _time;
     private readonly PublishClock _clock;
     private long _published;
+    private readonly Lock _observersLock = new();
+    private Action<Envelope>[] _observers = [];
     private int _subscriptionNumber;
     private volatile bool _disposed;
 
@@ -365,12 +367,43 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         Accepted(envelope);
     }
 
+    /// <summary>
+    /// Calls <paramref name="observer"/> with every envelope this bus accepts from now on (on the publisher's thread,
+    /// so it must be quick and must not throw); disposing the result stops it. For operators' views (the dashboard).
+    /// </summary>
+    internal IDisposable Observe(Action<Envelope> observer)
+    {
+        lock (_observersLock)
+        {
+            _observers = [.. _observers, observer];
+        }
+
+        return new Unobserve(this, observer);
+    }
+
     private void Accepted(Envelope envelope)
     {
         Interlocked.Increment(ref _published);
+        Action<Envelope>[] observers = Volatile.Read(ref _observers);
+        for (int i = 0; i < observers.Length; i++)
+        {
+            observers[i](envelope);
+        }
+
         if (_telemetry.Published.Enabled)
         {
             _telemetry.Published.Add(1, _telemetry.BusTag, new("messaging.destination.name", envelope.Type));
+        }
+    }
+
+    private sealed class Unobserve(EventBus bus, Action<Envelope> observer) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (bus._observersLock)
+            {
+                bus._observers = Array.FindAll(bus._observers, o => !ReferenceEquals(o, observer));
+            }
         }
     }
 }

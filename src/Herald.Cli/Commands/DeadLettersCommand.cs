@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Globalization;
+using Herald.Dashboard;
+using Spectre.Console;
+
+namespace Herald.Cli.Commands;
+
+/// <summary><c>herald dead-letters list|show &lt;id&gt;|redrive &lt;id&gt;|--all|purge</c></summary>
+internal static class DeadLettersCommand
+{
+    public static Command Create(SystemOptions systems)
+    {
+        var command = new Command("dead-letters", """
+            List, inspect, redrive and purge dead letters.
+            Example: herald dead-letters list --topic 'user.*' --sqlite herald.db
+            """);
+        command.Subcommands.Add(List(systems));
+        command.Subcommands.Add(Show(systems));
+        command.Subcommands.Add(Redrive(systems));
+        command.Subcommands.Add(Purge(systems));
+        return command;
+    }
+
+    private static Option<string?> TopicOption() => new("--topic") { Description = "Only dead letters whose topic matches this pattern.", HelpName = "pattern" };
+
+    private static Command List(SystemOptions systems)
+    {
+        var topic = TopicOption();
+        var max = new Option<int>("--max") { Description = "The most to list.", DefaultValueFactory = _ => 100 };
+        var command = new Command("list", "List dead letters, oldest first.\nExample: herald dead-letters list --topic 'user.*' --sqlite herald.db") { topic, max };
+        command.SetSystemAction(systems, async (parse, system, ct) =>
+        {
+            IReadOnlyList<DeadLetter> letters = await system.ListDeadLettersAsync(CommandRunner.Pattern(parse.GetValue(topic)), parse.GetValue(max), ct).ConfigureAwait(false);
+            var table = new Table().AddColumns("id", "time", "topic", "key", "consumer", "attempts", "reason");
+            foreach (DeadLetter d in letters)
+            {
+                table.AddRow(
+                    Markup.Escape(d.Id),
+                    d.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    Markup.Escape(d.Envelope.Type),
+                    Markup.Escape(d.Envelope.Subject ?? "-"),
+                    Markup.Escape(d.Consumer),
+                    d.Attempts.ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape(DashboardEndpoints.Preview($"{d.Reason}: {d.ExceptionMessage}", 60)));
+            }
+
+            Output.Console.Write(table);
+            Output.Console.WriteLine($"{letters.Count} dead letter(s)");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Show(SystemOptions systems)
+    {
+        var id = new Argument<string>("id") { Description = "The dead letter's id (from list)." };
+        var command = new Command("show", "Show one dead letter: why, where, the envelope and the payload.\nExample: herald dead-letters show 0193... --sqlite herald.db") { id };
+        command.SetSystemAction(systems, async (parse, system, ct) =>
+        {
+            string wanted = parse.GetValue(id)!;
+            DeadLetter d = await system.GetDeadLetterAsync(wanted, ct).ConfigureAwait(false)
+                ?? throw new CliException($"No dead letter with id '{wanted}' in {system.Name}.");
+            var grid = new Grid().AddColumn().AddColumn();
+            void Row(string name, string? value) => grid.AddRow(name, Markup.Escape(value ?? "-"));
+            Row("id", d.Id);
+            Row("consumer", d.Consumer);
+            Row("reason", d.Reason);
+            Row("exception", d.ExceptionType);
+            Row("message", d.ExceptionMessage);
+            Row("attempts", d.Attempts.ToString(CultureInfo.InvariantCulture));
+            Row("time", d.Time.ToString("O", CultureInfo.InvariantCulture));
+            Row("event id", d.Envelope.Id);
+            Row("topic", d.Envelope.Type);
+            Row("key", d.Envelope.Subject);
+            Row("source", d.Envelope.Source);
+            Row("event time", d.Envelope.Time.ToString("O", CultureInfo.InvariantCulture));
+            Row("trace id", DashboardEndpoints.TraceId(d.Envelope.TraceParent));
+            Row("payload", DashboardEndpoints.PayloadText(d.Envelope));
+            Output.Console.Write(grid);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Redrive(SystemOptions systems)
+    {
+        var id = new Argument<string?>("id") { Description = "The dead letter to redrive.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Redrive every dead letter (whose topic matches --topic)." };
+        var topic = TopicOption();
+        var yes = new Option<bool>("--yes") { Description = "Do not ask before redriving --all." };
+        var command = new Command("redrive", """
+            Send dead letters back to the consumer that failed them, as a first attempt.
+            Example: herald dead-letters redrive --all --topic 'user.*' --yes --sqlite herald.db
+            """)
+        {
+            id, all, topic, yes,
+        };
+        command.SetSystemAction(systems, async (parse, system, ct) =>
+        {
+            string? one = parse.GetValue(id);
+            if (one is null == !parse.GetValue(all))
+            {
+                throw CliException.Usage("Give one dead letter id, or --all (with --topic to narrow it).");
+            }
+
+            if (one is not null)
+            {
+                if (!await system.RedriveAsync(one, ct).ConfigureAwait(false))
+                {
+                    throw new CliException($"No dead letter with id '{one}' in {system.Name}.");
+                }
+
+                Output.Console.WriteLine($"redriven 1 dead letter: {one}");
+                return ExitCodes.Ok;
+            }
+
+            IReadOnlyList<DeadLetter> letters = await system.ListDeadLettersAsync(CommandRunner.Pattern(parse.GetValue(topic)), int.MaxValue, ct).ConfigureAwait(false);
+            if (letters.Count == 0)
+            {
+                Output.Console.WriteLine("no dead letters to redrive");
+                return ExitCodes.Ok;
+            }
+
+            if (!CommandRunner.Confirm($"Redrive {letters.Count} dead letter(s)?", parse.GetValue(yes)))
+            {
+                return ExitCodes.Error;
+            }
+
+            int done = await EachAsync(letters, "redriving", system.RedriveAsync, ct).ConfigureAwait(false);
+            Output.Console.WriteLine($"redriven {done} dead letter(s)");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Purge(SystemOptions systems)
+    {
+        var id = new Argument<string?>("id") { Description = "The dead letter to delete.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Delete every dead letter (whose topic matches --topic)." };
+        var topic = TopicOption();
+        var yes = new Option<bool>("--yes") { Description = "Do not ask before deleting." };
+        var command = new Command("purge", """
+            Delete dead letters for good (asks first unless --yes).
+            Example: herald dead-letters purge --all --topic 'test.#' --yes --sqlite herald.db
+            """)
+        {
+            id, all, topic, yes,
+        };
+        command.SetSystemAction(systems, async (parse, system, ct) =>
+        {
+            string? one = parse.GetValue(id);
+            if (one is null == !parse.GetValue(all))
+            {
+                throw CliException.Usage("Give one dead letter id, or --all (with --topic to narrow it).");
+            }
+
+            IReadOnlyList<DeadLetter> letters = one is not null
+                ? await system.GetDeadLetterAsync(one, ct).ConfigureAwait(false) is { } found ? [found] : throw new CliException($"No dead letter with id '{one}' in {system.Name}.")
+                : await system.ListDeadLettersAsync(CommandRunner.Pattern(parse.GetValue(topic)), int.MaxValue, ct).ConfigureAwait(false);
+            if (letters.Count == 0)
+            {
+                Output.Console.WriteLine("no dead letters to purge");
+                return ExitCodes.Ok;
+            }
+
+            if (!CommandRunner.Confirm($"Delete {letters.Count} dead letter(s) for good?", parse.GetValue(yes)))
+            {
+                return ExitCodes.Error;
+            }
+
+            int done = await EachAsync(letters, "purging", system.PurgeAsync, ct).ConfigureAwait(false);
+            Output.Console.WriteLine($"purged {done} dead letter(s)");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static async Task<int> EachAsync(IReadOnlyList<DeadLetter> letters, string what, Func<string, CancellationToken, Task<bool>> act, CancellationToken cancellationToken)
+    {
+        int done = 0;
+        await Output.Console.Progress().AutoClear(true).StartAsync(async progress =>
+        {
+            ProgressTask task = progress.AddTask(what, maxValue: letters.Count);
+            foreach (DeadLetter letter in letters)
+            {
+                done += await act(letter.Id, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                task.Increment(1);
+            }
+        }).ConfigureAwait(false);
+        return done;
+    }
+}

@@ -1,0 +1,34 @@
+// herald: operate a Herald system from the command line. Exit codes: 0 done, 1 the operation failed, 2 bad usage.
+using System.CommandLine;
+using Herald.Cli;
+using Herald.Cli.Commands;
+
+var systems = new SystemOptions();
+var root = new RootCommand("""
+    herald: publish, tail, inspect and repair a Herald system (a SQLite file or a RabbitMQ broker), or open its dashboard.
+    Exit codes: 0 done, 1 the operation failed, 2 bad usage.
+    Example: herald tail '#' --from start --sqlite herald.db
+    """);
+systems.AddTo(root);
+root.Subcommands.Add(PublishCommand.Create(systems));
+root.Subcommands.Add(TailCommand.Create(systems));
+root.Subcommands.Add(DeadLettersCommand.Create(systems));
+root.Subcommands.Add(StreamsCommand.Create(systems));
+root.Subcommands.Add(SubscriptionsCommand.Create(systems));
+root.Subcommands.Add(StatsCommand.Create(systems));
+root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(DashboardCommand.Create(systems));
+
+ParseResult parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
+    {
+        Console.Error.WriteLine($"herald: {error.Message}");
+    }
+
+    Console.Error.WriteLine("See herald --help (or herald <command> --help).");
+    return ExitCodes.Usage;
+}
+
+return await parse.InvokeAsync().ConfigureAwait(false);
