@@ -31,6 +31,7 @@ internal static class TailCommand
             int? limit = parse.GetValue(max);
             bool asJson = parse.GetValue(json);
             var formatter = new CloudEventJsonFormatter(new SystemTextJsonEventSerializer());
+            await Console.Error.WriteLineAsync($"tailing '{filter?.Value ?? "#"}' on {system.Name} after #{position} (Ctrl+C stops)").ConfigureAwait(false);
             int shown = 0;
             while (limit is null || shown < limit)
             {

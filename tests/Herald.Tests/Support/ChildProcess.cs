@@ -11,7 +11,7 @@ public sealed class ChildProcess : IDisposable
 
     public ChildProcess(string project, params string[] args)
     {
-        string dll = Path.Combine(
+        string dll = project.EndsWith(".dll", StringComparison.Ordinal) ? project : Path.Combine(
             AppContext.BaseDirectory.Replace($"{Path.DirectorySeparatorChar}Herald.Tests{Path.DirectorySeparatorChar}", $"{Path.DirectorySeparatorChar}{project}{Path.DirectorySeparatorChar}", StringComparison.Ordinal),
             project + ".dll");
         Assert.True(File.Exists(dll), $"the child is not built at {dll}");
