@@ -94,6 +94,39 @@ internal sealed class SqliteSystem : HeraldSystem
         return Task.FromResult<IReadOnlyList<ObservedEvent>>(found);
     }
 
+    public override Task<IReadOnlyList<ObservedEvent>> ReadLatestAsync(int max, TopicPattern? pattern, CancellationToken cancellationToken)
+    {
+        var found = new List<ObservedEvent>();
+        long before = long.MaxValue;
+        using SqliteConnection connection = _database.Open();
+        while (found.Count < max)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "SELECT position, topic, envelope FROM herald_messages WHERE position < $p AND target IS NULL ORDER BY position DESC LIMIT 1000";
+            command.Parameters.AddWithValue("$p", before);
+            int read = 0;
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                read++;
+                before = reader.GetInt64(0);
+                if (found.Count < max && (pattern is null || pattern.IsMatch(reader.GetString(1))))
+                {
+                    found.Add(new ObservedEvent(before, Decode(reader.GetString(1), (byte[])reader[2])));
+                }
+            }
+
+            if (read < 1000)
+            {
+                break;
+            }
+        }
+
+        found.Reverse();
+        return Task.FromResult<IReadOnlyList<ObservedEvent>>(found);
+    }
+
     public override async Task<EventDetail?> GetEventAsync(string id, CancellationToken cancellationToken)
     {
         ObservedEvent? found = null;
@@ -266,7 +299,10 @@ internal sealed class SqliteSystem : HeraldSystem
         return DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }
 
-    private static DeliveryView Delivery(GroupView group, MemberView member, ObservedEvent e, IReadOnlyList<DeadLetter> letters)
+    private bool Handled(string consumer, string eventId) =>
+        _database.Scalar("SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i", ("$c", consumer), ("$i", eventId)) is not null;
+
+    private DeliveryView Delivery(GroupView group, MemberView member, ObservedEvent e, IReadOnlyList<DeadLetter> letters)
     {
         string consumer = group.Name == member.Name ? member.Name : $"{group.Name}/{member.Name}";
         if (letters.FirstOrDefault(l => l.Consumer == member.Name && l.Envelope.Id == e.Envelope.Id) is { } letter)
@@ -274,9 +310,14 @@ internal sealed class SqliteSystem : HeraldSystem
             return new DeliveryView(consumer, "dead-lettered", letter.Attempts, $"{letter.Reason}: {letter.ExceptionType} {letter.ExceptionMessage}".Trim());
         }
 
+        if (Handled(member.Name, e.Envelope.Id))
+        {
+            return new DeliveryView(consumer, "handled", null, "in the consumer's inbox");
+        }
+
         return group.Checkpoint >= e.Position
             ? new DeliveryView(consumer, "delivered", null, "acknowledged by the group")
-            : new DeliveryView(consumer, "pending", null, $"{group.Depth} event(s) ahead in the group");
+            : new DeliveryView(consumer, "pending", null, $"not read yet: {group.Depth} event(s) wait for the group");
     }
 
     private Envelope Decode(string topic, byte[] stored)

@@ -41,9 +41,12 @@ internal static class DashboardEndpoints
                 return bad;
             }
 
-            long from = after ?? Math.Max(0, await system.GetHeadAsync(ct).ConfigureAwait(false) - 50);
-            IReadOnlyList<ObservedEvent> events = await system.ReadEventsAsync(from, Math.Clamp(max ?? 100, 1, MaxList), parsed, ct).ConfigureAwait(false);
-            long head = events.Count > 0 ? events[^1].Position : Math.Max(from, 0);
+            // The first read shows the newest events; later ones what came after the last seen.
+            long head = after ?? await system.GetHeadAsync(ct).ConfigureAwait(false);
+            IReadOnlyList<ObservedEvent> events = after is null
+                ? await system.ReadLatestAsync(Math.Clamp(max ?? 50, 1, MaxList), parsed, ct).ConfigureAwait(false)
+                : await system.ReadEventsAsync(after.Value, Math.Clamp(max ?? 100, 1, MaxList), parsed, ct).ConfigureAwait(false);
+            head = events.Count > 0 ? Math.Max(head, events[^1].Position) : head;
             return Results.Json(new { head, events = events.Select(EventLine) });
         });
 
@@ -176,6 +179,7 @@ internal static class DashboardEndpoints
         consumer = d.Consumer,
         reason = d.Reason,
         exception = d.ExceptionType,
+        message = d.ExceptionMessage is null ? null : Preview(d.ExceptionMessage, 120),
         attempts = d.Attempts,
         time = d.Time,
     };
@@ -247,7 +251,9 @@ internal static class DashboardEndpoints
             {
                 if (group.Members.Any(m => TopicPattern.TryParse(m.Pattern, out TopicPattern? p) && p.IsMatch(topic.Name)))
                 {
-                    edges.Add(new { topic = topic.Name, group = group.Name, rate = topic.RatePerSecond, depth = group.DepthByTopic.TryGetValue(topic.Name, out long d) ? d : (long?)null });
+                    // Depth per topic where the system knows it (a log), else the group's whole queue (the bus's own queues).
+                    long depth = group.DepthByTopic.Count == 0 ? group.Depth : group.DepthByTopic.GetValueOrDefault(topic.Name);
+                    edges.Add(new { topic = topic.Name, group = group.Name, rate = topic.RatePerSecond, depth });
                 }
             }
         }

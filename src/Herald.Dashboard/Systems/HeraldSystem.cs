@@ -22,6 +22,9 @@ internal abstract class HeraldSystem : IAsyncDisposable
     /// <summary>Events after <paramref name="after"/>, oldest first, at most <paramref name="max"/>, matching <paramref name="pattern"/> when given.</summary>
     public abstract Task<IReadOnlyList<ObservedEvent>> ReadEventsAsync(long after, int max, TopicPattern? pattern, CancellationToken cancellationToken);
 
+    /// <summary>The newest <paramref name="max"/> events (matching <paramref name="pattern"/> when given), oldest first.</summary>
+    public abstract Task<IReadOnlyList<ObservedEvent>> ReadLatestAsync(int max, TopicPattern? pattern, CancellationToken cancellationToken);
+
     /// <summary>One event by id with its deliveries, or null when the view no longer holds it.</summary>
     public abstract Task<EventDetail?> GetEventAsync(string id, CancellationToken cancellationToken);
 

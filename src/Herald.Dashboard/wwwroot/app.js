@@ -67,7 +67,7 @@ function drawTopology(t) {
     if (!a || !b) return;
     const x1 = a.x + colW, y1 = a.y + 16, x2 = b.x, y2 = b.y + 16, mx = (x1 + x2) / 2;
     root.prepend(svg("path", { class: "edge", d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}` }));
-    if (label) root.append(svg("text", { class: "edge-label", x: mx - 30, y: (y1 + y2) / 2 - 4 }, label));
+    if (label) root.append(svg("text", { class: "edge-label", x: x2 - 96, y: y2 - 4 }, label));
   };
   t.publishers.forEach(p => edge(pos["publisher:" + p.source], pos["topic:" + p.topic]));
   t.edges.forEach(e => edge(pos["topic:" + e.topic], pos["group:" + e.group], `${e.rate.toFixed(1)}/s · depth ${e.depth ?? "?"}`));
@@ -154,7 +154,7 @@ async function deadLetters() {
       body.replaceChildren(...list.map(d => el("tr", { "data-id": d.id },
         el("td", {}, el("input", { type: "checkbox", value: d.id, "aria-label": "select " + d.id })),
         el("td", { class: "mono" }, time(d.time)), el("td", {}, d.topic), el("td", {}, d.key ?? "-"), el("td", {}, d.consumer),
-        el("td", {}, String(d.attempts)), el("td", {}, `${d.reason}${d.exception ? " (" + d.exception + ")" : ""}`),
+        el("td", {}, String(d.attempts)), el("td", { title: d.exception ?? "" }, `${d.reason}${d.message ? ": " + d.message : ""}`),
         el("td", {}, el("a", { href: "#/dead-letters/" + encodeURIComponent(d.id) }, "inspect"), " ",
           overview.actions ? el("button", { class: "secondary redrive", onclick: () => act("redrive", [d.id]) }, "Redrive") : ""))));
       if (!list.length) body.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "no dead letters")));
@@ -223,7 +223,7 @@ function chart(points, series, id) {
   const w = 1000, h = 220, pad = 40;
   const root = svg("svg", { width: w, height: h, id });
   const values = points.flatMap(p => series.map(([k]) => p[k]).filter(v => v !== null && v !== undefined));
-  const max = Math.max(1, ...values);
+  const max = values.length ? (Math.max(...values) * 1.1 || 1) : 1;
   const x = i => pad + (points.length < 2 ? 0 : i * (w - pad * 2) / (points.length - 1));
   const y = v => h - pad + 10 - (v / max) * (h - pad - 10);
   root.append(svg("line", { x1: pad, y1: h - pad + 10, x2: w - pad, y2: h - pad + 10, stroke: "#d9dde3" }));
