@@ -11,11 +11,45 @@ namespace Herald.RabbitMQ;
 /// queues (messages are fetched unacknowledged and go back when the browsing channel closes); removing acknowledges
 /// the one message. Meant for operators' volumes of dead letters, not for millions.
 /// </summary>
-internal sealed class RabbitMqDeadLetterStore(IServiceProvider services, RabbitMqOptions options) : IDeadLetterStore
+/// <param name="transport">The transport whose connection browses the queues.</param>
+/// <param name="groups">The consumer groups whose dead-letter queues to read (a host's own, or what the broker lists).</param>
+/// <param name="groupOf">The group of a consumer (handler) name, for storing.</param>
+/// <param name="options">The queue prefix and arguments.</param>
+internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport, Func<IEnumerable<string>> groups, Func<string, string> groupOf, RabbitMqOptions options) : IDeadLetterStore
 {
     public const string IdHeader = "x-herald-dead-letter-id";
 
-    private RabbitMqTransport Transport => (RabbitMqTransport)services.GetRequiredService<EventBus>().Transport;
+    /// <summary>The store of a host: its handlers' groups.</summary>
+    public RabbitMqDeadLetterStore(IServiceProvider services, RabbitMqOptions options)
+        : this(
+            () => (RabbitMqTransport)services.GetRequiredService<EventBus>().Transport,
+            () => services.GetRequiredService<HandlerCatalog>().Handlers.Select(h => h.Descriptor.Group).Distinct(StringComparer.Ordinal),
+            consumer => services.GetRequiredService<HandlerCatalog>().Handlers.FirstOrDefault(h => h.Descriptor.Name == consumer)?.Descriptor.Group ?? consumer,
+            options)
+    {
+    }
+
+    private RabbitMqTransport Transport => transport();
+
+    /// <summary>The group whose dead-letter queue holds <paramref name="id"/>, or null.</summary>
+    public async ValueTask<string?> GroupOfAsync(string id, CancellationToken cancellationToken)
+    {
+        foreach (string group in groups())
+        {
+            bool found = false;
+            await BrowseAsync(DeadLetterQueue(group), (letter, _) =>
+            {
+                found = letter.Id == id;
+                return !found;
+            }, cancellationToken).ConfigureAwait(false);
+            if (found)
+            {
+                return group;
+            }
+        }
+
+        return null;
+    }
 
     public async ValueTask AddAsync(DeadLetter deadLetter, CancellationToken cancellationToken)
     {
@@ -115,14 +149,13 @@ internal sealed class RabbitMqDeadLetterStore(IServiceProvider services, RabbitM
         return removed;
     }
 
-    /// <summary>The dead-letter queue of every consumer group this host runs.</summary>
-    private IEnumerable<string> Queues() =>
-        services.GetRequiredService<HandlerCatalog>().Handlers.Select(h => DeadLetterQueue(h.Descriptor.Group)).Distinct(StringComparer.Ordinal);
+    /// <summary>The dead-letter queue of every consumer group.</summary>
+    private IEnumerable<string> Queues() => groups().Select(DeadLetterQueue).Distinct(StringComparer.Ordinal);
 
-    private string QueueOf(string consumer) =>
-        DeadLetterQueue(services.GetRequiredService<HandlerCatalog>().Handlers.FirstOrDefault(h => h.Descriptor.Name == consumer)?.Descriptor.Group ?? consumer);
+    private string QueueOf(string consumer) => DeadLetterQueue(groupOf(consumer));
 
-    private string DeadLetterQueue(string group) => options.QueuePrefix + group + ".dead-letter";
+    /// <summary>The queue that holds a group's dead letters.</summary>
+    public string DeadLetterQueue(string group) => options.QueuePrefix + group + ".dead-letter";
 
     /// <summary>
     /// Fetches the queue's messages unacknowledged, one by one, while <paramref name="visit"/> says go on; the ones not
@@ -132,7 +165,9 @@ internal sealed class RabbitMqDeadLetterStore(IServiceProvider services, RabbitM
     {
         IChannel channel = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable closing = channel.ConfigureAwait(false);
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        uint before = (await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false)).MessageCount;
+        var lookedAt = new List<ulong>();
+        uint removed = 0;
         while (await channel.BasicGetAsync(queue, autoAck: false, cancellationToken).ConfigureAwait(false) is { } message)
         {
             ulong tag = message.DeliveryTag;
@@ -141,11 +176,33 @@ internal sealed class RabbitMqDeadLetterStore(IServiceProvider services, RabbitM
             if (acked)
             {
                 await channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+                removed++;
+            }
+            else
+            {
+                lookedAt.Add(tag);
             }
 
             if (!more)
             {
                 break;
+            }
+        }
+
+        if (lookedAt.Count > 0)
+        {
+            // Give back what was only looked at, and wait (briefly) until the queue counts it again: the broker requeues
+            // asynchronously, and a count or a browse right after must not miss a dead letter that is still there.
+            foreach (ulong tag in lookedAt)
+            {
+                await channel.BasicNackAsync(tag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
+            }
+
+            long deadline = Transport.Time.GetTimestamp() + Transport.Time.TimestampFrequency * 2;
+            while ((await channel.QueueDeclarePassiveAsync(queue, cancellationToken).ConfigureAwait(false)).MessageCount < (long)before - removed
+                && Transport.Time.GetTimestamp() < deadline)
+            {
+                await Task.Delay(5, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -22,6 +22,11 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 
     public string Uri => $"amqp://guest:guest@127.0.0.1:{Port}/";
 
+    /// <summary>The management plugin's HTTP API (enabled for the herald command's queue listing), on loopback.</summary>
+    public int ManagementPort { get; private set; }
+
+    public string ManagementUrl => $"http://127.0.0.1:{ManagementPort}";
+
     private string PidFile => Path.Combine(_directory, "rabbit.pid");
 
     public async Task InitializeAsync()
@@ -29,9 +34,10 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         await ExternalCommand.RunAsync("bash", [Path.Combine(ExternalCommand.RepositoryRoot(), "eng", "install-rabbitmq.sh")], TimeSpan.FromMinutes(10));
         Port = FreePort();
         int distribution = FreePort();
+        ManagementPort = FreePort();
         File.WriteAllText(Path.Combine(_directory, "rabbitmq-env.conf"), string.Empty);
-        File.WriteAllText(Path.Combine(_directory, "enabled_plugins"), "[].");
-        File.WriteAllText(Path.Combine(_directory, "rabbitmq.conf"), "loopback_users = none\n");
+        File.WriteAllText(Path.Combine(_directory, "enabled_plugins"), "[rabbitmq_management].");
+        File.WriteAllText(Path.Combine(_directory, "rabbitmq.conf"), $"loopback_users = none\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {ManagementPort}\n");
         var start = new ProcessStartInfo(Server) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         Environment(start, distribution);
         _server = Process.Start(start) ?? throw new InvalidOperationException("rabbitmq-server did not start");
