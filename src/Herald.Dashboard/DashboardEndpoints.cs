@@ -286,7 +286,7 @@ internal static class DashboardEndpoints
     }
 
     /// <summary>Why an action is refused: read-only, or a request from another machine without an authorization policy.</summary>
-    private static IResult? Refused(HttpContext http, HeraldDashboardOptions options)
+    internal static IResult? Refused(HttpContext http, HeraldDashboardOptions options)
     {
         if (!options.AllowActions)
         {

@@ -16,6 +16,13 @@ public static class FanoutRunner
 
     public static async Task<int> RunAsync(bool quick, string? csvPath, int runs, string[] only)
     {
+        string[] unknown = [.. only.Where(o => !SystemCatalog.All.Any(s => s.Name == o))];
+        if (unknown.Length > 0)
+        {
+            await Console.Error.WriteLineAsync($"Unknown system(s) for --only: {string.Join(", ", unknown)}. Known: {string.Join(", ", SystemCatalog.All.Select(s => s.Name))}.");
+            return 2;
+        }
+
         int pacedSeconds = quick ? 1 : 5;
         var results = new List<FanoutResult>();
         string command = "dotnet run -c Release --project bench/Herald.Benchmarks -- fanout" + (quick ? " --quick" : string.Empty) + (csvPath is null ? string.Empty : $" --csv {csvPath}");

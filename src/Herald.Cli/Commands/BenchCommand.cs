@@ -12,12 +12,12 @@ internal static partial class BenchCommand
     public static Command Create()
     {
         var full = new Option<bool>("--full") { Description = "The full sizes (1,000,000 events, 5 s paced) instead of the quick ones." };
-        var only = new Option<string?>("--only") { Description = "Only these systems, comma separated (for example herald-pull,raw-bounded).", HelpName = "systems" };
+        var only = new Option<string?>("--only") { Description = "Only these systems, comma separated (for example herald-pull,channels-bounded).", HelpName = "systems" };
         var runs = new Option<int>("--runs") { Description = "Runs per system and mode (each a fresh process).", DefaultValueFactory = _ => 3 };
         var project = new Option<string?>("--project") { Description = "The benchmark project (default: bench/Herald.Benchmarks of the repository around the current directory).", HelpName = "path" };
         var command = new Command("bench", """
             Run the side-by-side fan-out scenarios of the benchmark project (Herald next to raw channels and the .NET peers) and print the table.
-            Example: herald bench --only herald-pull,raw-bounded --runs 1
+            Example: herald bench --only herald-pull,herald-handlers,channels-bounded --runs 1
             """)
         {
             full, only, runs, project,
