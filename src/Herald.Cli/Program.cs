@@ -31,4 +31,11 @@ if (parse.Errors.Count > 0)
     return ExitCodes.Usage;
 }
 
-return await parse.InvokeAsync().ConfigureAwait(false);
+// SIGTERM (a service manager, `timeout`, `kill`) stops a tail or a dashboard as Ctrl+C does: exit 0, not 143.
+using var terminated = new CancellationTokenSource();
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    terminated.Cancel();
+});
+return await parse.InvokeAsync(cancellationToken: terminated.Token).ConfigureAwait(false);

@@ -24,7 +24,7 @@ internal static class DashboardCommand
         command.SetSystemAction(systems, async (parse, system, ct) =>
         {
             WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.ClearProviders(); // the command reports its own failures, one line each
             builder.WebHost.UseSetting("urls", parse.GetValue(urls)!);
             WebApplication app = builder.Build();
             await using (app.ConfigureAwait(false))
@@ -37,7 +37,13 @@ internal static class DashboardCommand
                 await Console.Out.FlushAsync(ct).ConfigureAwait(false);
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                    // Ctrl+C reaches the command's token; SIGTERM reaches the web host's lifetime first: either stops.
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, app.Lifetime.ApplicationStopping);
+                    await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    // stopped by a signal
                 }
                 finally
                 {

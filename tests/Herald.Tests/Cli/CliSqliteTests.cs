@@ -261,6 +261,20 @@ public sealed class CliSqliteTests : IDisposable
         Assert.Contains("No stream 'order-99'", missing.Error);
     }
 
+    [Theory]
+    [InlineData("dashboard", "dashboard on sqlite")]
+    [InlineData("tail", "tailing '#'")]
+    public async Task LongRunningCommands_StopOnSigterm_WithExitCode0(string command, string started)
+    {
+        await CreateFileAsync();
+        string[] args = command == "dashboard" ? ["dashboard", "--urls", "http://127.0.0.1:0"] : ["tail"];
+        using ChildProcess child = HeraldCli.Start([.. args, "--sqlite", _db.File]);
+        await child.WaitForLineAsync(l => l.Contains(started, StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        await child.TerminateAsync();
+        await child.ExitedAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, child.ExitCode);
+    }
+
     [Fact]
     public async Task EveryCommand_HasHelpWithAnExample()
     {

@@ -57,6 +57,9 @@ public sealed class ChildProcess : IDisposable
 
     public void Kill() => _process.Kill(); // SIGKILL on Unix
 
+    /// <summary>Asks the child to stop as a service manager would (SIGTERM).</summary>
+    public Task TerminateAsync() => ExternalCommand.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+
     public int ExitCode => _process.HasExited ? _process.ExitCode : -1;
 
     public async Task ExitedAsync(TimeSpan? timeout = null)
