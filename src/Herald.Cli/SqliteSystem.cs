@@ -63,68 +63,14 @@ internal sealed class SqliteSystem : HeraldSystem
     public override Task<long> GetHeadAsync(CancellationToken cancellationToken) =>
         Task.FromResult(Convert.ToInt64(_database.Scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'herald_messages'), 0)"), CultureInfo.InvariantCulture));
 
-    public override Task<IReadOnlyList<ObservedEvent>> ReadEventsAsync(long after, int max, TopicPattern? pattern, CancellationToken cancellationToken)
-    {
-        var found = new List<ObservedEvent>();
-        using SqliteConnection connection = _database.Open();
-        while (found.Count < max)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "SELECT position, topic, envelope FROM herald_messages WHERE position > $p AND target IS NULL ORDER BY position LIMIT 1000";
-            command.Parameters.AddWithValue("$p", after);
-            int read = 0;
-            using SqliteDataReader reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                read++;
-                after = reader.GetInt64(0);
-                if (found.Count < max && (pattern is null || pattern.IsMatch(reader.GetString(1))))
-                {
-                    found.Add(new ObservedEvent(after, Decode(reader.GetString(1), (byte[])reader[2])));
-                }
-            }
-
-            if (read < 1000)
-            {
-                break;
-            }
-        }
-
-        return Task.FromResult<IReadOnlyList<ObservedEvent>>(found);
-    }
+    public override Task<IReadOnlyList<ObservedEvent>> ReadEventsAsync(long after, int max, TopicPattern? pattern, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ObservedEvent>>(Read(forwards: true, after, max, pattern, cancellationToken));
 
     public override Task<IReadOnlyList<ObservedEvent>> ReadLatestAsync(int max, TopicPattern? pattern, CancellationToken cancellationToken)
     {
-        var found = new List<ObservedEvent>();
-        long before = long.MaxValue;
-        using SqliteConnection connection = _database.Open();
-        while (found.Count < max)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "SELECT position, topic, envelope FROM herald_messages WHERE position < $p AND target IS NULL ORDER BY position DESC LIMIT 1000";
-            command.Parameters.AddWithValue("$p", before);
-            int read = 0;
-            using SqliteDataReader reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                read++;
-                before = reader.GetInt64(0);
-                if (found.Count < max && (pattern is null || pattern.IsMatch(reader.GetString(1))))
-                {
-                    found.Add(new ObservedEvent(before, Decode(reader.GetString(1), (byte[])reader[2])));
-                }
-            }
-
-            if (read < 1000)
-            {
-                break;
-            }
-        }
-
-        found.Reverse();
-        return Task.FromResult<IReadOnlyList<ObservedEvent>>(found);
+        List<ObservedEvent> newest = Read(forwards: false, long.MaxValue, max, pattern, cancellationToken);
+        newest.Reverse();
+        return Task.FromResult<IReadOnlyList<ObservedEvent>>(newest);
     }
 
     public override async Task<EventDetail?> GetEventAsync(string id, CancellationToken cancellationToken)
@@ -318,6 +264,45 @@ internal sealed class SqliteSystem : HeraldSystem
         return group.Checkpoint >= e.Position
             ? new DeliveryView(consumer, "delivered", null, "acknowledged by the group")
             : new DeliveryView(consumer, "pending", null, $"not read yet: {group.Depth} event(s) wait for the group");
+    }
+
+    /// <summary>
+    /// Published events (not the redrives and retries aimed at one group) from <paramref name="from"/> on, forwards or
+    /// backwards, a page of rows at a time until <paramref name="max"/> match <paramref name="pattern"/>.
+    /// </summary>
+    private List<ObservedEvent> Read(bool forwards, long from, int max, TopicPattern? pattern, CancellationToken cancellationToken)
+    {
+        const int Page = 1000;
+        var found = new List<ObservedEvent>();
+        using SqliteConnection connection = _database.Open();
+        while (found.Count < max)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = forwards
+                ? "SELECT position, topic, envelope FROM herald_messages WHERE position > $p AND target IS NULL ORDER BY position LIMIT $n"
+                : "SELECT position, topic, envelope FROM herald_messages WHERE position < $p AND target IS NULL ORDER BY position DESC LIMIT $n";
+            command.Parameters.AddWithValue("$p", from);
+            command.Parameters.AddWithValue("$n", Page);
+            int read = 0;
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                read++;
+                from = reader.GetInt64(0);
+                if (found.Count < max && (pattern is null || pattern.IsMatch(reader.GetString(1))))
+                {
+                    found.Add(new ObservedEvent(from, Decode(reader.GetString(1), (byte[])reader[2])));
+                }
+            }
+
+            if (read < Page)
+            {
+                break;
+            }
+        }
+
+        return found;
     }
 
     private Envelope Decode(string topic, byte[] stored)

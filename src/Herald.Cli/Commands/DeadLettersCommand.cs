@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Herald.Dashboard;
+using Herald.Dashboard.Systems;
 using Spectre.Console;
 
 namespace Herald.Cli.Commands;
@@ -82,19 +83,36 @@ internal static class DeadLettersCommand
         return command;
     }
 
-    private static Command Redrive(SystemOptions systems)
+    private static Command Redrive(SystemOptions systems) => Bulk(
+        systems,
+        "redrive",
+        """
+        Send dead letters back to the consumer that failed them, as a first attempt.
+        Example: herald dead-letters redrive --all --topic 'user.*' --yes --sqlite herald.db
+        """,
+        "Redrive {0} dead letter(s)?",
+        "redriven",
+        (system, id, ct) => system.RedriveAsync(id, ct));
+
+    private static Command Purge(SystemOptions systems) => Bulk(
+        systems,
+        "purge",
+        """
+        Delete dead letters for good (asks first unless --yes).
+        Example: herald dead-letters purge --all --topic 'test.#' --yes --sqlite herald.db
+        """,
+        "Delete {0} dead letter(s) for good?",
+        "purged",
+        (system, id, ct) => system.PurgeAsync(id, ct));
+
+    /// <summary>A command acting on one dead letter by id, or on all (matching --topic) after asking.</summary>
+    private static Command Bulk(SystemOptions systems, string name, string description, string question, string done, Func<HeraldSystem, string, CancellationToken, Task<bool>> act)
     {
-        var id = new Argument<string?>("id") { Description = "The dead letter to redrive.", Arity = ArgumentArity.ZeroOrOne };
-        var all = new Option<bool>("--all") { Description = "Redrive every dead letter (whose topic matches --topic)." };
+        var id = new Argument<string?>("id") { Description = "One dead letter's id.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Every dead letter (whose topic matches --topic)." };
         var topic = TopicOption();
-        var yes = new Option<bool>("--yes") { Description = "Do not ask before redriving --all." };
-        var command = new Command("redrive", """
-            Send dead letters back to the consumer that failed them, as a first attempt.
-            Example: herald dead-letters redrive --all --topic 'user.*' --yes --sqlite herald.db
-            """)
-        {
-            id, all, topic, yes,
-        };
+        var yes = new Option<bool>("--yes") { Description = "Do not ask first." };
+        var command = new Command(name, description) { id, all, topic, yes };
         command.SetSystemAction(systems, async (parse, system, ct) =>
         {
             string? one = parse.GetValue(id);
@@ -105,77 +123,35 @@ internal static class DeadLettersCommand
 
             if (one is not null)
             {
-                if (!await system.RedriveAsync(one, ct).ConfigureAwait(false))
+                if (!await act(system, one, ct).ConfigureAwait(false))
                 {
                     throw new CliException($"No dead letter with id '{one}' in {system.Name}.");
                 }
 
-                Output.Console.WriteLine($"redriven 1 dead letter: {one}");
+                Output.Console.WriteLine($"{done} 1 dead letter(s): {one}");
                 return ExitCodes.Ok;
             }
 
             IReadOnlyList<DeadLetter> letters = await system.ListDeadLettersAsync(CommandRunner.Pattern(parse.GetValue(topic)), int.MaxValue, ct).ConfigureAwait(false);
             if (letters.Count == 0)
             {
-                Output.Console.WriteLine("no dead letters to redrive");
+                Output.Console.WriteLine($"no dead letters to {name}");
                 return ExitCodes.Ok;
             }
 
-            if (!CommandRunner.Confirm($"Redrive {letters.Count} dead letter(s)?", parse.GetValue(yes)))
+            if (!CommandRunner.Confirm(string.Format(System.Globalization.CultureInfo.InvariantCulture, question, letters.Count), parse.GetValue(yes)))
             {
                 return ExitCodes.Error;
             }
 
-            int done = await EachAsync(letters, "redriving", system.RedriveAsync, ct).ConfigureAwait(false);
-            Output.Console.WriteLine($"redriven {done} dead letter(s)");
+            int count = await EachAsync(letters, name, id => act(system, id, ct)).ConfigureAwait(false);
+            Output.Console.WriteLine($"{done} {count} dead letter(s)");
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static Command Purge(SystemOptions systems)
-    {
-        var id = new Argument<string?>("id") { Description = "The dead letter to delete.", Arity = ArgumentArity.ZeroOrOne };
-        var all = new Option<bool>("--all") { Description = "Delete every dead letter (whose topic matches --topic)." };
-        var topic = TopicOption();
-        var yes = new Option<bool>("--yes") { Description = "Do not ask before deleting." };
-        var command = new Command("purge", """
-            Delete dead letters for good (asks first unless --yes).
-            Example: herald dead-letters purge --all --topic 'test.#' --yes --sqlite herald.db
-            """)
-        {
-            id, all, topic, yes,
-        };
-        command.SetSystemAction(systems, async (parse, system, ct) =>
-        {
-            string? one = parse.GetValue(id);
-            if (one is null == !parse.GetValue(all))
-            {
-                throw CliException.Usage("Give one dead letter id, or --all (with --topic to narrow it).");
-            }
-
-            IReadOnlyList<DeadLetter> letters = one is not null
-                ? await system.GetDeadLetterAsync(one, ct).ConfigureAwait(false) is { } found ? [found] : throw new CliException($"No dead letter with id '{one}' in {system.Name}.")
-                : await system.ListDeadLettersAsync(CommandRunner.Pattern(parse.GetValue(topic)), int.MaxValue, ct).ConfigureAwait(false);
-            if (letters.Count == 0)
-            {
-                Output.Console.WriteLine("no dead letters to purge");
-                return ExitCodes.Ok;
-            }
-
-            if (!CommandRunner.Confirm($"Delete {letters.Count} dead letter(s) for good?", parse.GetValue(yes)))
-            {
-                return ExitCodes.Error;
-            }
-
-            int done = await EachAsync(letters, "purging", system.PurgeAsync, ct).ConfigureAwait(false);
-            Output.Console.WriteLine($"purged {done} dead letter(s)");
-            return ExitCodes.Ok;
-        });
-        return command;
-    }
-
-    private static async Task<int> EachAsync(IReadOnlyList<DeadLetter> letters, string what, Func<string, CancellationToken, Task<bool>> act, CancellationToken cancellationToken)
+    private static async Task<int> EachAsync(IReadOnlyList<DeadLetter> letters, string what, Func<string, Task<bool>> act)
     {
         int done = 0;
         await Output.Console.Progress().AutoClear(true).StartAsync(async progress =>
@@ -183,7 +159,7 @@ internal static class DeadLettersCommand
             ProgressTask task = progress.AddTask(what, maxValue: letters.Count);
             foreach (DeadLetter letter in letters)
             {
-                done += await act(letter.Id, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                done += await act(letter.Id).ConfigureAwait(false) ? 1 : 0;
                 task.Increment(1);
             }
         }).ConfigureAwait(false);
