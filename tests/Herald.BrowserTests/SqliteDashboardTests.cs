@@ -42,6 +42,14 @@ public sealed class SqliteDashboardTests(Browser browser, SampleDashboard dashbo
         await Expect(row).ToContainTextAsync("live@example.com");
         await Browser.ScreenshotAsync(page, "live.png");
 
+        // The pattern filter: order.* hides it, user.* shows it again.
+        await page.Locator("#pattern").FillAsync("order.*");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(row).ToHaveCountAsync(0);
+        await page.Locator("#pattern").FillAsync("user.*");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(row).ToBeVisibleAsync();
+
         await row.ClickAsync();
         await Expect(page.Locator("#envelope [data-field='id']")).ToHaveTextAsync(id);
         await Expect(page.Locator("#envelope [data-field='subject']")).ToHaveTextAsync("user-live");
