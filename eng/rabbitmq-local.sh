@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A private RabbitMQ for trying Herald by hand (the tests start their own): on 127.0.0.1, data in a temp directory.
-#   eng/rabbitmq-local.sh start [port]   installs rabbitmq-server when missing, starts it, prints the amqp:// URI
+#   eng/rabbitmq-local.sh start [port]   installs rabbitmq-server when missing, starts it, prints the amqp:// URI and
+#                                        the management API (port + 10000, for `herald --rabbitmq ... --management ...`)
 #   eng/rabbitmq-local.sh stop
 set -euo pipefail
 dir="${TMPDIR:-/tmp}/herald-rabbitmq-local"
@@ -12,7 +13,8 @@ case "${1:-}" in
     "$(dirname "$0")/install-rabbitmq.sh"
     mkdir -p "$dir"
     : > "$dir/rabbitmq-env.conf"
-    echo "[]." > "$dir/enabled_plugins"
+    echo "[rabbitmq_management]." > "$dir/enabled_plugins"
+    printf 'loopback_users = none\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %s\n' "$((port + 10000))" > "$dir/rabbitmq.conf"
     HOME="$dir" RABBITMQ_NODENAME="$node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$port" \
       RABBITMQ_DIST_PORT="$((port + 20000))" RABBITMQ_BASE="$dir" RABBITMQ_MNESIA_BASE="$dir/mnesia" \
       RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbit.pid" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
@@ -22,6 +24,7 @@ case "${1:-}" in
     ctl wait "$dir/rabbit.pid" --timeout 90 > /dev/null
     ctl await_startup --timeout 90 > /dev/null
     echo "amqp://guest:guest@127.0.0.1:$port/"
+    echo "http://127.0.0.1:$((port + 10000))"
     ;;
   stop)
     ctl stop "$dir/rabbit.pid" > /dev/null

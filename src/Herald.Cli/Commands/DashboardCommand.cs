@@ -31,6 +31,7 @@ internal static class DashboardCommand
             {
                 HeraldDashboardExtensions.MapSystem(app, "/herald", system, new HeraldDashboardOptions { AllowActions = parse.GetValue(allow) });
                 app.MapGet("/", () => Microsoft.AspNetCore.Http.Results.Redirect("/herald/"));
+                await system.GetHeadAsync(ct).ConfigureAwait(false); // a broker's view starts watching now, not at the first page load
                 await app.StartAsync(ct).ConfigureAwait(false);
                 string address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? parse.GetValue(urls)!;
                 Console.Out.WriteLine($"dashboard on {system.Name}: {address}/herald/ ({(parse.GetValue(allow) ? "actions allowed from this machine" : "read-only")}); Ctrl+C stops");

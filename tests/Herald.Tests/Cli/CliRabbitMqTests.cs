@@ -108,6 +108,32 @@ public sealed class CliRabbitMqTests(RabbitMqBroker broker)
     }
 
     [Fact]
+    public async Task TheDashboard_OnTheBroker_ShowsItsGroups_AndEventsPublishedAfterItStarted()
+    {
+        await using HeraldTestHarness harness = await StartAsync(new Healing());
+        using ChildProcess dashboard = HeraldCli.Start("dashboard", "--urls", "http://127.0.0.1:0", "--rabbitmq", broker.Uri, "--exchange", _unique, "--queue-prefix", _unique + ".", "--management", broker.ManagementUrl);
+        await dashboard.WaitForLineAsync(l => l.StartsWith("dashboard on rabbitmq", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        string line = dashboard.Lines.First(l => l.StartsWith("dashboard on rabbitmq", StringComparison.Ordinal));
+        Assert.DoesNotContain("guest", line);
+        using var http = new HttpClient { BaseAddress = new Uri(System.Text.RegularExpressions.Regex.Match(line, @"http://127\.0\.0\.1:\d+/herald/").Value) };
+
+        string topology = await http.GetStringAsync("api/topology");
+        Assert.Contains("\"name\":\"risk\"", topology);
+        Assert.Contains("\"pattern\":\"user.created\"", topology);
+
+        HeraldCli.Result published = await Herald("publish", "user.created", "--data", User(2), "--key", "user-2");
+        string id = published.Output.Trim()[^36..];
+        string events = "";
+        for (int i = 0; i < 200 && !events.Contains(id, StringComparison.Ordinal); i++)
+        {
+            events = await http.GetStringAsync("api/events");
+            await Task.Delay(50);
+        }
+
+        Assert.Contains(id, events);
+    }
+
+    [Fact]
     public async Task WhatABrokerCannotDo_AndABrokerThatIsNotThere_AreClearErrors()
     {
         HeraldCli.Result streams = await Herald("streams", "list");
