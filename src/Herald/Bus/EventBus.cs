@@ -125,7 +125,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             return PublishWithOptionsAsync(binding, @event, options, cancellationToken);
         }
 
-        var envelope = new Envelope(binding.Topic, @event, _clock.Now(), topicChecked: true) { Source = _source, DataSchema = binding.DataSchema };
+        DateTimeOffset now = _clock.Now();
+        var envelope = new Envelope(binding.Topic, @event, now, UuidV7.New(now)) { Source = _source, DataSchema = binding.DataSchema };
         return PublishEnvelopeAsync(envelope, binding, cancellationToken);
     }
 
@@ -238,7 +239,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         }
 
         Activity? context = activity ?? Activity.Current;
-        var envelope = new Envelope(binding.Topic, @event, now, topicChecked: true)
+        var envelope = new Envelope(binding.Topic, @event, now, UuidV7.New(now))
         {
             Source = _source,
             DataSchema = binding.DataSchema,

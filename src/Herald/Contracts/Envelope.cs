@@ -28,6 +28,10 @@ public sealed class Envelope
 
     private string? _id;
 
+    // Herald's own id as a UUID, before (or besides) its text: the inbox keys on it without formatting and parsing the
+    // text. Empty when the id was given as text (a foreign producer's, a stored event's).
+    private Guid _uuid;
+
     // The attributes most in-process events never set live in a side object made on first use, so the common
     // envelope is the hot fields only (88 bytes on 64-bit) and the publish path allocates no more than that.
     private Attributes? _more;
@@ -54,16 +58,28 @@ public sealed class Envelope
         Time = time;
     }
 
+    /// <summary>The publish path's constructor: the topic is checked and the id is <paramref name="uuid"/> (its text made on first read).</summary>
+    internal Envelope(string type, object? data, DateTimeOffset time, Guid uuid)
+        : this(type, data, time, topicChecked: true) => _uuid = uuid;
+
     /// <summary>The event id: a UUIDv7 (time-ordered) for events Herald creates, or the id a foreign producer chose.</summary>
     public string Id
     {
-        // Made on first read (most in-process deliveries never read it); the first value made wins, so every reader sees one id.
-        get => _id ?? Interlocked.CompareExchange(ref _id, UuidV7.New(Time).ToString(), null) ?? _id;
+        // Text made on first read (most in-process deliveries never read it); the first value made wins, so every reader sees one id.
+        get => _id ?? Interlocked.CompareExchange(ref _id, (_uuid == Guid.Empty ? UuidV7.New(Time) : _uuid).ToString(), null) ?? _id;
         init
         {
             ArgumentException.ThrowIfNullOrEmpty(value);
             _id = value;
+            _uuid = Guid.Empty;
         }
+    }
+
+    /// <summary>The id as a UUID when Herald made it (no text needed); false for an id given as text.</summary>
+    internal bool TryGetUuid(out Guid uuid)
+    {
+        uuid = _uuid;
+        return uuid != Guid.Empty;
     }
 
     /// <summary>The CloudEvents version this envelope follows: always <c>1.0</c>.</summary>
@@ -152,7 +168,8 @@ public sealed class Envelope
 
     private Envelope Copy(object? data, int attempt) => new(Type, data, Time, topicChecked: true)
     {
-        _id = Id,
+        _id = _uuid == Guid.Empty ? Id : _id, // the same id: its text, or the UUID the text is made from
+        _uuid = _uuid,
         _more = _more,
         Source = Source,
         Subject = Subject,

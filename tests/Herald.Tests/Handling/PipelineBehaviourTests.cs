@@ -81,6 +81,30 @@ public sealed class PipelineBehaviourTests
     }
 
     [Fact]
+    public async Task Idempotency_AHeraldMadeId_IsOneIdWhetherSeenAsUuidOrAsText()
+    {
+        // Typed publishes carry their id as a UUID (the in-memory inbox keys on it without the text); the same id
+        // arriving again, as the same envelope or as text from elsewhere, is the same event to the inbox.
+        var probe = new Probe();
+        await using var harness = await HeraldTestHarness.StartAsync(
+            h => h.AddHandler<Counting, UserCreated>().AddHandler<AlsoCounting, UserCreated>(),
+            s => s.AddSingleton(probe));
+        await harness.Bus.PublishAsync(TestEvents.User(7));
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 2);
+        Envelope first = harness.Deliveries[0].Envelope;
+        Assert.True(first.TryGetUuid(out Guid uuid));
+        Assert.Equal(uuid.ToString(), first.Id);
+
+        await harness.Bus.PublishAsync(first);                                                                  // the same envelope
+        await harness.Bus.PublishAsync(new Envelope("user.created", TestEvents.User(7), first.Time) { Id = first.Id }); // its id as text
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Duplicate, 4);
+
+        Assert.Equal(1, probe.Attempts);
+        Assert.All(harness.Host.Consumers, c => Assert.Equal(2, c.Stats.Duplicates));
+        Assert.All(harness.Host.Consumers, c => Assert.Equal(1, c.Stats.Handled));
+    }
+
+    [Fact]
     public async Task Idempotency_SameEventIdTwice_HandlerRunsOncePerConsumer()
     {
         var probe = new Probe();

@@ -48,6 +48,20 @@ public sealed class InMemoryInboxStore(int capacity = 100_000) : IInboxStore
         return ValueTask.FromResult(added);
     }
 
+    /// <summary>The claim of an id Herald made, by its UUID: no text to format or parse.</summary>
+    internal bool TryBegin(string consumer, Guid uuid)
+    {
+        var key = new UuidKey(uuid, ConsumerNumber(consumer));
+        return _uuidStripes[(uint)key.GetHashCode() % StripeCount].TryAdd(key);
+    }
+
+    /// <summary>Gives back a claim made by <see cref="TryBegin(string, Guid)"/>.</summary>
+    internal void Abandon(string consumer, Guid uuid)
+    {
+        var key = new UuidKey(uuid, ConsumerNumber(consumer));
+        _uuidStripes[(uint)key.GetHashCode() % StripeCount].Remove(key);
+    }
+
     /// <inheritdoc />
     public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

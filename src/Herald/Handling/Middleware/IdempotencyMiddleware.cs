@@ -15,6 +15,13 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         }
 
         string consumer = context.Handler.Name;
+        if (inbox is InMemoryInboxStore memory && context.Envelope.TryGetUuid(out Guid uuid))
+        {
+            // The in-memory inbox keys on the UUID itself: the id's text is never made for it.
+            await InMemoryAsync(context, next, memory, consumer, uuid).ConfigureAwait(false);
+            return;
+        }
+
         string id = context.Envelope.Id;
         if (!await inbox.TryBeginAsync(consumer, id, context.CancellationToken).ConfigureAwait(false))
         {
@@ -37,6 +44,29 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
             else
             {
                 await inbox.AbandonAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async ValueTask InMemoryAsync(DeliveryContext context, DeliveryDelegate next, InMemoryInboxStore memory, string consumer, Guid uuid)
+    {
+        if (!memory.TryBegin(consumer, uuid))
+        {
+            context.Outcome = DeliveryOutcome.Duplicate;
+            return;
+        }
+
+        bool done = false;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+            done = context.Outcome == DeliveryOutcome.Handled;
+        }
+        finally
+        {
+            if (!done)
+            {
+                memory.Abandon(consumer, uuid);
             }
         }
     }
