@@ -93,7 +93,12 @@ internal sealed class SqliteSystem : HeraldSystem
             return null;
         }
 
-        TopologyView topology = await GetTopologyAsync(cancellationToken).ConfigureAwait(false);
+        TopologyView topology;
+        using (SqliteConnection connection = _database.Open())
+        {
+            topology = new TopologyView([], Groups(connection)); // who should see it; the topics' rates are not needed here
+        }
+
         IReadOnlyList<DeadLetter> letters = await _deadLetters.ListAsync(TopicPattern.Parse(found.Envelope.Type), 10_000, cancellationToken).ConfigureAwait(false);
         var deliveries = new List<DeliveryView>();
         foreach (GroupView group in topology.ConsumersOf(found.Envelope.Type))
@@ -146,6 +151,12 @@ internal sealed class SqliteSystem : HeraldSystem
     public override Task<TopologyView> GetTopologyAsync(CancellationToken cancellationToken)
     {
         using SqliteConnection connection = _database.Open();
+        return Task.FromResult(new TopologyView(Topics(connection), Groups(connection)));
+    }
+
+    /// <summary>The consumer groups with their members, checkpoints, current readers and depth per topic.</summary>
+    private List<GroupView> Groups(SqliteConnection connection)
+    {
         var members = new Dictionary<string, List<MemberView>>(StringComparer.Ordinal);
         using (SqliteCommand command = connection.CreateCommand())
         {
@@ -180,7 +191,7 @@ internal sealed class SqliteSystem : HeraldSystem
             }
         }
 
-        return Task.FromResult(new TopologyView(Topics(connection), groups));
+        return groups;
     }
 
     public override Task<Counters> ReadCountersAsync(CancellationToken cancellationToken)
