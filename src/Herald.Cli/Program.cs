@@ -4,11 +4,14 @@ using Herald.Cli;
 using Herald.Cli.Commands;
 
 var systems = new SystemOptions();
-var root = new RootCommand("""
+// A named root rather than RootCommand (which takes the entry assembly's name, Herald.Cli): help says "herald".
+var root = new Command("herald", """
     herald: publish, tail, inspect and repair a Herald system (a SQLite file or a RabbitMQ broker), or open its dashboard.
     Exit codes: 0 done, 1 the operation failed, 2 bad usage.
     Example: herald tail '#' --from start --sqlite herald.db
     """);
+root.Options.Add(new System.CommandLine.Help.HelpOption());
+root.Options.Add(new VersionOption());
 systems.AddTo(root);
 root.Subcommands.Add(PublishCommand.Create(systems));
 root.Subcommands.Add(TailCommand.Create(systems));

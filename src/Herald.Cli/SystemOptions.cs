@@ -16,7 +16,7 @@ internal sealed class SystemOptions
 
     public Option<string?> Management { get; } = new("--management") { Description = "The RabbitMQ management API (default: http://host:15672 of --rabbitmq, same credentials).", Recursive = true, HelpName = "url" };
 
-    public void AddTo(RootCommand root)
+    public void AddTo(Command root)
     {
         root.Options.Add(Sqlite);
         root.Options.Add(RabbitMq);

@@ -278,6 +278,11 @@ public sealed class CliSqliteTests : IDisposable
     [Fact]
     public async Task EveryCommand_HasHelpWithAnExample()
     {
+        HeraldCli.Result root = await HeraldCli.RunAsync("--help");
+        Assert.True(root.ExitCode == 0, root.ToString());
+        Assert.Contains("herald [command] [options]", root.Output); // named herald, as installed
+        Assert.Contains("Exit codes: 0 done, 1 the operation failed, 2 bad usage.", root.Output);
+
         foreach (string[] command in new[] { new[] { "publish" }, ["tail"], ["dead-letters", "list"], ["dead-letters", "redrive"], ["dead-letters", "purge"], ["streams", "read"], ["subscriptions"], ["stats"], ["bench"], ["dashboard"] })
         {
             HeraldCli.Result help = await HeraldCli.RunAsync([.. command, "--help"]);
