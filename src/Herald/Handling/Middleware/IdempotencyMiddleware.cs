@@ -15,15 +15,16 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         }
 
         string consumer = context.Handler.Name;
-        if (inbox is InMemoryInboxStore memory && context.Envelope.TryGetUuid(out Guid uuid))
-        {
-            // The in-memory inbox keys on the UUID itself: the id's text is never made for it.
-            await InMemoryAsync(context, next, memory, consumer, uuid).ConfigureAwait(false);
-            return;
-        }
 
-        string id = context.Envelope.Id;
-        if (!await inbox.TryBeginAsync(consumer, id, context.CancellationToken).ConfigureAwait(false))
+        // The in-memory inbox keys on the UUID of an id Herald made: the id's text is never made for it.
+        InMemoryInboxStore? memory = inbox as InMemoryInboxStore;
+        Guid uuid = default;
+        bool byUuid = memory is not null && context.Envelope.TryGetUuid(out uuid);
+        string? id = byUuid ? null : context.Envelope.Id;
+        bool claimed = byUuid
+            ? memory!.TryBegin(consumer, uuid)
+            : await inbox.TryBeginAsync(consumer, id!, context.CancellationToken).ConfigureAwait(false);
+        if (!claimed)
         {
             context.Outcome = DeliveryOutcome.Duplicate;
             return;
@@ -37,36 +38,20 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         }
         finally
         {
-            if (done)
+            if (byUuid)
             {
-                await inbox.CompleteAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
+                if (!done)
+                {
+                    memory!.Abandon(consumer, uuid); // completing is nothing to do in memory
+                }
+            }
+            else if (done)
+            {
+                await inbox.CompleteAsync(consumer, id!, CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
-                await inbox.AbandonAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private static async ValueTask InMemoryAsync(DeliveryContext context, DeliveryDelegate next, InMemoryInboxStore memory, string consumer, Guid uuid)
-    {
-        if (!memory.TryBegin(consumer, uuid))
-        {
-            context.Outcome = DeliveryOutcome.Duplicate;
-            return;
-        }
-
-        bool done = false;
-        try
-        {
-            await next(context).ConfigureAwait(false);
-            done = context.Outcome == DeliveryOutcome.Handled;
-        }
-        finally
-        {
-            if (!done)
-            {
-                memory.Abandon(consumer, uuid);
+                await inbox.AbandonAsync(consumer, id!, CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
