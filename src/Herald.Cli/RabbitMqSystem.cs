@@ -76,8 +76,7 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
     public override async Task<IReadOnlyList<ObservedEvent>> ReadLatestAsync(int max, TopicPattern? pattern, CancellationToken cancellationToken)
     {
         await EnsureTappingAsync(cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<ObservedEvent> all = _tap.Read(0, int.MaxValue, pattern);
-        return [.. all.Skip(Math.Max(0, all.Count - max))];
+        return _tap.ReadLatest(max, pattern);
     }
 
     public override async Task<EventDetail?> GetEventAsync(string id, CancellationToken cancellationToken)
@@ -224,12 +223,7 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
                 }
                 catch (EventDecodingException ex)
                 {
-                    envelope = new Envelope(Topic.IsValid(message.RoutingKey) ? message.RoutingKey : "herald.undecodable", null, TimeProvider.System.GetUtcNow())
-                    {
-                        EncodedData = message.Body.ToArray(),
-                        DataContentType = "application/octet-stream",
-                        Headers = new Dictionary<string, string> { ["herald-decode-error"] = ex.Message },
-                    };
+                    envelope = Envelope.Undecodable(message.RoutingKey, message.Body.ToArray(), TimeProvider.System.GetUtcNow(), ex.Message);
                 }
 
                 _tap.Add(envelope);

@@ -324,12 +324,7 @@ internal sealed class SqliteSystem : HeraldSystem
         }
         catch (EventDecodingException ex)
         {
-            return new Envelope(Topic.IsValid(topic) ? topic : "herald.undecodable", null, Now())
-            {
-                EncodedData = stored,
-                DataContentType = "application/octet-stream",
-                Headers = new Dictionary<string, string> { ["herald-decode-error"] = ex.Message },
-            };
+            return Envelope.Undecodable(topic, stored, Now(), ex.Message);
         }
     }
 

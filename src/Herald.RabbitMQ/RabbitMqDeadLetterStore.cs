@@ -222,8 +222,7 @@ internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport,
         catch (EventDecodingException)
         {
             // Not a CloudEvent (that is why it is here): keep its bytes as the payload.
-            string topic = Topic.IsValid(message.RoutingKey) ? message.RoutingKey : "herald.undecodable";
-            envelope = new Envelope(topic, null, Transport.Time.GetUtcNow()) { EncodedData = message.Body.ToArray(), DataContentType = "application/octet-stream" };
+            envelope = Envelope.Undecodable(message.RoutingKey, message.Body.ToArray(), Transport.Time.GetUtcNow());
         }
 
         return new DeadLetter(

@@ -52,6 +52,13 @@ internal sealed class EventTap(int capacity, TimeProvider time)
         return found;
     }
 
+    /// <summary>The newest <paramref name="max"/> events matching <paramref name="pattern"/> when given, oldest first.</summary>
+    public IReadOnlyList<ObservedEvent> ReadLatest(int max, TopicPattern? pattern)
+    {
+        IReadOnlyList<ObservedEvent> all = Read(0, int.MaxValue, pattern);
+        return all.Count <= max ? all : [.. all.Skip(all.Count - max)];
+    }
+
     public ObservedEvent? Find(string id)
     {
         lock (_lock)

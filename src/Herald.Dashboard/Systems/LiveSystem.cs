@@ -39,11 +39,8 @@ internal sealed class LiveSystem : HeraldSystem
     public override Task<IReadOnlyList<ObservedEvent>> ReadEventsAsync(long after, int max, TopicPattern? pattern, CancellationToken cancellationToken) =>
         Task.FromResult(_tap.Read(after, max, pattern));
 
-    public override Task<IReadOnlyList<ObservedEvent>> ReadLatestAsync(int max, TopicPattern? pattern, CancellationToken cancellationToken)
-    {
-        IReadOnlyList<ObservedEvent> all = _tap.Read(0, int.MaxValue, pattern);
-        return Task.FromResult<IReadOnlyList<ObservedEvent>>([.. all.Skip(Math.Max(0, all.Count - max))]);
-    }
+    public override Task<IReadOnlyList<ObservedEvent>> ReadLatestAsync(int max, TopicPattern? pattern, CancellationToken cancellationToken) =>
+        Task.FromResult(_tap.ReadLatest(max, pattern));
 
     public override async Task<EventDetail?> GetEventAsync(string id, CancellationToken cancellationToken)
     {

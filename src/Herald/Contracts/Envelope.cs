@@ -160,6 +160,18 @@ public sealed class Envelope
         init => More(value.IsEmpty ? null : Array.Empty<byte>())?.EncodedData = value;
     }
 
+    /// <summary>
+    /// An envelope for bytes that are not a CloudEvent Herald can read: their topic when it is one (else
+    /// <c>herald.undecodable</c>), the bytes as an octet-stream payload, and the decoding error in a header when given.
+    /// </summary>
+    internal static Envelope Undecodable(string? topic, byte[] bytes, DateTimeOffset time, string? error = null) =>
+        new(Topic.IsValid(topic) ? topic! : "herald.undecodable", null, time, topicChecked: true)
+        {
+            EncodedData = bytes,
+            DataContentType = "application/octet-stream",
+            Headers = error is null ? NoHeaders : new Dictionary<string, string> { ["herald-decode-error"] = error },
+        };
+
     /// <summary>A copy of this envelope for another delivery attempt (the rarely-set attributes are shared, not copied).</summary>
     internal Envelope WithAttempt(int attempt) => Copy(Data, attempt);
 
