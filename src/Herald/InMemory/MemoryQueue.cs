@@ -1,17 +1,16 @@
 using System.Numerics;
-using System.Threading.Channels;
 using Herald.Diagnostics;
 using Herald.Transport;
 
 namespace Herald.InMemory;
 
 /// <summary>
-/// One in-memory subscription: a bounded channel per lane, the overflow policy, and the counters. Writers never
-/// lock anything of ours; the channels are the only synchronisation on the hot path.
+/// One in-memory subscription: a bounded ring per lane (<see cref="BoundedRing{T}"/>), the overflow policy, and the
+/// counters. Nothing on the hot path locks: a write or a read is one compare-and-swap on the lane's position.
 /// </summary>
 internal sealed class MemoryQueue : IConsumer
 {
-    private readonly Channel<Envelope>[] _lanes;
+    private readonly BoundedRing<Envelope>[] _lanes;
     private readonly BusTelemetry _telemetry;
     private readonly Action<MemoryQueue> _onDisposed;
     private readonly AsyncSignal? _anyLane;
@@ -34,19 +33,14 @@ internal sealed class MemoryQueue : IConsumer
         Spec = spec;
         _telemetry = telemetry;
         _onDisposed = onDisposed;
-        _lanes = new Channel<Envelope>[spec.Lanes];
-        var options = new BoundedChannelOptions(spec.Capacity)
+        _lanes = new BoundedRing<Envelope>[spec.Lanes];
+
+        // DropNewest means "drop the event arriving".
+        RingFullMode mode = spec.Overflow switch
         {
-            // DropNewest means "drop the event arriving", which is the channel's DropWrite (its DropNewest evicts the newest queued one).
-            FullMode = spec.Overflow switch
-            {
-                Overflow.DropOldest => BoundedChannelFullMode.DropOldest,
-                Overflow.DropNewest => BoundedChannelFullMode.DropWrite,
-                _ => BoundedChannelFullMode.Wait,
-            },
-            SingleReader = false,
-            SingleWriter = false,
-            AllowSynchronousContinuations = false,
+            Overflow.DropOldest => RingFullMode.DropOldest,
+            Overflow.DropNewest => RingFullMode.DropWrite,
+            _ => RingFullMode.Wait,
         };
         Action<Envelope>? onDropped = spec.Overflow switch
         {
@@ -56,7 +50,7 @@ internal sealed class MemoryQueue : IConsumer
         };
         for (int i = 0; i < _lanes.Length; i++)
         {
-            _lanes[i] = Channel.CreateBounded(options, onDropped);
+            _lanes[i] = new BoundedRing<Envelope>(spec.Capacity, mode, onDropped);
         }
 
         _anyLane = spec.Lanes > 1 ? new AsyncSignal() : null;
@@ -81,9 +75,9 @@ internal sealed class MemoryQueue : IConsumer
         get
         {
             int queued = 0;
-            foreach (Channel<Envelope> lane in _lanes)
+            foreach (BoundedRing<Envelope> lane in _lanes)
             {
-                queued += lane.Reader.Count;
+                queued += lane.Count;
             }
 
             return queued + _spillCount;
@@ -107,7 +101,7 @@ internal sealed class MemoryQueue : IConsumer
     /// </summary>
     public bool TryWrite(Envelope envelope)
     {
-        if (_lanes[PickLane(envelope)].Writer.TryWrite(envelope))
+        if (_lanes[PickLane(envelope)].TryWrite(envelope))
         {
             _anyLane?.Ring();
             return true;
@@ -139,7 +133,7 @@ internal sealed class MemoryQueue : IConsumer
             return;
         }
 
-        ChannelWriter<Envelope> writer = _lanes[PickLane(envelope)].Writer;
+        BoundedRing<Envelope> writer = _lanes[PickLane(envelope)];
 
         // A full queue is usually full for a moment: readers are draining it. Spin a little (yielding the core to
         // them, never sleeping) before arming a timed wait, whose token sources and timer cost far more than the wait.
@@ -191,7 +185,7 @@ internal sealed class MemoryQueue : IConsumer
 
     public bool TryRead(int lane, out Delivery delivery)
     {
-        if (_lanes[lane].Reader.TryRead(out Envelope? envelope) || (_spillCount > 0 && TryUnspill(out envelope)))
+        if (_lanes[lane].TryRead(out Envelope? envelope) || (_spillCount > 0 && TryUnspill(out envelope)))
         {
             delivery = Delivered(envelope);
             return true;
@@ -202,14 +196,14 @@ internal sealed class MemoryQueue : IConsumer
     }
 
     public ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken) =>
-        _spillCount > 0 ? new ValueTask<bool>(true) : _lanes[lane].Reader.WaitToReadAsync(cancellationToken);
+        _spillCount > 0 ? new ValueTask<bool>(true) : _lanes[lane].WaitToReadAsync(cancellationToken);
 
     public bool TryPeekOldest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope)
     {
         envelope = null;
-        foreach (Channel<Envelope> lane in _lanes)
+        foreach (BoundedRing<Envelope> lane in _lanes)
         {
-            if (lane.Reader.TryPeek(out Envelope? head) && (envelope is null || head.Time < envelope.Time))
+            if (lane.TryPeek(out Envelope? head) && (envelope is null || head.Time < envelope.Time))
             {
                 envelope = head;
             }
@@ -275,10 +269,10 @@ internal sealed class MemoryQueue : IConsumer
         _disposed = true;
         _onDisposed(this);
         long left = 0;
-        foreach (Channel<Envelope> lane in _lanes)
+        foreach (BoundedRing<Envelope> lane in _lanes)
         {
-            lane.Writer.TryComplete();
-            while (lane.Reader.TryRead(out _))
+            lane.Complete();
+            while (lane.TryRead(out _))
             {
                 left++;
             }
@@ -315,14 +309,14 @@ internal sealed class MemoryQueue : IConsumer
                 return true;
             }
 
-            foreach (Channel<Envelope> lane in _lanes)
+            foreach (BoundedRing<Envelope> lane in _lanes)
             {
-                if (lane.Reader.TryPeek(out _))
+                if (lane.Count > 0)
                 {
                     return true;
                 }
 
-                anyOpen |= !lane.Reader.Completion.IsCompleted;
+                anyOpen |= !lane.IsDrained;
             }
 
             if (!anyOpen)
