@@ -58,7 +58,6 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
             }
 
             IServiceScopeFactory scopes = _services.GetRequiredService<IServiceScopeFactory>();
-            IDeliveryMiddleware[] steps = [.. _catalog.Pipeline.Select(s => s.Create(_services))];
             var consumers = new List<HandlerConsumer>();
             foreach (HandlerRegistration registration in _catalog.Handlers)
             {
@@ -66,6 +65,10 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
                 HandlerOptions o = d.Options;
                 var spec = new ConsumerSpec(d.Name, d.Group, d.Pattern, o.Capacity, o.Overflow, o.OrderedByKey ? o.Concurrency : 1, d.EventType, o.OrderedByKey, o.Concurrency);
                 IConsumer queue = _bus.SubscribeConsumer(spec);
+
+                // Each consumer gets its own steps (PipelineStep.Create runs once per consumer), so a step may keep
+                // per-consumer state without a lookup per delivery.
+                IDeliveryMiddleware[] steps = [.. _catalog.Pipeline.Select(s => s.Create(_services))];
                 consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger));
             }
 

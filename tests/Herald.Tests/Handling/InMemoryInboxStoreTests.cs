@@ -22,17 +22,36 @@ public sealed class InMemoryInboxStoreTests
     }
 
     [Fact]
-    public async Task Bounded_OldestAreForgotten_RecentAreKept()
+    public async Task Bounded_ExactlyTheNewestCapacityIdsAreKept()
     {
-        var inbox = new InMemoryInboxStore(capacity: 1_600); // 16 stripes of 100
+        var inbox = new InMemoryInboxStore(capacity: 1_600);
         for (int i = 0; i < 20_000; i++)
         {
             Assert.True(await inbox.TryBeginAsync("email", $"e{i}", default));
         }
 
-        Assert.InRange(inbox.Count, 1_000, 1_600);
-        Assert.True(await inbox.TryBeginAsync("email", "e0", default), "the oldest ids were forgotten");
-        Assert.False(await inbox.TryBeginAsync("email", "e19999", default), "the newest ids are remembered");
+        Assert.Equal(1_600, inbox.Count);
+        Assert.False(await inbox.TryBeginAsync("email", "e18400", default), "the oldest of the newest 1,600 is remembered");
+        Assert.False(await inbox.TryBeginAsync("email", "e19999", default), "the newest is remembered");
+        Assert.True(await inbox.TryBeginAsync("email", "e18399", default), "one older is forgotten");
+    }
+
+    [Fact]
+    public async Task EachConsumerHasItsOwnWindow_ABusyOneDoesNotPushAQuietOnesIdsOut()
+    {
+        var inbox = new InMemoryInboxStore(capacity: 100);
+        string quiet = Guid.CreateVersion7().ToString();
+        Assert.True(await inbox.TryBeginAsync("audit", quiet, default));
+        Assert.True(await inbox.TryBeginAsync("audit", "text-id", default));
+        for (int i = 0; i < 10_000; i++)
+        {
+            Assert.True(await inbox.TryBeginAsync("email", Guid.CreateVersion7().ToString(), default));
+            Assert.True(await inbox.TryBeginAsync("email", $"e{i}", default));
+        }
+
+        Assert.False(await inbox.TryBeginAsync("audit", quiet, default));
+        Assert.False(await inbox.TryBeginAsync("audit", "text-id", default));
+        Assert.Equal(2 + 100 + 100, inbox.Count);
     }
 
     [Fact]
@@ -69,7 +88,7 @@ public sealed class InMemoryInboxStoreTests
     }
 
     [Fact]
-    public async Task UuidIds_Bounded_OldestAreForgotten_RecentAreKept()
+    public async Task UuidIds_Bounded_ExactlyTheNewestCapacityIdsAreKept()
     {
         var inbox = new InMemoryInboxStore(capacity: 1_600);
         var ids = Enumerable.Range(0, 20_000).Select(_ => Guid.CreateVersion7().ToString()).ToArray();
@@ -78,9 +97,10 @@ public sealed class InMemoryInboxStoreTests
             Assert.True(await inbox.TryBeginAsync("email", id, default));
         }
 
-        Assert.InRange(inbox.Count, 1_000, 1_600);
-        Assert.True(await inbox.TryBeginAsync("email", ids[0], default), "the oldest ids were forgotten");
-        Assert.False(await inbox.TryBeginAsync("email", ids[^1], default), "the newest ids are remembered");
+        Assert.Equal(1_600, inbox.Count);
+        Assert.False(await inbox.TryBeginAsync("email", ids[^1_600], default), "the oldest of the newest 1,600 is remembered");
+        Assert.False(await inbox.TryBeginAsync("email", ids[^1], default), "the newest is remembered");
+        Assert.True(await inbox.TryBeginAsync("email", ids[^1_601], default), "one older is forgotten");
     }
 
     [Fact]
@@ -103,4 +123,77 @@ public sealed class InMemoryInboxStoreTests
 
     [Fact]
     public void Capacity_BelowOne_IsRefused() => Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryInboxStore(0));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(7)]
+    [InlineData(64)]
+    [InlineData(200)]
+    public void Stripe_AgreesWithTheSimpleModel_UnderRandomClaimsAndReleases(int capacity)
+    {
+        // Keys that collide on purpose (few distinct hashes, negative ones too), so probe runs form, wrap and shift.
+        var random = new Random(capacity);
+        var stripe = new InMemoryInboxStore.Stripe<CollidingKey>(capacity);
+        var model = new ModelStripe(capacity);
+        for (int op = 0; op < 200_000; op++)
+        {
+            var key = new CollidingKey(random.Next(-3 * capacity, 3 * capacity));
+            if (random.Next(4) == 0)
+            {
+                stripe.Remove(key);
+                model.Remove(key.Value);
+            }
+            else
+            {
+                Assert.True(model.TryAdd(key.Value) == stripe.TryAdd(key), $"op {op}: claim of {key.Value}");
+            }
+
+            Assert.Equal(model.Count, stripe.Count);
+        }
+    }
+
+    private readonly record struct CollidingKey(int Value)
+    {
+        public override int GetHashCode() => (Value % 5) * 1_000_003;
+    }
+
+    /// <summary>The semantics, written the plain way: a dictionary from key to ring slot, and the ring in arrival order.</summary>
+    private sealed class ModelStripe(int capacity)
+    {
+        private readonly Dictionary<int, int> _slots = [];
+        private readonly int[] _ring = new int[capacity];
+        private int _next;
+        private int _used;
+
+        public int Count => _slots.Count;
+
+        public bool TryAdd(int key)
+        {
+            if (_slots.ContainsKey(key))
+            {
+                return false;
+            }
+
+            if (_used == capacity)
+            {
+                int oldest = _ring[_next];
+                if (_slots.TryGetValue(oldest, out int slot) && slot == _next)
+                {
+                    _slots.Remove(oldest); // forgotten, unless given back or re-added since
+                }
+            }
+            else
+            {
+                _used++;
+            }
+
+            _slots[key] = _next;
+            _ring[_next] = key;
+            _next = (_next + 1) % capacity;
+            return true;
+        }
+
+        public void Remove(int key) => _slots.Remove(key);
+    }
 }

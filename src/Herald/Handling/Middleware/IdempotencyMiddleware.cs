@@ -4,27 +4,83 @@ namespace Herald.Handling.Middleware;
 /// Skips an event id this consumer has already handled (or is handling), through the <see cref="IInboxStore"/>. The
 /// claim is completed when the handler succeeds and released when it fails, so a redrive can run it again.
 /// </summary>
+/// <remarks>
+/// With the in-memory inbox and an id Herald made, the claim is by the id's UUID and the consumer's number (no text
+/// made or parsed), and a handler that completes synchronously costs no state machine here.
+/// </remarks>
 internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddleware
 {
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    private readonly InMemoryInboxStore? _memory = inbox as InMemoryInboxStore;
+    private ConsumerNumber? _lastConsumer;
+
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
     {
         if (!context.Handler.Options.Idempotent)
         {
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
-        string consumer = context.Handler.Name;
+        if (_memory is not { } memory || !context.Envelope.TryGetUuid(out Guid uuid))
+        {
+            return InvokeThroughStoreAsync(context, next);
+        }
 
-        // The in-memory inbox keys on the UUID of an id Herald made: the id's text is never made for it.
-        InMemoryInboxStore? memory = inbox as InMemoryInboxStore;
-        Guid uuid = default;
-        bool byUuid = memory is not null && context.Envelope.TryGetUuid(out uuid);
-        string? id = byUuid ? null : context.Envelope.Id;
-        bool claimed = byUuid
-            ? memory!.TryBegin(consumer, uuid)
-            : await inbox.TryBeginAsync(consumer, id!, context.CancellationToken).ConfigureAwait(false);
-        if (!claimed)
+        int consumer = NumberOf(memory, context.Handler.Name);
+        if (!memory.TryBegin(consumer, uuid))
+        {
+            context.Outcome = DeliveryOutcome.Duplicate;
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask inner;
+        try
+        {
+            inner = next(context);
+        }
+        catch
+        {
+            memory.Abandon(consumer, uuid);
+            throw;
+        }
+
+        if (!inner.IsCompletedSuccessfully)
+        {
+            return AwaitInMemoryAsync(inner, context, memory, consumer, uuid);
+        }
+
+#pragma warning disable VSTHRD103 // completed successfully: GetResult does not block, it releases a pooled source
+        inner.GetAwaiter().GetResult();
+#pragma warning restore VSTHRD103
+        if (context.Outcome != DeliveryOutcome.Handled)
+        {
+            memory.Abandon(consumer, uuid); // completing is nothing to do in memory
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitInMemoryAsync(ValueTask inner, DeliveryContext context, InMemoryInboxStore memory, int consumer, Guid uuid)
+    {
+        bool done = false;
+        try
+        {
+            await inner.ConfigureAwait(false);
+            done = context.Outcome == DeliveryOutcome.Handled;
+        }
+        finally
+        {
+            if (!done)
+            {
+                memory.Abandon(consumer, uuid);
+            }
+        }
+    }
+
+    private async ValueTask InvokeThroughStoreAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        string consumer = context.Handler.Name;
+        string id = context.Envelope.Id;
+        if (!await inbox.TryBeginAsync(consumer, id, context.CancellationToken).ConfigureAwait(false))
         {
             context.Outcome = DeliveryOutcome.Duplicate;
             return;
@@ -38,21 +94,33 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         }
         finally
         {
-            if (byUuid)
+            if (done)
             {
-                if (!done)
-                {
-                    memory!.Abandon(consumer, uuid); // completing is nothing to do in memory
-                }
-            }
-            else if (done)
-            {
-                await inbox.CompleteAsync(consumer, id!, CancellationToken.None).ConfigureAwait(false);
+                await inbox.CompleteAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
-                await inbox.AbandonAsync(consumer, id!, CancellationToken.None).ConfigureAwait(false);
+                await inbox.AbandonAsync(consumer, id, CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>
+    /// The inbox's number for a consumer name. The host makes the steps once per consumer, so the last name asked is
+    /// nearly always the same string object: a reference comparison instead of hashing the name per delivery.
+    /// </summary>
+    private int NumberOf(InMemoryInboxStore memory, string name)
+    {
+        ConsumerNumber? last = Volatile.Read(ref _lastConsumer);
+        if (last is not null && ReferenceEquals(last.Name, name))
+        {
+            return last.Number;
+        }
+
+        int number = memory.ConsumerNumberOf(name);
+        Volatile.Write(ref _lastConsumer, new ConsumerNumber(name, number));
+        return number;
+    }
+
+    private sealed record ConsumerNumber(string Name, int Number);
 }
