@@ -6,18 +6,41 @@ namespace Herald.Handling;
 internal static class HandlerInvoker<THandler, TEvent>
     where THandler : class, IEventHandler<TEvent>
 {
-    public static async ValueTask InvokeAsync(DeliveryContext context)
+    public static ValueTask InvokeAsync(DeliveryContext context)
     {
-        Envelope envelope = context.Envelope;
-        if (typeof(TEvent) != typeof(object) && envelope.Data is not TEvent)
+        Task handled;
+        try
         {
-            throw new PoisonEventException(
-                $"Event {envelope.Id} on '{envelope.Type}' carries {(envelope.Data is null ? "no object" : $"a {envelope.Data.GetType().FullName}")}, "
-                + $"which cannot be bound to {typeof(TEvent).FullName} for handler '{context.Handler.Name}'.");
+            Envelope envelope = context.Envelope;
+            if (typeof(TEvent) != typeof(object) && envelope.Data is not TEvent)
+            {
+                throw new PoisonEventException(
+                    $"Event {envelope.Id} on '{envelope.Type}' carries {(envelope.Data is null ? "no object" : $"a {envelope.Data.GetType().FullName}")}, "
+                    + $"which cannot be bound to {typeof(TEvent).FullName} for handler '{context.Handler.Name}'.");
+            }
+
+            THandler handler = context.Services.GetRequiredService<THandler>();
+            handled = handler.HandleAsync(new EventContext<TEvent>(envelope, context.Attempt), context.CancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex); // the pipeline's delegates never throw
         }
 
-        THandler handler = context.Services.GetRequiredService<THandler>();
-        await handler.HandleAsync(new EventContext<TEvent>(envelope, context.Attempt), context.CancellationToken).ConfigureAwait(false);
+        if (handled.IsCompletedSuccessfully)
+        {
+            context.Outcome = DeliveryOutcome.Handled;
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitAsync(handled, context);
+    }
+
+    private static async ValueTask AwaitAsync(Task handled, DeliveryContext context)
+    {
+#pragma warning disable VSTHRD003 // the handler's own task, started by this delivery
+        await handled.ConfigureAwait(false);
+#pragma warning restore VSTHRD003
         context.Outcome = DeliveryOutcome.Handled;
     }
 }

@@ -217,7 +217,17 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
         {
             IDeliveryMiddleware step = steps[i];
             DeliveryDelegate inner = next;
-            next = context => step.InvokeAsync(context, inner);
+            next = context =>
+            {
+                try
+                {
+                    return step.InvokeAsync(context, inner);
+                }
+                catch (Exception ex)
+                {
+                    return ValueTask.FromException(ex); // a step that throws synchronously fails its task, like any other
+                }
+            };
         }
 
         return next;

@@ -11,11 +11,17 @@ internal sealed class DeadLetterMiddleware(IDeadLetterStore store, ILoggerFactor
 {
     private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
 
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        ValueTask inner = next(context);
+        return inner.IsCompletedSuccessfully ? inner : DeadLetterOnFailureAsync(inner, context);
+    }
+
+    private async ValueTask DeadLetterOnFailureAsync(ValueTask inner, DeliveryContext context)
     {
         try
         {
-            await next(context).ConfigureAwait(false);
+            await inner.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !context.Stopping.IsCancellationRequested)
         {

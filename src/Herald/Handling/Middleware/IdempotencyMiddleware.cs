@@ -32,31 +32,18 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
             return ValueTask.CompletedTask;
         }
 
-        ValueTask inner;
-        try
-        {
-            inner = next(context);
-        }
-        catch
-        {
-            memory.Abandon(consumer, uuid);
-            throw;
-        }
-
+        ValueTask inner = next(context);
         if (!inner.IsCompletedSuccessfully)
         {
             return AwaitInMemoryAsync(inner, context, memory, consumer, uuid);
         }
 
-#pragma warning disable VSTHRD103 // completed successfully: GetResult does not block, it releases a pooled source
-        inner.GetAwaiter().GetResult();
-#pragma warning restore VSTHRD103
         if (context.Outcome != DeliveryOutcome.Handled)
         {
             memory.Abandon(consumer, uuid); // completing is nothing to do in memory
         }
 
-        return ValueTask.CompletedTask;
+        return inner;
     }
 
     private static async ValueTask AwaitInMemoryAsync(ValueTask inner, DeliveryContext context, InMemoryInboxStore memory, int consumer, Guid uuid)

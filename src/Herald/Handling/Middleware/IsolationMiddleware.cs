@@ -12,11 +12,17 @@ internal sealed class IsolationMiddleware(ILoggerFactory loggers) : IDeliveryMid
 {
     private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
 
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        ValueTask inner = next(context);
+        return inner.IsCompletedSuccessfully ? inner : IsolateAsync(inner, context);
+    }
+
+    private async ValueTask IsolateAsync(ValueTask inner, DeliveryContext context)
     {
         try
         {
-            await next(context).ConfigureAwait(false);
+            await inner.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.Stopping.IsCancellationRequested)
         {

@@ -12,14 +12,11 @@ internal sealed class LoggingMiddleware(ILoggerFactory loggers) : IDeliveryMiddl
 {
     private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
 
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
-    {
-        if (!_logger.IsEnabled(LogLevel.Critical))
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next) =>
+        _logger.IsEnabled(LogLevel.Critical) ? LogAsync(context, next) : next(context);
 
+    private async ValueTask LogAsync(DeliveryContext context, DeliveryDelegate next)
+    {
         using IDisposable? scope = _logger.BeginScope(new DeliveryScope(context));
         await next(context).ConfigureAwait(false);
         switch (context.Outcome)

@@ -9,15 +9,11 @@ namespace Herald.Handling.Middleware;
 /// </summary>
 internal sealed class MetricsMiddleware(BusTelemetry telemetry) : IDeliveryMiddleware
 {
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
-    {
-        if (!Observed)
-        {
-            // Nothing listens to these instruments: no clock reads, no tag lists.
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+    // Nothing listening to these instruments: no clock reads, no tag lists, no state machine.
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next) => Observed ? MeasureAsync(context, next) : next(context);
 
+    private async ValueTask MeasureAsync(DeliveryContext context, DeliveryDelegate next)
+    {
         long started = Stopwatch.GetTimestamp();
         try
         {

@@ -14,14 +14,21 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
 {
     private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
 
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    {
+        ValueTask first = next(context);
+        return first.IsCompletedSuccessfully ? first : RetryAsync(first, context, next);
+    }
+
+    /// <summary>The first attempt did not succeed at once: await it, and try again while the policy allows.</summary>
+    private async ValueTask RetryAsync(ValueTask attempt, DeliveryContext context, DeliveryDelegate next)
     {
         RetryPolicy policy = context.Handler.Options.Retry;
         while (true)
         {
             try
             {
-                await next(context).ConfigureAwait(false);
+                await attempt.ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !context.Stopping.IsCancellationRequested)
@@ -58,6 +65,8 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
 
                 context.Attempt++;
             }
+
+            attempt = next(context);
         }
     }
 }

@@ -8,22 +8,57 @@ namespace Herald.Handling.Middleware;
 /// </summary>
 internal sealed class TimeoutMiddleware : IDeliveryMiddleware
 {
-    public async ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+    public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
     {
         TimeSpan timeout = context.Handler.Options.Timeout;
         if (timeout == Timeout.InfiniteTimeSpan)
         {
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
         CancellationToken outer = context.CancellationToken;
-        if (context.Timeouts is { } pool && outer == context.Stopping)
+        return context.Timeouts is { } pool && outer == context.Stopping
+            ? RunPooledAsync(context, next, pool, timeout)
+            : LinkedAsync(context, next, outer, timeout);
+    }
+
+    /// <summary>The common case (the token not narrowed by an earlier step): the loop's watchdog and reusable source.</summary>
+    private static ValueTask RunPooledAsync(DeliveryContext context, DeliveryDelegate next, Handling.AttemptTimeouts pool, TimeSpan timeout)
+    {
+        CancellationTokenSource source = pool.Rent(timeout);
+        context.CancellationToken = source.Token;
+        ValueTask inner = next(context);
+        if (!inner.IsCompletedSuccessfully)
         {
-            await PooledAsync(context, next, pool, timeout).ConfigureAwait(false);
-            return;
+            return AwaitPooledAsync(inner, context, pool, source, timeout);
         }
 
+        context.CancellationToken = context.Stopping;
+        pool.Return(source);
+        return inner;
+    }
+
+    private static async ValueTask AwaitPooledAsync(ValueTask inner, DeliveryContext context, Handling.AttemptTimeouts pool, CancellationTokenSource source, TimeSpan timeout)
+    {
+        CancellationToken stopping = context.Stopping;
+        try
+        {
+            await inner.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (source.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            throw TimedOut(context, timeout, ex);
+        }
+        finally
+        {
+            context.CancellationToken = stopping;
+            pool.Return(source);
+        }
+    }
+
+    /// <summary>A token an earlier step narrowed: a timer of this attempt's own, linked to it.</summary>
+    private static async ValueTask LinkedAsync(DeliveryContext context, DeliveryDelegate next, CancellationToken outer, TimeSpan timeout)
+    {
         using var timer = new CancellationTokenSource(timeout, context.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(outer, timer.Token);
         context.CancellationToken = linked.Token;
@@ -38,27 +73,6 @@ internal sealed class TimeoutMiddleware : IDeliveryMiddleware
         finally
         {
             context.CancellationToken = outer;
-        }
-    }
-
-    /// <summary>The common case (the token not narrowed by an earlier step): the loop's watchdog and reusable source.</summary>
-    private static async ValueTask PooledAsync(DeliveryContext context, DeliveryDelegate next, Handling.AttemptTimeouts pool, TimeSpan timeout)
-    {
-        CancellationToken stopping = context.Stopping;
-        CancellationTokenSource source = pool.Rent(timeout);
-        context.CancellationToken = source.Token;
-        try
-        {
-            await next(context).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex) when (source.IsCancellationRequested && !stopping.IsCancellationRequested)
-        {
-            throw TimedOut(context, timeout, ex);
-        }
-        finally
-        {
-            context.CancellationToken = stopping;
-            pool.Return(source);
         }
     }
 
