@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Herald;
 
 /// <summary>
@@ -10,13 +12,18 @@ namespace Herald;
 /// </remarks>
 public sealed class DeliveryContext
 {
+    private readonly IServiceScopeFactory? _scopes;
     private Dictionary<string, object?>? _items;
+    private IServiceProvider? _services;
+    private AsyncServiceScope? _scope;
 
-    internal DeliveryContext(Envelope envelope, HandlerDescriptor handler, IServiceProvider services, TimeProvider timeProvider, CancellationToken stopping)
+    /// <summary>A context whose services are <paramref name="services"/> as they are, or (when null) a scope per delivery from <paramref name="scopes"/>.</summary>
+    internal DeliveryContext(Envelope envelope, HandlerDescriptor handler, IServiceProvider? services, TimeProvider timeProvider, CancellationToken stopping, IServiceScopeFactory? scopes = null)
     {
         Envelope = envelope;
         Handler = handler;
-        Services = services;
+        _services = services;
+        _scopes = scopes;
         TimeProvider = timeProvider;
         Stopping = stopping;
         CancellationToken = stopping;
@@ -29,8 +36,11 @@ public sealed class DeliveryContext
     /// <summary>The handler this delivery is for.</summary>
     public HandlerDescriptor Handler { get; }
 
-    /// <summary>The DI scope of this delivery.</summary>
-    public IServiceProvider Services { get; private set; }
+    /// <summary>
+    /// The DI scope of this delivery, made on first use: a delivery whose handler needs no scoped service (its
+    /// constructor takes singletons only) and whose steps never ask makes none. Disposed when the delivery ends.
+    /// </summary>
+    public IServiceProvider Services => _services ??= OpenScope();
 
     /// <summary>The clock the pipeline uses.</summary>
     public TimeProvider TimeProvider { get; }
@@ -56,6 +66,12 @@ public sealed class DeliveryContext
     /// <summary>The delivery loop's attempt-timeout watchdog; null outside a delivery loop.</summary>
     internal Handling.AttemptTimeouts? Timeouts { get; init; }
 
+    /// <summary>
+    /// Where the handler itself is resolved from when it needs no scope (the root provider: its constructor takes
+    /// singletons only, see <see cref="ScopeFreeHandlers"/>); null to resolve it from <see cref="Services"/>.
+    /// </summary>
+    internal IServiceProvider? HandlerServices { get; init; }
+
     /// <summary>The consumer the delivery came from (the retry step asks whether it stores retries durably).</summary>
     internal Transport.IConsumer? Consumer { get; init; }
 
@@ -63,10 +79,10 @@ public sealed class DeliveryContext
     internal DateTimeOffset? RedeliverAt { get; set; }
 
     /// <summary>Makes this context the context of the next delivery of the same loop.</summary>
-    internal void Reset(Envelope envelope, IServiceProvider services)
+    internal void Reset(Envelope envelope, IServiceProvider? services = null)
     {
         Envelope = envelope;
-        Services = services;
+        _services = services;
         CancellationToken = Stopping;
         Attempt = envelope.Attempt;
         Outcome = DeliveryOutcome.Pending;
@@ -74,6 +90,32 @@ public sealed class DeliveryContext
         FailureReason = null;
         RedeliverAt = null;
         _items?.Clear();
+    }
+
+    /// <summary>Disposes the delivery's scope, if it made one.</summary>
+    internal ValueTask EndScopeAsync()
+    {
+        AsyncServiceScope? scope = _scope;
+        if (scope is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _scope = null;
+        _services = null;
+        return scope.Value.DisposeAsync();
+    }
+
+    private IServiceProvider OpenScope()
+    {
+        if (_scopes is null)
+        {
+            throw new InvalidOperationException("This delivery context has no services.");
+        }
+
+        AsyncServiceScope scope = _scopes.CreateAsyncScope();
+        _scope = scope;
+        return scope.ServiceProvider;
     }
 
     /// <summary>Why the retry step gave up (<c>attempts-exhausted</c>, <c>not-retryable</c>), for the dead letter.</summary>

@@ -17,6 +17,7 @@ internal sealed class HandlerConsumer
     private readonly IConsumer _queue;
     private readonly DeliveryDelegate _pipeline;
     private readonly IServiceScopeFactory _scopes;
+    private readonly IServiceProvider? _handlerServices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _intake = new();
@@ -31,8 +32,9 @@ internal sealed class HandlerConsumer
     private int _inFlight;
     private Exception? _fault;
 
-    public HandlerConsumer(HandlerDescriptor descriptor, IConsumer queue, DeliveryDelegate pipeline, IServiceScopeFactory scopes, TimeProvider time, ILogger logger)
+    public HandlerConsumer(HandlerDescriptor descriptor, IConsumer queue, DeliveryDelegate pipeline, IServiceScopeFactory scopes, TimeProvider time, ILogger logger, IServiceProvider? handlerServices = null)
     {
+        _handlerServices = handlerServices;
         _descriptor = descriptor;
         _queue = queue;
         _pipeline = pipeline;
@@ -134,20 +136,28 @@ internal sealed class HandlerConsumer
         DeliveryContext? context = null;
         try
         {
-            AsyncServiceScope scope = _scopes.CreateAsyncScope();
-            await using (scope.ConfigureAwait(false))
+            if (reusable is null)
             {
-                if (reusable is null)
+                context = new DeliveryContext(delivery.Envelope, _descriptor, services: null, _time, _abort.Token, _scopes)
                 {
-                    context = new DeliveryContext(delivery.Envelope, _descriptor, scope.ServiceProvider, _time, _abort.Token) { Timeouts = timeouts, Consumer = _queue };
-                }
-                else
-                {
-                    context = reusable;
-                    context.Reset(delivery.Envelope, scope.ServiceProvider);
-                }
+                    Timeouts = timeouts,
+                    Consumer = _queue,
+                    HandlerServices = _handlerServices,
+                };
+            }
+            else
+            {
+                context = reusable;
+                context.Reset(delivery.Envelope);
+            }
 
+            try
+            {
                 await _pipeline(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                await context.EndScopeAsync().ConfigureAwait(false); // the delivery's scope, if anything opened one
             }
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)

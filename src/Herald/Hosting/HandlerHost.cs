@@ -23,14 +23,16 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
     private readonly HeraldHostOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _sync = new();
+    private readonly IServiceCollection? _registrations; // the final registrations: which handlers need no scope
     private readonly List<Task> _schedules = [];
     private CancellationTokenSource? _scheduleStop;
     private HandlerConsumer[] _consumers = [];
     private bool _started;
     private bool _stopped;
 
-    internal HandlerHost(EventBus bus, IServiceProvider services, HandlerCatalog catalog, HeraldHostOptions options, ILoggerFactory loggers)
+    internal HandlerHost(EventBus bus, IServiceProvider services, HandlerCatalog catalog, HeraldHostOptions options, ILoggerFactory loggers, IServiceCollection? registrations = null)
     {
+        _registrations = registrations;
         _bus = bus;
         _services = services;
         _catalog = catalog;
@@ -69,7 +71,8 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
                 // Each consumer gets its own steps (PipelineStep.Create runs once per consumer), so a step may keep
                 // per-consumer state without a lookup per delivery.
                 IDeliveryMiddleware[] steps = [.. _catalog.Pipeline.Select(s => s.Create(_services))];
-                consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger));
+                IServiceProvider? handlerServices = _registrations is not null && ScopeFreeHandlers.CanResolveFromRoot(d.HandlerType, _registrations) ? _services : null;
+                consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger, handlerServices));
             }
 
             Volatile.Write(ref _consumers, [.. consumers]);

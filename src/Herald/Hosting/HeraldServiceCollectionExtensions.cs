@@ -44,7 +44,7 @@ public static class HeraldServiceCollectionExtensions
         services.TryAddSingleton<IDeadLetterStore>(_ => new InMemoryDeadLetterStore());
         services.AddLogging(); // idempotent; the health-check service and the pipeline log through it
         services.AddSingleton(sp => new HandlerHost(
-            sp.GetRequiredService<EventBus>(), sp, catalog, builder.Host, sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<EventBus>(), sp, catalog, builder.Host, sp.GetRequiredService<ILoggerFactory>(), services));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<HandlerHost>());
         services.AddSingleton(sp => new DeadLetters(sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<HandlerHost>(), sp.GetRequiredService<EventBus>()));
         services.AddHealthChecks().AddCheck<HeraldHealthCheck>("herald", tags: ["herald"]);

@@ -172,4 +172,102 @@ public sealed class RegistrationTests
 
         Assert.Equal(2, probe.Seen.Distinct().Count());
     }
+
+    public sealed class SingletonsOnly(Probe probe, Microsoft.Extensions.Logging.ILogger<SingletonsOnly> logger) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            _ = logger;
+            probe.Seen.Enqueue(context.Event.Email);
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class ViaTransient(TransientThing thing) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) => Task.FromResult(thing);
+    }
+
+    public sealed class TransientThing(ScopedThing scoped)
+    {
+        public ScopedThing Scoped { get; } = scoped;
+    }
+
+    public sealed class AsksForProvider(IServiceProvider services) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) => Task.FromResult(services);
+    }
+
+    public sealed class DisposableHandler(Probe probe) : IEventHandler<UserCreated>, IDisposable
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) => Task.FromResult(probe);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>A scoped service that records its disposal.</summary>
+    public sealed class ScopedResource(Probe probe) : IDisposable
+    {
+        public void Dispose()
+        {
+            probe.Seen.Enqueue(this);
+            probe.Attempt();
+        }
+    }
+
+    /// <summary>A user step that takes a scoped service from the delivery's scope.</summary>
+    public sealed class UsesScopedResource(Probe probe) : IDeliveryMiddleware
+    {
+        public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
+        {
+            probe.AttemptTimes.Enqueue(DateTimeOffset.UnixEpoch);
+            _ = context.Services.GetRequiredService<ScopedResource>();
+            return next(context);
+        }
+    }
+
+    [Fact]
+    public void ScopeFree_OnlyHandlersWhoseConstructorTakesSingletons()
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(new Probe()).AddScoped<ScopedThing>().AddTransient<TransientThing>();
+        services.AddTransient<SingletonsOnly>().AddTransient<ScopedHandler>().AddTransient<ViaTransient>()
+            .AddTransient<AsksForProvider>().AddTransient<DisposableHandler>();
+
+        Assert.True(ScopeFreeHandlers.CanResolveFromRoot(typeof(SingletonsOnly), services), "singletons and ILogger<T> (an open-generic singleton)");
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(ScopedHandler), services), "a scoped dependency");
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(ViaTransient), services), "a scoped dependency one transient down");
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(AsksForProvider), services), "IServiceProvider means the delivery's scope");
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(DisposableHandler), services), "the root would keep a disposable transient");
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(NoTopicHandler), services), "not registered");
+
+        services.AddTransient<SingletonsOnly>(sp => new SingletonsOnly(sp.GetRequiredService<Probe>(), null!));
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(SingletonsOnly), services), "a factory: what it asks for is unknown (the last registration counts)");
+        services.AddScoped<Probe>();
+        Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(ViaTransient), services));
+    }
+
+    [Fact]
+    public async Task ScopeFreeHandler_StepsStillGetAScopePerDelivery_DisposedWhenItEnds()
+    {
+        var probe = new Probe { Expected = 2 };
+        await using var harness = await HeraldTestHarness.StartAsync(
+            h =>
+            {
+                h.AddHandler<SingletonsOnly, UserCreated>();
+                h.Use<UsesScopedResource>();
+            },
+            s => s.AddSingleton(probe).AddScoped<ScopedResource>());
+
+        await harness.Bus.PublishAsync(TestEvents.User(1));
+        await harness.Bus.PublishAsync(TestEvents.User(2));
+        await harness.DeliveriesAsync(_ => true, 2);
+        await probe.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30)); // both scopes disposed (just after their deliveries)
+
+        ScopedResource[] disposed = [.. probe.Seen.OfType<ScopedResource>()];
+        Assert.Equal(2, disposed.Length); // one scope per delivery, each disposed when its delivery ended
+        Assert.NotSame(disposed[0], disposed[1]);
+        Assert.Equal(2, probe.Seen.OfType<string>().Count());
+    }
 }
