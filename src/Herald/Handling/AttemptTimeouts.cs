@@ -35,7 +35,7 @@ internal sealed class AttemptTimeouts : IDisposable
 
         Volatile.Write(ref _timeoutTicks, (long)(timeout.TotalSeconds * _time.TimestampFrequency));
         Volatile.Write(ref _started, Math.Max(1, _time.GetTimestamp()));
-        if (Interlocked.CompareExchange(ref _armed, 1, 0) == 0)
+        if (Volatile.Read(ref _armed) == 0 && Interlocked.CompareExchange(ref _armed, 1, 0) == 0)
         {
             _timer.Change(timeout, Timeout.InfiniteTimeSpan);
         }
