@@ -136,32 +136,7 @@ internal sealed class BoundedRing<T>
             return new ValueTask<bool>(true);
         }
 
-        if (_completed)
-        {
-            return new ValueTask<bool>(false);
-        }
-
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
-        RingWaiter waiter;
-        lock (_lock)
-        {
-            Interlocked.Increment(ref _readersParked); // full fence, then look at the tail again
-            if (!IsEmpty || _completed)
-            {
-                Interlocked.Decrement(ref _readersParked);
-                return new ValueTask<bool>(!IsEmpty);
-            }
-
-            waiter = Interlocked.Exchange(ref _spareReader, null) ?? new RingWaiter(this, reader: true);
-            waiter.Arm();
-            _parkedReaders.Add(waiter);
-        }
-
-        return waiter.WaitAsync(cancellationToken);
+        return _completed ? new ValueTask<bool>(false) : ParkAsync(reader: true, cancellationToken);
     }
 
     /// <summary>Completes once there is room to write (true) or the ring is completed (false).</summary>
@@ -172,32 +147,7 @@ internal sealed class BoundedRing<T>
             return new ValueTask<bool>(false);
         }
 
-        if (!IsFull)
-        {
-            return new ValueTask<bool>(true);
-        }
-
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
-        RingWaiter waiter;
-        lock (_lock)
-        {
-            Interlocked.Increment(ref _writersParked); // full fence, then look at the head again
-            if (!IsFull || _completed)
-            {
-                Interlocked.Decrement(ref _writersParked);
-                return new ValueTask<bool>(!_completed);
-            }
-
-            waiter = Interlocked.Exchange(ref _spareWriter, null) ?? new RingWaiter(this, reader: false);
-            waiter.Arm();
-            _parkedWriters.Add(waiter);
-        }
-
-        return waiter.WaitAsync(cancellationToken);
+        return IsFull ? ParkAsync(reader: false, cancellationToken) : new ValueTask<bool>(true);
     }
 
     /// <summary>No more writes: parked writers are told false, parked readers read what is left and then false.</summary>
@@ -216,6 +166,36 @@ internal sealed class BoundedRing<T>
         WakeAll(_parkedWriters, ref _writersParked, false);
         WakeAll(_parkedReaders, ref _readersParked, !IsEmpty);
         return true;
+    }
+
+    /// <summary>
+    /// Parks a reader (until something is written) or a writer (until something is read): raises the parked count
+    /// (a full fence), looks at the positions again, and only then waits, so a wake-up cannot slip between the two.
+    /// </summary>
+    private ValueTask<bool> ParkAsync(bool reader, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        RingWaiter waiter;
+        lock (_lock)
+        {
+            ref int parked = ref reader ? ref _readersParked : ref _writersParked;
+            Interlocked.Increment(ref parked);
+            if ((reader ? !IsEmpty : !IsFull) || _completed)
+            {
+                Interlocked.Decrement(ref parked);
+                return new ValueTask<bool>(reader ? !IsEmpty : !_completed);
+            }
+
+            waiter = Interlocked.Exchange(ref reader ? ref _spareReader : ref _spareWriter, null) ?? new RingWaiter(this, reader);
+            waiter.Arm();
+            (reader ? _parkedReaders : _parkedWriters).Add(waiter);
+        }
+
+        return waiter.WaitAsync(cancellationToken);
     }
 
     private bool IsFull => Volatile.Read(ref _positions.Tail) - Volatile.Read(ref _positions.Head) >= _capacity;
@@ -347,17 +327,7 @@ internal sealed class BoundedRing<T>
         }
     }
 
-    private void Return(RingWaiter waiter)
-    {
-        if (waiter.IsReader)
-        {
-            Volatile.Write(ref _spareReader, waiter);
-        }
-        else
-        {
-            Volatile.Write(ref _spareWriter, waiter);
-        }
-    }
+    private void Return(RingWaiter waiter) => Volatile.Write(ref waiter.IsReader ? ref _spareReader : ref _spareWriter, waiter);
 
     private struct Slot
     {
