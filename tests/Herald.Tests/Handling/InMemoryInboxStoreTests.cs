@@ -130,26 +130,26 @@ public sealed class InMemoryInboxStoreTests
     [InlineData(7)]
     [InlineData(64)]
     [InlineData(200)]
-    public void Stripe_AgreesWithTheSimpleModel_UnderRandomClaimsAndReleases(int capacity)
+    public void RecentIds_AgreesWithTheSimpleModel_UnderRandomClaimsAndReleases(int capacity)
     {
         // Keys that collide on purpose (few distinct hashes, negative ones too), so probe runs form, wrap and shift.
         var random = new Random(capacity);
-        var stripe = new InMemoryInboxStore.Stripe<CollidingKey>(capacity);
-        var model = new ModelStripe(capacity);
+        var ids = new InMemoryInboxStore.RecentIds<CollidingKey>(capacity);
+        var model = new ModelRecentIds(capacity);
         for (int op = 0; op < 200_000; op++)
         {
             var key = new CollidingKey(random.Next(-3 * capacity, 3 * capacity));
             if (random.Next(4) == 0)
             {
-                stripe.Remove(key);
+                ids.Remove(key);
                 model.Remove(key.Value);
             }
             else
             {
-                Assert.True(model.TryAdd(key.Value) == stripe.TryAdd(key), $"op {op}: claim of {key.Value}");
+                Assert.True(model.TryAdd(key.Value) == ids.TryAdd(key), $"op {op}: claim of {key.Value}");
             }
 
-            Assert.Equal(model.Count, stripe.Count);
+            Assert.Equal(model.Count, ids.Count);
         }
     }
 
@@ -159,7 +159,7 @@ public sealed class InMemoryInboxStoreTests
     }
 
     /// <summary>The semantics, written the plain way: a dictionary from key to ring slot, and the ring in arrival order.</summary>
-    private sealed class ModelStripe(int capacity)
+    private sealed class ModelRecentIds(int capacity)
     {
         private readonly Dictionary<int, int> _slots = [];
         private readonly int[] _ring = new int[capacity];

@@ -102,11 +102,15 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     /// <summary>One consumer's remembered ids: UUIDs as 16 bytes (entries the collector never traces), others as text.</summary>
     private sealed class Window(int capacity)
     {
-        public Stripe<UuidKey> Uuids { get; } = new(capacity);
+        private RecentIds<StringKey>? _strings;
 
-        public Stripe<StringKey> Strings { get; } = new(capacity);
+        public RecentIds<UuidKey> Uuids { get; } = new(capacity);
 
-        public int Count => Uuids.Count + Strings.Count;
+        /// <summary>Made on the first id that is not a UUID: most consumers only ever see the UUIDs Herald makes.</summary>
+        public RecentIds<StringKey> Strings =>
+            Volatile.Read(ref _strings) ?? Interlocked.CompareExchange(ref _strings, new RecentIds<StringKey>(capacity), null) ?? _strings!;
+
+        public int Count => Uuids.Count + (Volatile.Read(ref _strings)?.Count ?? 0);
     }
 
     /// <summary>A UUID id. The hash is seeded per process, so ids cannot be crafted to collide.</summary>
@@ -129,13 +133,13 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     }
 
     /// <summary>
-    /// One window of ids: a ring of keys in arrival order, and an open-addressing index over it (linear probing; each index
+    /// The newest ids of one window, of one kind: a ring of keys in arrival order, and an open-addressing index over it (linear probing; each index
     /// entry is the key's hash and its ring position, so a probe compares hashes without touching the ring). When the
     /// ring is full the oldest slot is reused and its key forgotten, unless it was given back (then its index entry is
     /// already gone) or re-added since (then its index entry points at the newer slot). A claim touches one index line
     /// and the ring's next slot; a dictionary touched four or five scattered lines, most of them cache misses.
     /// </summary>
-    internal sealed class Stripe<TKey>(int capacity)
+    internal sealed class RecentIds<TKey>(int capacity)
         where TKey : struct, IEquatable<TKey>
     {
         private readonly Lock _lock = new();
