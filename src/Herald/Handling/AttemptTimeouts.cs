@@ -6,22 +6,32 @@ namespace Herald.Handling;
 /// fires at that attempt's deadline; if the attempt running then is younger, the timer re-arms for its deadline
 /// instead, and when the loop is idle it disarms until the next attempt. A source that fired is replaced.
 /// </summary>
+/// <remarks>
+/// On the system clock an attempt's start is read from <see cref="Environment.TickCount64"/> (a few nanoseconds; its
+/// coarse resolution makes a timeout fire at most a scheduler tick late), not the high-resolution timestamp (~25 ns
+/// on a virtual machine, paid by every delivery). Any other <see cref="TimeProvider"/> (a test's fake clock) is read
+/// through <see cref="TimeProvider.GetTimestamp"/>.
+/// </remarks>
 /// <remarks>Used by one loop, one attempt at a time; the timer callback is the only other party.</remarks>
 internal sealed class AttemptTimeouts : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly CancellationToken _stopping;
     private readonly ITimer _timer;
+    private readonly bool _systemClock;
+    private readonly long _frequency; // ticks of Now per second
     private CancellationTokenSource? _source;
     private CancellationTokenRegistration _link;
-    private long _started;      // timestamp of the running attempt; 0 when idle; -1 once the timer claimed it as timed out
-    private long _timeoutTicks; // its timeout, in timestamp ticks
+    private long _started;      // when the running attempt started (Now); 0 when idle; -1 once the timer claimed it as timed out
+    private long _timeoutTicks; // its timeout, in ticks of Now
     private int _armed;
 
     public AttemptTimeouts(TimeProvider time, CancellationToken stopping)
     {
         _time = time;
         _stopping = stopping;
+        _systemClock = ReferenceEquals(time, TimeProvider.System);
+        _frequency = _systemClock ? 1_000 : time.TimestampFrequency;
         _timer = time.CreateTimer(static s => ((AttemptTimeouts)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -33,8 +43,8 @@ internal sealed class AttemptTimeouts : IDisposable
             _link = _stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _source);
         }
 
-        Volatile.Write(ref _timeoutTicks, (long)(timeout.TotalSeconds * _time.TimestampFrequency));
-        Volatile.Write(ref _started, Math.Max(1, _time.GetTimestamp()));
+        Volatile.Write(ref _timeoutTicks, (long)Math.Ceiling(timeout.TotalSeconds * _frequency));
+        Volatile.Write(ref _started, Math.Max(1, Now));
         if (Volatile.Read(ref _armed) == 0 && Interlocked.CompareExchange(ref _armed, 1, 0) == 0)
         {
             _timer.Change(timeout, Timeout.InfiniteTimeSpan);
@@ -78,10 +88,10 @@ internal sealed class AttemptTimeouts : IDisposable
                 return; // already timed out
             }
 
-            long remaining = started + Volatile.Read(ref _timeoutTicks) - _time.GetTimestamp();
+            long remaining = started + Volatile.Read(ref _timeoutTicks) - Now;
             if (remaining > 0)
             {
-                _timer.Change(TimeSpan.FromSeconds((double)remaining / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+                _timer.Change(TimeSpan.FromSeconds((double)remaining / _frequency), Timeout.InfiniteTimeSpan);
                 return;
             }
 
@@ -105,6 +115,9 @@ internal sealed class AttemptTimeouts : IDisposable
             return;
         }
     }
+
+    /// <summary>The clock attempts are timed on: milliseconds on the system clock, the provider's timestamp otherwise.</summary>
+    private long Now => _systemClock ? Environment.TickCount64 : _time.GetTimestamp();
 
     private void Discard()
     {

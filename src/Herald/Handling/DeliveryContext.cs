@@ -67,10 +67,10 @@ public sealed class DeliveryContext
     internal Handling.AttemptTimeouts? Timeouts { get; init; }
 
     /// <summary>
-    /// Where the handler itself is resolved from when it needs no scope (the root provider: its constructor takes
-    /// singletons only, see <see cref="ScopeFreeHandlers"/>); null to resolve it from <see cref="Services"/>.
+    /// Makes the handler when it needs no scope (see <see cref="ScopeFreeHandlers.ActivatorFor"/>); null to resolve it
+    /// from <see cref="Services"/>.
     /// </summary>
-    internal IServiceProvider? HandlerServices { get; init; }
+    internal Func<object>? MakeHandler { get; init; }
 
     /// <summary>The consumer the delivery came from (the retry step asks whether it stores retries durably).</summary>
     internal Transport.IConsumer? Consumer { get; init; }

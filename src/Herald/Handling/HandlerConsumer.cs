@@ -17,24 +17,18 @@ internal sealed class HandlerConsumer
     private readonly IConsumer _queue;
     private readonly DeliveryDelegate _pipeline;
     private readonly IServiceScopeFactory _scopes;
-    private readonly IServiceProvider? _handlerServices;
+    private readonly Func<object>? _makeHandler;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _intake = new();
     private readonly CancellationTokenSource _abort = new();
     private Task[] _loops = [];
-    private long _handled;
-    private long _retried;
-    private long _deadLettered;
-    private long _duplicates;
-    private long _failed;
-    private long _cancelled;
-    private int _inFlight;
+    private LoopCounters[] _counters = [];
     private Exception? _fault;
 
-    public HandlerConsumer(HandlerDescriptor descriptor, IConsumer queue, DeliveryDelegate pipeline, IServiceScopeFactory scopes, TimeProvider time, ILogger logger, IServiceProvider? handlerServices = null)
+    public HandlerConsumer(HandlerDescriptor descriptor, IConsumer queue, DeliveryDelegate pipeline, IServiceScopeFactory scopes, TimeProvider time, ILogger logger, Func<object>? makeHandler = null)
     {
-        _handlerServices = handlerServices;
+        _makeHandler = makeHandler;
         _descriptor = descriptor;
         _queue = queue;
         _pipeline = pipeline;
@@ -51,14 +45,26 @@ internal sealed class HandlerConsumer
 
     public int RunningLoops => _loops.Count(l => !l.IsCompleted);
 
-    public HandlerStats Stats => new(
-        Interlocked.Read(ref _handled),
-        Interlocked.Read(ref _retried),
-        Interlocked.Read(ref _deadLettered),
-        Interlocked.Read(ref _duplicates),
-        Interlocked.Read(ref _failed),
-        Interlocked.Read(ref _cancelled),
-        Volatile.Read(ref _inFlight));
+    public HandlerStats Stats
+    {
+        get
+        {
+            long handled = 0, retried = 0, deadLettered = 0, duplicates = 0, failed = 0, cancelled = 0;
+            int inFlight = 0;
+            foreach (LoopCounters c in Volatile.Read(ref _counters))
+            {
+                handled += Volatile.Read(ref c.Handled);
+                retried += Volatile.Read(ref c.Retried);
+                deadLettered += Volatile.Read(ref c.DeadLettered);
+                duplicates += Volatile.Read(ref c.Duplicates);
+                failed += Volatile.Read(ref c.Failed);
+                cancelled += Volatile.Read(ref c.Cancelled);
+                inFlight += Volatile.Read(ref c.InFlight);
+            }
+
+            return new HandlerStats(handled, retried, deadLettered, duplicates, failed, cancelled, inFlight);
+        }
+    }
 
     public ConsumerInfo Info
     {
@@ -74,10 +80,18 @@ internal sealed class HandlerConsumer
         bool ordered = _descriptor.Options.OrderedByKey;
         int loops = _descriptor.Options.Concurrency;
         _loops = new Task[loops];
+        var counters = new LoopCounters[loops];
+        for (int i = 0; i < loops; i++)
+        {
+            counters[i] = new LoopCounters();
+        }
+
+        Volatile.Write(ref _counters, counters);
         for (int i = 0; i < loops; i++)
         {
             int lane = ordered ? i : 0;
-            _loops[i] = Task.Run(() => LoopAsync(lane));
+            LoopCounters mine = counters[i];
+            _loops[i] = Task.Run(() => LoopAsync(lane, mine));
         }
 
         Completion = Task.WhenAll(_loops);
@@ -100,7 +114,7 @@ internal sealed class HandlerConsumer
     public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
         _queue.RedeliverAsync(envelope.WithAttempt(1), cancellationToken);
 
-    private async Task LoopAsync(int lane)
+    private async Task LoopAsync(int lane, LoopCounters counters)
     {
         // Marks this flow as the reader of this queue, so a handler publishing into its own full queue spills
         // instead of waiting for room only it could make (see MemoryQueue.WriteAsync).
@@ -114,7 +128,7 @@ internal sealed class HandlerConsumer
             {
                 while (!intake.IsCancellationRequested && _queue.TryRead(lane, out Delivery delivery))
                 {
-                    context = await ProcessAsync(delivery, context, timeouts).ConfigureAwait(false);
+                    context = await ProcessAsync(delivery, context, timeouts, counters).ConfigureAwait(false);
                 }
             }
         }
@@ -130,9 +144,9 @@ internal sealed class HandlerConsumer
         }
     }
 
-    private async ValueTask<DeliveryContext?> ProcessAsync(Delivery delivery, DeliveryContext? reusable, AttemptTimeouts timeouts)
+    private async ValueTask<DeliveryContext?> ProcessAsync(Delivery delivery, DeliveryContext? reusable, AttemptTimeouts timeouts, LoopCounters counters)
     {
-        Interlocked.Increment(ref _inFlight);
+        Volatile.Write(ref counters.InFlight, 1);
         DeliveryContext? context = null;
         try
         {
@@ -142,7 +156,7 @@ internal sealed class HandlerConsumer
                 {
                     Timeouts = timeouts,
                     Consumer = _queue,
-                    HandlerServices = _handlerServices,
+                    MakeHandler = _makeHandler,
                 };
             }
             else
@@ -172,7 +186,7 @@ internal sealed class HandlerConsumer
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            Volatile.Write(ref counters.InFlight, 0);
         }
 
         if (context is { Outcome: DeliveryOutcome.Rescheduled, RedeliverAt: { } due })
@@ -186,13 +200,13 @@ internal sealed class HandlerConsumer
                 // Not stored: leave the delivery unacknowledged, so it comes again (at this attempt) rather than vanish.
                 HandlingLog.Isolated(_logger, ex, _descriptor.Name, delivery.Envelope.Type, delivery.Envelope.Id, context.Attempt);
                 context.Outcome = DeliveryOutcome.Failed;
-                Count(context, delivery);
+                Count(counters, context, delivery);
                 await delivery.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
                 return context;
             }
         }
 
-        Count(context, delivery);
+        Count(counters, context, delivery);
         if (context?.Outcome == DeliveryOutcome.Cancelled)
         {
             // Shutdown cancelled the handler: not done, so not acknowledged (a durable transport delivers it again).
@@ -205,35 +219,52 @@ internal sealed class HandlerConsumer
         return context;
     }
 
-    private void Count(DeliveryContext? context, Delivery delivery)
+    private static void Count(LoopCounters counters, DeliveryContext? context, Delivery delivery)
     {
         DeliveryOutcome outcome = context?.Outcome ?? DeliveryOutcome.Failed;
         int attempts = context is null ? 1 : context.Attempt - delivery.Attempt + 1;
         if (attempts > 1)
         {
-            Interlocked.Add(ref _retried, attempts - 1);
+            LoopCounters.Add(ref counters.Retried, attempts - 1);
         }
 
         switch (outcome)
         {
             case DeliveryOutcome.Handled:
-                Interlocked.Increment(ref _handled);
+                LoopCounters.Add(ref counters.Handled, 1);
                 break;
             case DeliveryOutcome.Duplicate:
-                Interlocked.Increment(ref _duplicates);
+                LoopCounters.Add(ref counters.Duplicates, 1);
                 break;
             case DeliveryOutcome.DeadLettered:
-                Interlocked.Increment(ref _deadLettered);
+                LoopCounters.Add(ref counters.DeadLettered, 1);
                 break;
             case DeliveryOutcome.Cancelled:
-                Interlocked.Increment(ref _cancelled);
+                LoopCounters.Add(ref counters.Cancelled, 1);
                 break;
             case DeliveryOutcome.Rescheduled:
-                Interlocked.Increment(ref _retried); // the next attempt is stored; it comes back as its own delivery
+                LoopCounters.Add(ref counters.Retried, 1); // the next attempt is stored; it comes back as its own delivery
                 break;
             default:
-                Interlocked.Increment(ref _failed);
+                LoopCounters.Add(ref counters.Failed, 1);
                 break;
         }
+    }
+
+    /// <summary>
+    /// One delivery loop's counters. Only its loop writes them (plain stores, no atomic instruction per delivery);
+    /// <see cref="Stats"/> sums every loop's.
+    /// </summary>
+    private sealed class LoopCounters
+    {
+        public long Handled;
+        public long Retried;
+        public long DeadLettered;
+        public long Duplicates;
+        public long Failed;
+        public long Cancelled;
+        public int InFlight;
+
+        public static void Add(ref long counter, long amount) => Volatile.Write(ref counter, counter + amount);
     }
 }

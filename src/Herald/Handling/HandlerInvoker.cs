@@ -19,7 +19,7 @@ internal static class HandlerInvoker<THandler, TEvent>
                     + $"which cannot be bound to {typeof(TEvent).FullName} for handler '{context.Handler.Name}'.");
             }
 
-            THandler handler = (context.HandlerServices ?? context.Services).GetRequiredService<THandler>();
+            THandler handler = context.MakeHandler is { } make ? (THandler)make() : context.Services.GetRequiredService<THandler>();
             handled = handler.HandleAsync(new EventContext<TEvent>(envelope, context.Attempt), context.CancellationToken);
         }
         catch (Exception ex)

@@ -71,8 +71,8 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
                 // Each consumer gets its own steps (PipelineStep.Create runs once per consumer), so a step may keep
                 // per-consumer state without a lookup per delivery.
                 IDeliveryMiddleware[] steps = [.. _catalog.Pipeline.Select(s => s.Create(_services))];
-                IServiceProvider? handlerServices = _registrations is not null && ScopeFreeHandlers.CanResolveFromRoot(d.HandlerType, _registrations) ? _services : null;
-                consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger, handlerServices));
+                Func<object>? makeHandler = _registrations is null ? null : ScopeFreeHandlers.ActivatorFor(d.HandlerType, _registrations, _services);
+                consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger, makeHandler));
             }
 
             Volatile.Write(ref _consumers, [.. consumers]);

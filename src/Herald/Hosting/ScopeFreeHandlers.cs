@@ -18,6 +18,35 @@ internal static class ScopeFreeHandlers
     public static bool CanResolveFromRoot(Type handlerType, IServiceCollection services) =>
         IsScopeFree(handlerType, services, 0);
 
+    /// <summary>
+    /// How a delivery gets its handler without a scope, or null when it needs the delivery's scope. A transient whose
+    /// constructor takes only singletons gets a constructor call made once (with those singletons, resolved here, once:
+    /// they are the same instances from the root as from any scope), so a delivery pays an allocation rather than a
+    /// container lookup; any other scope-free handler comes from the root provider.
+    /// </summary>
+    public static Func<object>? ActivatorFor(Type handlerType, IServiceCollection services, IServiceProvider root)
+    {
+        if (!CanResolveFromRoot(handlerType, services))
+        {
+            return null;
+        }
+
+        ServiceDescriptor descriptor = Find(handlerType, services)!;
+        if (descriptor.Lifetime == ServiceLifetime.Transient && descriptor.ImplementationType is { } implementation)
+        {
+            ParameterInfo[] parameters = implementation.GetConstructors(BindingFlags.Public | BindingFlags.Instance)[0].GetParameters();
+            if (Array.TrueForAll(parameters, p => Find(p.ParameterType, services)?.Lifetime == ServiceLifetime.Singleton))
+            {
+                Type[] types = Array.ConvertAll(parameters, p => p.ParameterType);
+                object[] singletons = Array.ConvertAll(types, root.GetRequiredService);
+                ObjectFactory create = ActivatorUtilities.CreateFactory(implementation, types);
+                return () => create(root, singletons);
+            }
+        }
+
+        return () => root.GetRequiredService(handlerType);
+    }
+
     private static bool IsScopeFree(Type serviceType, IServiceCollection services, int depth)
     {
         if (depth > MaxDepth)

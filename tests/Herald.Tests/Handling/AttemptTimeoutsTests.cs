@@ -25,6 +25,26 @@ public sealed class AttemptTimeoutsTests
     }
 
     [Fact]
+    public async Task OnTheSystemClock_AnAttemptPastItsTimeout_IsCancelled_NotBefore()
+    {
+        using var stop = new CancellationTokenSource();
+        using var timeouts = new AttemptTimeouts(TimeProvider.System, stop.Token);
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        CancellationTokenSource attempt = timeouts.Rent(TimeSpan.FromMilliseconds(100));
+        using CancellationTokenRegistration registration = attempt.Token.Register(() => fired.TrySetResult());
+        await fired.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The attempt's start is read from the coarse tick count: a timeout may fire up to a scheduler tick off.
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(90));
+        timeouts.Return(attempt);
+        CancellationTokenSource next = timeouts.Rent(TimeSpan.FromSeconds(30));
+        Assert.False(next.IsCancellationRequested);
+        timeouts.Return(next);
+    }
+
+    [Fact]
     public void ShortAttempts_ReuseTheSource_AndALaterAttemptGetsItsOwnFullTimeout()
     {
         var clock = new SignallingTimeProvider();

@@ -248,6 +248,49 @@ public sealed class RegistrationTests
         Assert.False(ScopeFreeHandlers.CanResolveFromRoot(typeof(ViaTransient), services));
     }
 
+    /// <summary>A handler that shows which singleton it was given.</summary>
+    public sealed class HoldsProbe(Probe probe) : IEventHandler<UserCreated>
+    {
+        public Probe Probe => probe;
+
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>A plain transient with no dependencies.</summary>
+    public sealed class FreeThing;
+
+    /// <summary>A handler that takes a (scope-free) transient.</summary>
+    public sealed class ViaFreeTransient(FreeThing thing) : IEventHandler<UserCreated>
+    {
+        public FreeThing Thing => thing;
+
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    [Fact]
+    public void ScopeFree_Activator_MakesANewHandlerPerCall_WithTheRootsSingletons()
+    {
+        var probe = new Probe();
+        var services = new ServiceCollection().AddSingleton(probe).AddScoped<ScopedThing>().AddTransient<FreeThing>();
+        services.AddTransient<HoldsProbe>().AddTransient<ViaFreeTransient>().AddTransient<ScopedHandler>();
+        using ServiceProvider root = services.BuildServiceProvider();
+
+        // Singletons only: a constructor call with the singleton resolved once.
+        Func<object> make = ScopeFreeHandlers.ActivatorFor(typeof(HoldsProbe), services, root)!;
+        var first = (HoldsProbe)make();
+        var second = (HoldsProbe)make();
+        Assert.NotSame(first, second);
+        Assert.Same(probe, first.Probe);
+        Assert.Same(probe, second.Probe);
+
+        // A transient dependency: from the root, a new one each time, as the container makes it.
+        Func<object> viaRoot = ScopeFreeHandlers.ActivatorFor(typeof(ViaFreeTransient), services, root)!;
+        Assert.NotSame(((ViaFreeTransient)viaRoot()).Thing, ((ViaFreeTransient)viaRoot()).Thing);
+
+        // A scoped dependency: no activator, the delivery's scope resolves it.
+        Assert.Null(ScopeFreeHandlers.ActivatorFor(typeof(ScopedHandler), services, root));
+    }
+
     [Fact]
     public async Task ScopeFreeHandler_StepsStillGetAScopePerDelivery_DisposedWhenItEnds()
     {
