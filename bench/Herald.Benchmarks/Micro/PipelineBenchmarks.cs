@@ -39,15 +39,7 @@ public class PipelineBenchmarks
             _ => captured!.Pipeline.Where(s => s.Name == Steps),
         };
         IDeliveryMiddleware[] middleware = [.. steps.Select(s => s.Create(_services))];
-        DeliveryDelegate next = HandlerInvoker<NoopHandler, MicroEvent>.InvokeAsync;
-        for (int i = middleware.Length - 1; i >= 0; i--)
-        {
-            IDeliveryMiddleware step = middleware[i];
-            DeliveryDelegate inner = next;
-            next = c => step.InvokeAsync(c, inner);
-        }
-
-        _pipeline = next;
+        _pipeline = PipelineComposer.Compose(middleware, HandlerInvoker<NoopHandler, MicroEvent>.InvokeAsync); // as the host composes it
         var descriptor = new HandlerDescriptor("noop", typeof(NoopHandler), typeof(MicroEvent), TopicPattern.Parse("user.created"), new HandlerOptions());
         _envelope = new Envelope("user.created", new MicroEvent(1), DateTimeOffset.UnixEpoch, topicChecked: true);
         _timeouts = new AttemptTimeouts(TimeProvider.System, CancellationToken.None);

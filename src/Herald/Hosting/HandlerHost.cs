@@ -72,7 +72,7 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
                 // per-consumer state without a lookup per delivery.
                 IDeliveryMiddleware[] steps = [.. _catalog.Pipeline.Select(s => s.Create(_services))];
                 Func<object>? makeHandler = _registrations is null ? null : ScopeFreeHandlers.ActivatorFor(d.HandlerType, _registrations, _services);
-                consumers.Add(new HandlerConsumer(d, queue, Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger, makeHandler));
+                consumers.Add(new HandlerConsumer(d, queue, PipelineComposer.Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger, makeHandler));
             }
 
             Volatile.Write(ref _consumers, [.. consumers]);
@@ -211,29 +211,6 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
 
         await consumer.RedeliverAsync(deadLetter.Envelope, cancellationToken).ConfigureAwait(false);
         return true;
-    }
-
-    private static DeliveryDelegate Compose(IDeliveryMiddleware[] steps, DeliveryDelegate terminal)
-    {
-        DeliveryDelegate next = terminal;
-        for (int i = steps.Length - 1; i >= 0; i--)
-        {
-            IDeliveryMiddleware step = steps[i];
-            DeliveryDelegate inner = next;
-            next = context =>
-            {
-                try
-                {
-                    return step.InvokeAsync(context, inner);
-                }
-                catch (Exception ex)
-                {
-                    return ValueTask.FromException(ex); // a step that throws synchronously fails its task, like any other
-                }
-            };
-        }
-
-        return next;
     }
 
     private async Task<bool> CompletesWithinAsync(Task task, TimeSpan timeout, CancellationToken cancellationToken)
