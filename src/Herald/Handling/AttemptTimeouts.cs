@@ -10,9 +10,9 @@ namespace Herald.Handling;
 /// On the system clock an attempt's start is read from <see cref="Environment.TickCount64"/> (a few nanoseconds; its
 /// coarse resolution makes a timeout fire at most a scheduler tick late), not the high-resolution timestamp (~25 ns
 /// on a virtual machine, paid by every delivery). Any other <see cref="TimeProvider"/> (a test's fake clock) is read
-/// through <see cref="TimeProvider.GetTimestamp"/>.
+/// through <see cref="TimeProvider.GetTimestamp"/>. Used by one loop, one attempt at a time; the timer callback is the
+/// only other party.
 /// </remarks>
-/// <remarks>Used by one loop, one attempt at a time; the timer callback is the only other party.</remarks>
 internal sealed class AttemptTimeouts : IDisposable
 {
     private readonly TimeProvider _time;

@@ -189,7 +189,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
             }
             finally
             {
-                Volatile.Write(ref _busy, 0);
+                Exit();
             }
         }
 
@@ -207,7 +207,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
             }
             finally
             {
-                Volatile.Write(ref _busy, 0);
+                Exit();
             }
         }
 
@@ -218,6 +218,8 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
                 EnterContended();
             }
         }
+
+        private void Exit() => Volatile.Write(ref _busy, 0);
 
         private void EnterContended()
         {
