@@ -8,9 +8,9 @@ namespace Herald;
 /// event ids it was given, the oldest forgotten first (so a very late redelivery may run again; durable inboxes come
 /// with the durable transports). Each consumer has a window of its own: a busy consumer never pushes a quiet one's
 /// ids out, and consumers running in parallel never share a lock or a cache line. A claim allocates nothing once the
-/// window has grown; a window takes about 36 bytes per remembered id, grown as it fills.
+/// window has grown; a window takes about 32 bytes per remembered UUID (the id and two index slots), grown as it fills.
 /// </summary>
-/// <param name="capacity">How many ids are remembered per consumer. Default 32,768 (about 1.2 MB for a full window).</param>
+/// <param name="capacity">How many ids are remembered per consumer. Default 32,768 (about 1 MB for a full window).</param>
 public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.DefaultCapacity) : IInboxStore
 {
     /// <summary>The default window per consumer: 32,768 ids.</summary>
@@ -145,7 +145,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
         private const int FirstLength = 1_024;
         private const int GrowthFactor = 8;
 
-        private Entry[] _ring = new Entry[Math.Min(capacity, FirstLength)];
+        private TKey[] _ring = new TKey[Math.Min(capacity, FirstLength)];
         private long[] _index = new long[IndexLength(Math.Min(capacity, FirstLength))];
         private int _next;
         private int _used;
@@ -182,7 +182,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
                     _used++;
                 }
 
-                _ring[_next] = new Entry(key, hash);
+                _ring[_next] = key;
                 Insert(hash, _next);
                 _next = _next + 1 == _ring.Length ? 0 : _next + 1;
                 return true;
@@ -247,7 +247,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
                     return -1;
                 }
 
-                if ((int)(entry >> 32) == hash && _ring[(int)entry - 1].Key.Equals(key))
+                if ((int)(entry >> 32) == hash && _ring[(int)entry - 1].Equals(key))
                 {
                     return i;
                 }
@@ -272,7 +272,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
         {
             int mask = _index.Length - 1;
             long wanted = (uint)(position + 1);
-            for (int i = _ring[position].Hash & mask; _index[i] != 0; i = (i + 1) & mask)
+            for (int i = _ring[position].GetHashCode() & mask; _index[i] != 0; i = (i + 1) & mask)
             {
                 if ((uint)_index[i] == wanted)
                 {
@@ -330,12 +330,6 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
                     _index[i] = entry;
                 }
             }
-        }
-
-        private readonly struct Entry(TKey key, int hash)
-        {
-            public readonly TKey Key = key;
-            public readonly int Hash = hash;
         }
     }
 }
