@@ -124,6 +124,14 @@ public sealed class InMemoryInboxStoreTests
     [Fact]
     public void Capacity_BelowOne_IsRefused() => Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryInboxStore(0));
 
+    [Fact]
+    public void Capacity_AboveTheMaximum_IsRefused_WithTheMaximumNamed()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryInboxStore(InMemoryInboxStore.MaxCapacity + 1));
+        Assert.Contains("16,777,216", error.Message, StringComparison.Ordinal);
+        Assert.Equal(InMemoryInboxStore.MaxCapacity, new InMemoryInboxStore(InMemoryInboxStore.MaxCapacity).Capacity);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -151,6 +159,80 @@ public sealed class InMemoryInboxStoreTests
 
             Assert.Equal(model.Count, ids.Count);
         }
+    }
+
+    [Theory]
+    [InlineData(1_500, 97)]
+    [InlineData(9_000, 1_009)]
+    public void RecentIds_AgreesWithTheSimpleModel_WhileItGrows_AndLongAfter(int capacity, int hashes)
+    {
+        // Past the first ring (1,024) and the second (8,192), then many times round the full one; few distinct hashes,
+        // so buckets overflow into their neighbours and the marks they leave must be followed and expire.
+        var random = new Random(capacity);
+        var ids = new InMemoryInboxStore.RecentIds<SpreadKey>(capacity);
+        var model = new ModelRecentIds(capacity);
+        for (int op = 0; op < 20 * capacity; op++)
+        {
+            var key = new SpreadKey(random.Next(-2 * capacity, 2 * capacity), hashes);
+            if (random.Next(8) == 0)
+            {
+                ids.Remove(key);
+                model.Remove(key.Value);
+            }
+            else
+            {
+                Assert.True(model.TryAdd(key.Value) == ids.TryAdd(key), $"op {op}: claim of {key.Value}");
+            }
+
+            if (op % 997 == 0)
+            {
+                Assert.Equal(model.Count, ids.Count);
+            }
+        }
+
+        Assert.Equal(model.Count, ids.Count);
+    }
+
+    [Fact]
+    public void RecentIds_AKeyPastAFullBucket_IsFound_AndItsPassingIsUncountedWhenItGoes()
+    {
+        // One hash for all: the home bucket fills, later keys go on to the next buckets and the full ones count them.
+        var ids = new InMemoryInboxStore.RecentIds<SpreadKey>(100);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(ids.TryAdd(new SpreadKey(i, 1)));
+        }
+
+        Assert.True(ids.PassedBuckets() > 0);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.False(ids.TryAdd(new SpreadKey(i, 1)), $"key {i} is remembered");
+        }
+
+        for (int i = 0; i < 100; i += 2)
+        {
+            ids.Remove(new SpreadKey(i, 1)); // given back
+        }
+
+        for (int i = 100; i < 200; i++)
+        {
+            Assert.True(ids.TryAdd(new SpreadKey(i, 1))); // the rest forgotten as the ring goes round
+        }
+
+        for (int i = 100; i < 200; i++)
+        {
+            ids.Remove(new SpreadKey(i, 1));
+        }
+
+        Assert.Equal(0, ids.Count);
+        Assert.Equal(0, ids.PassedBuckets());
+    }
+
+    private readonly record struct SpreadKey(int Value, int Hashes)
+    {
+        public bool Equals(SpreadKey other) => Value == other.Value;
+
+        public override int GetHashCode() => (Value % Hashes) * 1_000_003;
     }
 
     private readonly record struct CollidingKey(int Value)
