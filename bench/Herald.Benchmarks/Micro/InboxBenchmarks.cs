@@ -12,7 +12,7 @@ public class InboxBenchmarks
     private const int Claims = 1_000;
     private Guid[] _ids = [];
     private InMemoryInboxStore _inbox = null!;
-    private int _consumer;
+    private InMemoryInboxStore.Window _window = null!;
     private int _next;
 
     [Params(1_024, 32_768, 100_000)]
@@ -22,7 +22,7 @@ public class InboxBenchmarks
     public void Setup()
     {
         _inbox = new InMemoryInboxStore(Window);
-        _consumer = _inbox.ConsumerNumberOf("email");
+        _window = _inbox.WindowFor("email");
         _ids = new Guid[4 * 1_048_576];
         for (int i = 0; i < _ids.Length; i++)
         {
@@ -31,7 +31,7 @@ public class InboxBenchmarks
 
         for (int i = 0; i < Window; i++)
         {
-            _inbox.TryBegin(_consumer, Guid.NewGuid()); // fill the window
+            _window.TryBegin(Guid.NewGuid()); // fill the window
         }
     }
 
@@ -43,7 +43,7 @@ public class InboxBenchmarks
         int next = _next;
         for (int i = 0; i < Claims; i++)
         {
-            all &= _inbox.TryBegin(_consumer, ids[next]);
+            all &= _window.TryBegin(ids[next]);
             next = next + 1 == ids.Length ? 0 : next + 1;
         }
 

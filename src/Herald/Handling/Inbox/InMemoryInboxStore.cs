@@ -27,9 +27,8 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     /// </summary>
     public const int MaxCapacity = 1 << 24;
 
-    private readonly ConcurrentDictionary<string, int> _numbers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
     private readonly Lock _grow = new();
-    private Window[] _windows = [];
 
     /// <summary>How many ids are remembered per consumer.</summary>
     public int Capacity { get; } = capacity switch
@@ -40,17 +39,17 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     };
 
     /// <summary>How many (consumer, id) pairs are remembered now, over all consumers.</summary>
-    public int Count => Volatile.Read(ref _windows).Sum(w => w.Count);
+    public int Count => _windows.Values.Sum(w => w.Count);
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(eventId);
-        Window window = WindowOf(ConsumerNumberOf(consumer));
+        Window window = WindowFor(consumer);
         bool added = TryParseUuid(eventId, out Guid uuid)
-            ? window.Uuids.TryAdd(new UuidKey(uuid))
-            : window.Strings.TryAdd(new StringKey(eventId));
+            ? window.TryBegin(uuid)
+            : window.TryBegin(eventId);
         return ValueTask.FromResult(added);
     }
 
@@ -62,49 +61,35 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     {
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(eventId);
-        Window window = WindowOf(ConsumerNumberOf(consumer));
+        Window window = WindowFor(consumer);
         if (TryParseUuid(eventId, out Guid uuid))
         {
-            window.Uuids.Remove(new UuidKey(uuid));
+            window.Abandon(uuid);
         }
         else
         {
-            window.Strings.Remove(new StringKey(eventId));
+            window.Abandon(eventId);
         }
 
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The claim of an id Herald made, by its UUID and the consumer's number: no text to format or parse.</summary>
-    internal bool TryBegin(int consumer, Guid uuid) => WindowOf(consumer).Uuids.TryAdd(new UuidKey(uuid));
-
-    /// <summary>Gives back a claim made by <see cref="TryBegin(int, Guid)"/>.</summary>
-    internal void Abandon(int consumer, Guid uuid) => WindowOf(consumer).Uuids.Remove(new UuidKey(uuid));
-
-    /// <summary>The number of a consumer's window (the same name, the same number), made on first use.</summary>
-    internal int ConsumerNumberOf(string consumer)
+    /// <summary>
+    /// A consumer's window (the same name, the same window), made on first use. The idempotency step keeps it, so a
+    /// claim of an id Herald made goes straight to it by the id's UUID: no lookup, no text to format or parse.
+    /// </summary>
+    internal Window WindowFor(string consumer)
     {
-        if (_numbers.TryGetValue(consumer, out int number))
+        if (_windows.TryGetValue(consumer, out Window? window))
         {
-            return number;
+            return window;
         }
 
         lock (_grow)
         {
-            if (_numbers.TryGetValue(consumer, out number))
-            {
-                return number;
-            }
-
-            Window[] windows = _windows;
-            number = windows.Length;
-            Volatile.Write(ref _windows, [.. windows, new Window(Capacity)]); // published before the number is
-            _numbers[consumer] = number;
-            return number;
+            return _windows.TryGetValue(consumer, out window) ? window : _windows[consumer] = new Window(Capacity);
         }
     }
-
-    private Window WindowOf(int consumer) => Volatile.Read(ref _windows)[consumer];
 
     /// <summary>
     /// Whether <paramref name="eventId"/> is a UUID in the canonical lower-case form (as Herald writes them), so that
@@ -114,17 +99,28 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
         Guid.TryParseExact(eventId, "D", out uuid) && eventId.AsSpan().IndexOfAnyInRange('A', 'F') < 0;
 
     /// <summary>One consumer's remembered ids: UUIDs as 16 bytes (entries the collector never traces), others as text.</summary>
-    private sealed class Window(int capacity)
+    internal sealed class Window(int capacity)
     {
+        private readonly RecentIds<UuidKey> _uuids = new(capacity);
         private RecentIds<StringKey>? _strings;
 
-        public RecentIds<UuidKey> Uuids { get; } = new(capacity);
+        /// <summary>Claims a UUID id: false if this consumer was given it already (and it is still remembered).</summary>
+        public bool TryBegin(Guid uuid) => _uuids.TryAdd(new UuidKey(uuid));
+
+        /// <summary>Gives back a claim made by <see cref="TryBegin(Guid)"/>.</summary>
+        public void Abandon(Guid uuid) => _uuids.Remove(new UuidKey(uuid));
+
+        /// <summary>Claims an id that is not a canonical UUID, by its text.</summary>
+        public bool TryBegin(string id) => Strings.TryAdd(new StringKey(id));
+
+        /// <summary>Gives back a claim made by <see cref="TryBegin(string)"/>.</summary>
+        public void Abandon(string id) => Strings.Remove(new StringKey(id));
+
+        public int Count => _uuids.Count + (Volatile.Read(ref _strings)?.Count ?? 0);
 
         /// <summary>Made on the first id that is not a UUID: most consumers only ever see the UUIDs Herald makes.</summary>
-        public RecentIds<StringKey> Strings =>
+        private RecentIds<StringKey> Strings =>
             Volatile.Read(ref _strings) ?? Interlocked.CompareExchange(ref _strings, new RecentIds<StringKey>(capacity), null) ?? _strings!;
-
-        public int Count => Uuids.Count + (Volatile.Read(ref _strings)?.Count ?? 0);
     }
 
     /// <summary>A UUID id. The hash is seeded per process, so ids cannot be crafted to collide.</summary>
@@ -171,10 +167,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
         private Slot[] _ring;
         private uint[] _index;
         private int _bucketCount;
-        private long _arrivals;
-        private int _next;
-        private int _count;
-        private int _busy; // a spin lock: held for a claim (~20 ns), by one consumer's loops; one atomic per claim
+        private WindowCursor _at; // the lock is held for a claim (~20 ns), by one consumer's loops; one atomic per claim
 
         public RecentIds(int capacity)
         {
@@ -186,7 +179,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
             _index = new uint[_bucketCount * Lanes];
         }
 
-        public int Count => Volatile.Read(ref _count);
+        public int Count => Volatile.Read(ref _at.Count);
 
         /// <summary>The buckets' counts summed: each live key counts once per full bucket it went past (for tests).</summary>
         internal long PassedBuckets()
@@ -219,19 +212,19 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
                     return false;
                 }
 
-                if (_arrivals == _ring.Length && _ring.Length < _capacity)
+                if (_at.Arrivals == _ring.Length && _ring.Length < _capacity)
                 {
                     Grow();
                 }
-                else if (_arrivals >= _ring.Length)
+                else if (_at.Arrivals >= _ring.Length)
                 {
-                    Forget(_next); // full: the oldest goes
+                    Forget(_at.Next); // full: the oldest goes
                 }
 
-                _ring[_next] = new Slot(key, Place(hash, _next));
-                _next = _next + 1 == _ring.Length ? 0 : _next + 1;
-                _arrivals++;
-                Volatile.Write(ref _count, _count + 1);
+                _ring[_at.Next] = new Slot(key, Place(hash, _at.Next));
+                _at.Next = _at.Next + 1 == _ring.Length ? 0 : _at.Next + 1;
+                _at.Arrivals++;
+                Volatile.Write(ref _at.Count, _at.Count + 1);
                 return true;
             }
             finally
@@ -262,13 +255,13 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
 
         private void Enter()
         {
-            if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            if (Interlocked.CompareExchange(ref _at.Busy, 1, 0) != 0)
             {
                 EnterContended();
             }
         }
 
-        private void Exit() => Volatile.Write(ref _busy, 0);
+        private void Exit() => Volatile.Write(ref _at.Busy, 0);
 
         private void EnterContended()
         {
@@ -277,7 +270,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
             {
                 spin.SpinOnce();
             }
-            while (Volatile.Read(ref _busy) != 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0);
+            while (Volatile.Read(ref _at.Busy) != 0 || Interlocked.CompareExchange(ref _at.Busy, 1, 0) != 0);
         }
 
         private uint PositionMask => (1u << _positionBits) - 1;
@@ -379,7 +372,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
                 }
             }
 
-            Volatile.Write(ref _count, _count - 1);
+            Volatile.Write(ref _at.Count, _at.Count - 1);
         }
 
         /// <summary>
@@ -390,11 +383,11 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
         {
             // Few, large steps (1,024 -> 8,192 -> 65,536 ...): each step re-places every key (its hash recomputed).
             int length = (int)Math.Min(_capacity, (long)_ring.Length * GrowthFactor);
-            _next = _ring.Length;
+            _at.Next = _ring.Length;
             Array.Resize(ref _ring, length);
             _bucketCount = BucketsFor(length);
             _index = new uint[_bucketCount * Lanes];
-            for (int position = 0; position < _next; position++)
+            for (int position = 0; position < _at.Next; position++)
             {
                 if (_ring[position].Lane != None)
                 {

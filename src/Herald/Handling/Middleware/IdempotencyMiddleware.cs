@@ -5,13 +5,13 @@ namespace Herald.Handling.Middleware;
 /// claim is completed when the handler succeeds and released when it fails, so a redrive can run it again.
 /// </summary>
 /// <remarks>
-/// With the in-memory inbox and an id Herald made, the claim is by the id's UUID and the consumer's number (no text
-/// made or parsed), and a handler that completes synchronously costs no state machine here.
+/// With the in-memory inbox and an id Herald made, the claim goes straight to the consumer's window by the id's UUID (no
+/// text made or parsed), and a handler that completes synchronously costs no state machine here.
 /// </remarks>
 internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddleware
 {
     private readonly InMemoryInboxStore? _memory = inbox as InMemoryInboxStore;
-    private ConsumerNumber? _lastConsumer;
+    private ConsumerWindow? _last;
 
     public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next)
     {
@@ -25,8 +25,8 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
             return InvokeThroughStoreAsync(context, next);
         }
 
-        int consumer = NumberOf(memory, context.Handler.Name);
-        if (!memory.TryBegin(consumer, uuid))
+        InMemoryInboxStore.Window window = WindowOf(memory, context.Handler.Name);
+        if (!window.TryBegin(uuid))
         {
             context.Outcome = DeliveryOutcome.Duplicate;
             return ValueTask.CompletedTask;
@@ -35,18 +35,18 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         ValueTask inner = next(context);
         if (!inner.IsCompletedSuccessfully)
         {
-            return AwaitInMemoryAsync(inner, context, memory, consumer, uuid);
+            return AwaitInMemoryAsync(inner, context, window, uuid);
         }
 
         if (context.Outcome != DeliveryOutcome.Handled)
         {
-            memory.Abandon(consumer, uuid); // completing is nothing to do in memory
+            window.Abandon(uuid); // completing is nothing to do in memory
         }
 
         return inner;
     }
 
-    private static async ValueTask AwaitInMemoryAsync(ValueTask inner, DeliveryContext context, InMemoryInboxStore memory, int consumer, Guid uuid)
+    private static async ValueTask AwaitInMemoryAsync(ValueTask inner, DeliveryContext context, InMemoryInboxStore.Window window, Guid uuid)
     {
         bool done = false;
         try
@@ -58,7 +58,7 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         {
             if (!done)
             {
-                memory.Abandon(consumer, uuid);
+                window.Abandon(uuid);
             }
         }
     }
@@ -93,21 +93,21 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
     }
 
     /// <summary>
-    /// The inbox's number for a consumer name. The host makes the steps once per consumer, so the last name asked is
+    /// The inbox's window for a consumer name. The host makes the steps once per consumer, so the last name asked is
     /// nearly always the same string object: a reference comparison instead of hashing the name per delivery.
     /// </summary>
-    private int NumberOf(InMemoryInboxStore memory, string name)
+    private InMemoryInboxStore.Window WindowOf(InMemoryInboxStore memory, string name)
     {
-        ConsumerNumber? last = Volatile.Read(ref _lastConsumer);
+        ConsumerWindow? last = Volatile.Read(ref _last);
         if (last is not null && ReferenceEquals(last.Name, name))
         {
-            return last.Number;
+            return last.Window;
         }
 
-        int number = memory.ConsumerNumberOf(name);
-        Volatile.Write(ref _lastConsumer, new ConsumerNumber(name, number));
-        return number;
+        InMemoryInboxStore.Window window = memory.WindowFor(name);
+        Volatile.Write(ref _last, new ConsumerWindow(name, window));
+        return window;
     }
 
-    private sealed record ConsumerNumber(string Name, int Number);
+    private sealed record ConsumerWindow(string Name, InMemoryInboxStore.Window Window);
 }
