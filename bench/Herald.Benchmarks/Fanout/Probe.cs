@@ -67,6 +67,16 @@ public sealed class Probe
             return (double.NaN, double.NaN, double.NaN);
         }
 
+        if (Environment.GetEnvironmentVariable("HERALD_BENCH_SERIES") is { } path)
+        {
+            // For diagnosis: each subscriber's latencies in µs, in arrival order, one line per subscriber.
+            using var w = new StreamWriter(path);
+            for (int s = 0; s < Subscribers; s++)
+            {
+                w.WriteLine(string.Join(' ', _latencies[s].AsSpan(0, Volatile.Read(ref _counts[s])).ToArray().Select(t => t * 1_000_000 / Stopwatch.Frequency)));
+            }
+        }
+
         all.Sort();
         double At(double p) => all[Math.Min(all.Count - 1, (int)Math.Ceiling(p * all.Count) - 1)] * 1_000_000.0 / Stopwatch.Frequency;
         return (At(0.50), At(0.99), At(0.999));
