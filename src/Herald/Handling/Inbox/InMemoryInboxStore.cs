@@ -28,7 +28,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     public const int MaxCapacity = 1 << 24;
 
     private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
-    private readonly Lock _grow = new();
+    private readonly Lock _making = new(); // one window per name, even when two deliveries ask first at once
 
     /// <summary>How many ids are remembered per consumer.</summary>
     public int Capacity { get; } = capacity switch
@@ -85,7 +85,7 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
             return window;
         }
 
-        lock (_grow)
+        lock (_making)
         {
             return _windows.TryGetValue(consumer, out window) ? window : _windows[consumer] = new Window(Capacity);
         }
