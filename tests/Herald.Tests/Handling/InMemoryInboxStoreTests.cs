@@ -140,13 +140,13 @@ public sealed class InMemoryInboxStoreTests
     [InlineData(200)]
     public void RecentIds_AgreesWithTheSimpleModel_UnderRandomClaimsAndReleases(int capacity)
     {
-        // Keys that collide on purpose (few distinct hashes, negative ones too), so probe runs form, wrap and shift.
+        // Keys that collide on purpose (few distinct hashes, negative ones too), so buckets fill, overflow and wrap round.
         var random = new Random(capacity);
-        var ids = new InMemoryInboxStore.RecentIds<CollidingKey>(capacity);
+        var ids = new InMemoryInboxStore.RecentIds<SpreadKey>(capacity);
         var model = new ModelRecentIds(capacity);
         for (int op = 0; op < 200_000; op++)
         {
-            var key = new CollidingKey(random.Next(-3 * capacity, 3 * capacity));
+            var key = new SpreadKey(random.Next(-3 * capacity, 3 * capacity), 5);
             if (random.Next(4) == 0)
             {
                 ids.Remove(key);
@@ -233,11 +233,6 @@ public sealed class InMemoryInboxStoreTests
         public bool Equals(SpreadKey other) => Value == other.Value;
 
         public override int GetHashCode() => (Value % Hashes) * 1_000_003;
-    }
-
-    private readonly record struct CollidingKey(int Value)
-    {
-        public override int GetHashCode() => (Value % 5) * 1_000_003;
     }
 
     /// <summary>The semantics, written the plain way: a dictionary from key to ring slot, and the ring in arrival order.</summary>

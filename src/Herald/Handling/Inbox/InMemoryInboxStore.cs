@@ -146,7 +146,8 @@ public sealed class InMemoryInboxStore(int capacity = InMemoryInboxStore.Default
     /// The newest ids of one window, of one kind: a ring of keys in arrival order, and an index of 64-byte buckets over
     /// it. A bucket holds 15 lanes and a count: a lane is a key's ring position (plus one; 0 is free) under a fingerprint
     /// of its hash, and the count is how many live keys found the bucket full and went on to a later one. Lanes are twice
-    /// the keys, so a bucket is rarely full. A claim reads one bucket (one cache line; a vector compare finds the lanes
+    /// the keys, so a bucket is rarely full. A claim reads one bucket (64 bytes, a line's worth; the array's start is
+    /// not aligned, so mostly parts of two lines: aligning it measured no faster; a vector compare finds the lanes
     /// whose fingerprint matches, and only those send it to the ring to compare keys) and writes the ring's next slot;
     /// when the ring is full, the slot's old key is forgotten by clearing the lane the slot remembers (a store, with no
     /// read to wait for). The index is all a lookup reads at random: 8.5 bytes per key, a quarter of a table of keys.
