@@ -163,6 +163,14 @@ public static class FanoutRunner
             md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {(met ? "yes" : "**no**")} |");
         }
 
+        void Control(string label, Summary? a, Summary? b, Func<Summary, double> value)
+        {
+            if (a is not null && b is not null && value(b) != 0 && !double.IsNaN(value(a)) && !double.IsNaN(value(b)))
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {value(a) / value(b):0.00}x | - |");
+            }
+        }
+
         Ratio("burst, pull: >= 0.70x raw bounded channels", Get("herald-pull", "burst"), Get("channels-bounded", "burst"), s => s.EventsPerSecond, 0.70, atLeast: true);
         Ratio("burst, handlers: >= 0.50x raw bounded channels", Get("herald-handlers", "burst"), Get("channels-bounded", "burst"), s => s.EventsPerSecond, 0.50, atLeast: true);
         Ratio("burst, pull: >= 10x Wolverine local", Get("herald-pull", "burst"), Get("wolverine", "burst"), s => s.EventsPerSecond, 10, atLeast: true);
@@ -170,9 +178,16 @@ public static class FanoutRunner
         Ratio("paced, pull: p99 <= 1.5x raw bounded", Get("herald-pull", "paced"), Get("channels-bounded", "paced"), s => s.P99, 1.5, atLeast: false);
         Ratio("paced, pull: p99.9 <= 2x raw bounded", Get("herald-pull", "paced"), Get("channels-bounded", "paced"), s => s.P999, 2.0, atLeast: false);
         Summary? pull = Get("herald-pull", "burst");
+
         md.AppendLine(CultureInfo.InvariantCulture, $"| pull path: <= 128 B/event beyond the 40 B event | {(pull is null ? "n/a" : $"{pull.Bytes - 40:N0} B")} | {(pull is not null && pull.Bytes - 40 <= 128 ? "yes" : "**no**")} |");
         bool clean = summaries.Where(s => s.System.StartsWith("herald", StringComparison.Ordinal)).All(s => s.Lost == 0 && s.Duplicates == 0);
         md.AppendLine(CultureInfo.InvariantCulture, $"| Herald: no run loses or duplicates an event | {summaries.Where(s => s.System.StartsWith("herald", StringComparison.Ordinal)).Sum(s => s.Lost + s.Duplicates)} | {(clean ? "yes" : "**no**")} |");
+
+        // Not targets: the same raw channels measured twice. Two equal systems differ by this much in this run, so a
+        // target ratio within this distance of its bound says more about the machine than about the systems.
+        Control("control, not a target: raw bounded / raw bounded again, burst events/s", Get("channels-bounded", "burst"), Get("channels-bounded-again", "burst"), s => s.EventsPerSecond);
+        Control("control, not a target: raw bounded / raw bounded again, paced p99", Get("channels-bounded", "paced"), Get("channels-bounded-again", "paced"), s => s.P99);
+        Control("control, not a target: raw bounded / raw bounded again, paced p99.9", Get("channels-bounded", "paced"), Get("channels-bounded-again", "paced"), s => s.P999);
         md.AppendLine("<!-- fanout:end -->");
         return md.ToString();
     }
