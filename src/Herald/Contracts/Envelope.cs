@@ -33,7 +33,7 @@ public sealed class Envelope
     private Guid _uuid;
 
     // The attributes most in-process events never set live in a side object made on first use, so the common
-    // envelope is the hot fields only (88 bytes on 64-bit) and the publish path allocates no more than that.
+    // envelope is the hot fields only (112 bytes on 64-bit) and the publish path allocates no more than that.
     private Attributes? _more;
 
     /// <summary>Creates an envelope for <paramref name="data"/> published to <paramref name="type"/> at <paramref name="time"/>.</summary>
