@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Configuration;
 using Herald.Handling;
 using Herald.Handling.Middleware;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,7 @@ public sealed class HeraldBuilder
 {
     private readonly List<Func<HandlerRegistration[]>> _handlers = [];
     private readonly List<RecurringPublish> _recurring = [];
+    private HeraldSettings? _settings;
 
     internal HeraldBuilder(IServiceCollection services)
     {
@@ -130,11 +132,32 @@ public sealed class HeraldBuilder
         return this;
     }
 
+    /// <summary>
+    /// Reads settings from <paramref name="section"/> (for example <c>builder.Configuration.GetSection("Herald")</c>)
+    /// over what code sets, so a deployment can tune Herald without a rebuild: <c>Bus</c> (<c>Name</c>, <c>Source</c>,
+    /// <c>PublishTimeout</c>, <c>PausedGateCapacity</c>), <c>Host</c> (<c>ShutdownTimeout</c>,
+    /// <c>CancellationGrace</c>, <c>QueueHighWaterMark</c>, <c>MaxOldestEventAge</c>), and <c>Handlers:{name}</c>
+    /// (<c>Group</c>, <c>Concurrency</c>, <c>OrderedByKey</c>, <c>Timeout</c>, <c>Capacity</c>, <c>Overflow</c>,
+    /// <c>Idempotent</c>, <c>Retry</c> with <c>MaxAttempts</c>, <c>InitialDelay</c>, <c>MaxDelay</c>, <c>Factor</c>,
+    /// <c>Jitter</c>). Times are time spans (<c>00:00:30</c>), numbers use a dot. Read once, when <c>AddHerald</c>
+    /// runs. An unknown key, a value that does not parse, or a handler name no registration has throws there, naming
+    /// the key's full path.
+    /// </summary>
+    /// <param name="section">The configuration section holding Herald's settings.</param>
+    public HeraldBuilder BindConfiguration(IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        _settings = new HeraldSettings(section);
+        return this;
+    }
+
     /// <summary>Checks every registration and returns the catalog; throws naming the handler and the problem.</summary>
     internal HandlerCatalog Build()
     {
+        _settings?.Apply(Bus, Host);
         Host.Validate();
         HandlerRegistration[] handlers = [.. _handlers.SelectMany(h => h())];
+        _settings?.CheckHandlers(handlers.Select(h => h.Descriptor.Name));
         IGrouping<string, HandlerRegistration>? clash = handlers.GroupBy(h => h.Descriptor.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null)
         {
@@ -163,7 +186,7 @@ public sealed class HeraldBuilder
         return new HandlerCatalog(handlers, [.. Pipeline], [.. _recurring]);
     }
 
-    private static HandlerRegistration Describe(Type handler, Type? eventType, TopicPattern? pattern, bool qualify, Action<HandlerOptions>? configure, DeliveryDelegate invoke)
+    private HandlerRegistration Describe(Type handler, Type? eventType, TopicPattern? pattern, bool qualify, Action<HandlerOptions>? configure, DeliveryDelegate invoke)
     {
         var options = new HandlerOptions();
         configure?.Invoke(options);
@@ -180,6 +203,7 @@ public sealed class HeraldBuilder
         }
 
         string name = options.Name ?? (qualify ? $"{handler.Name}/{pattern.Value}" : handler.Name);
+        _settings?.Apply(name, options);
         options.Validate(name);
         return new HandlerRegistration(new HandlerDescriptor(name, handler, eventType, pattern, options), invoke);
     }
