@@ -151,6 +151,28 @@ public sealed class HeraldBuilder
         return this;
     }
 
+    /// <summary>
+    /// Publishes <paramref name="create"/>'s event at every time the cron expression <paramref name="expression"/>
+    /// names, while the host runs: five fields (minute hour day-of-month month day-of-week) with <c>*</c>, numbers,
+    /// ranges <c>a-b</c>, steps <c>*/n</c>, lists <c>a,b</c> and names (<c>JAN</c>, <c>MON-FRI</c>), or
+    /// <c>@hourly</c>, <c>@daily</c>, <c>@weekly</c>, <c>@monthly</c>, <c>@yearly</c>. Times missed while the process
+    /// was not running or was suspended are skipped, not made up.
+    /// </summary>
+    /// <param name="expression">For example <c>0 3 * * *</c> (03:00 every day) or <c>*/15 9-17 * * MON-FRI</c>.</param>
+    /// <param name="create">Makes the event to publish.</param>
+    /// <param name="timeZone">The zone the expression's times are in; UTC when null. Across daylight saving changes a
+    /// time the clock skips fires an hour later by the clock, and a time it repeats fires once.</param>
+    /// <exception cref="ArgumentException">The expression is not valid (the message names the field and the problem) or never fires.</exception>
+    public HeraldBuilder Cron<TEvent>(string expression, Func<TEvent> create, TimeZoneInfo? timeZone = null)
+        where TEvent : notnull
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        CronSchedule schedule = CronSchedule.Parse(expression);
+        string topic = Topic.Of<TEvent>();
+        _recurring.Add(new RecurringPublish(topic, schedule, timeZone ?? TimeZoneInfo.Utc, (bus, ct) => bus.PublishAsync(create(), ct)));
+        return this;
+    }
+
     /// <summary>Checks every registration and returns the catalog; throws naming the handler and the problem.</summary>
     internal HandlerCatalog Build()
     {

@@ -3,33 +3,88 @@ using Microsoft.Extensions.Logging;
 
 namespace Herald;
 
-/// <summary>A publish repeated every period on the bus's <see cref="TimeProvider"/>, from the host's start to its stop.</summary>
-internal sealed class RecurringPublish(string topic, TimeSpan period, Func<EventBus, CancellationToken, ValueTask> publish)
+/// <summary>
+/// A publish repeated while the host runs, on the bus's <see cref="TimeProvider"/>: every period (from the host's
+/// start), or at the times a cron expression names in a time zone.
+/// </summary>
+internal sealed class RecurringPublish
 {
-    public string Topic { get; } = topic;
+    // A timer cannot wait longer than ~49 days; a wait for a far cron time is taken in steps of at most a day.
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
-    public TimeSpan Period { get; } = period;
+    private readonly Func<EventBus, CancellationToken, ValueTask> _publish;
+    private readonly CronSchedule? _cron;
+    private readonly TimeZoneInfo _zone = TimeZoneInfo.Utc;
+
+    /// <summary>Every <paramref name="period"/>, first after one period.</summary>
+    public RecurringPublish(string topic, TimeSpan period, Func<EventBus, CancellationToken, ValueTask> publish)
+    {
+        Topic = topic;
+        Period = period;
+        _publish = publish;
+    }
+
+    /// <summary>At every time <paramref name="cron"/> names in <paramref name="zone"/>.</summary>
+    public RecurringPublish(string topic, CronSchedule cron, TimeZoneInfo zone, Func<EventBus, CancellationToken, ValueTask> publish)
+    {
+        Topic = topic;
+        _cron = cron;
+        _zone = zone;
+        _publish = publish;
+    }
+
+    public string Topic { get; }
+
+    /// <summary>The period, for a periodic publish; zero for a cron schedule.</summary>
+    public TimeSpan Period { get; }
 
     public async Task RunAsync(EventBus bus, ILogger logger, CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(Period, bus.TimeProvider);
         try
         {
-            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            if (_cron is null)
             {
-                try
+                using var timer = new PeriodicTimer(Period, bus.TimeProvider);
+                while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
                 {
-                    await publish(bus, stop).ConfigureAwait(false);
+                    await PublishAsync(bus, logger, stop).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+
+                return;
+            }
+
+            TimeProvider clock = bus.TimeProvider;
+            DateTimeOffset after = clock.GetUtcNow();
+            while (_cron.Next(after, _zone) is { } due)
+            {
+                // Wait on the clock until the time is reached; a clock that jumps is looked at again after each step.
+                for (TimeSpan wait = due - clock.GetUtcNow(); wait > TimeSpan.Zero; wait = due - clock.GetUtcNow())
                 {
-                    HandlingLog.RecurringFailed(logger, ex, Topic);
+                    await Task.Delay(wait < LongestWait ? wait : LongestWait, clock, stop).ConfigureAwait(false);
                 }
+
+                await PublishAsync(bus, logger, stop).ConfigureAwait(false);
+
+                // Times missed while the process was suspended or busy are skipped, not fired in a burst.
+                DateTimeOffset now = clock.GetUtcNow();
+                after = now > due ? now : due;
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // the host is stopping
+        }
+    }
+
+    private async Task PublishAsync(EventBus bus, ILogger logger, CancellationToken stop)
+    {
+        try
+        {
+            await _publish(bus, stop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            HandlingLog.RecurringFailed(logger, ex, Topic);
         }
     }
 }
