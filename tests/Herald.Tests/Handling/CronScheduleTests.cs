@@ -116,11 +116,7 @@ public sealed class CronScheduleTests
     {
         var clock = new SignallingTimeProvider(); // 2026-11-23 12:00 UTC
         var probe = new Probe();
-        int number = 0;
-        await using var harness = await HeraldTestHarness.StartAsync(
-            h => h.AddHandler<TimeAndReentrancyTests.Recording, Heartbeat>().Cron("0 3 * * *", () => new Heartbeat(Interlocked.Increment(ref number))),
-            s => s.AddSingleton(probe),
-            clock);
+        await using HeraldTestHarness harness = await StartDailyAsync(clock, probe);
 
         Assert.Equal(TimeSpan.FromHours(15), await clock.NextWaitAsync()); // until 03:00 tomorrow
         clock.Advance(TimeSpan.FromHours(15));
@@ -138,11 +134,7 @@ public sealed class CronScheduleTests
     {
         var clock = new SignallingTimeProvider();
         var probe = new Probe();
-        int number = 0;
-        await using var harness = await HeraldTestHarness.StartAsync(
-            h => h.AddHandler<TimeAndReentrancyTests.Recording, Heartbeat>().Cron("0 3 * * *", () => new Heartbeat(Interlocked.Increment(ref number))),
-            s => s.AddSingleton(probe),
-            clock);
+        await using HeraldTestHarness harness = await StartDailyAsync(clock, probe);
 
         Assert.Equal(TimeSpan.FromHours(15), await clock.NextWaitAsync());
         clock.Advance(TimeSpan.FromHours(15) + TimeSpan.FromDays(3)); // three more 03:00s pass while the process sleeps
@@ -172,6 +164,16 @@ public sealed class CronScheduleTests
         Assert.Equal(TimeSpan.FromHours(12), await clock.NextWaitAsync());
         clock.Advance(TimeSpan.FromHours(12));
         await harness.Consumed<Heartbeat>(e => e.Event.Number == 2027);
+    }
+
+    /// <summary>A host publishing Heartbeat 1, 2, 3... at 03:00 UTC every day, recorded in <paramref name="probe"/>.</summary>
+    private static Task<HeraldTestHarness> StartDailyAsync(SignallingTimeProvider clock, Probe probe)
+    {
+        int number = 0;
+        return HeraldTestHarness.StartAsync(
+            h => h.AddHandler<TimeAndReentrancyTests.Recording, Heartbeat>().Cron("0 3 * * *", () => new Heartbeat(Interlocked.Increment(ref number))),
+            s => s.AddSingleton(probe),
+            clock);
     }
 
     private static DateTimeOffset Utc(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
