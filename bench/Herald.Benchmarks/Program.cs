@@ -1,6 +1,7 @@
 // Herald benchmarks.
 //   fanout [--quick] [--csv out.csv] [--runs N] [--only a,b]   side-by-side scenarios, one fresh process per run
 //   durable [--quick] [--runs N]                                Herald on SQLite next to raw Microsoft.Data.Sqlite inserts
+//   broker [--quick] [--runs N]                                 Herald on RabbitMQ next to the raw RabbitMQ.Client (starts its own broker)
 //   micro [BenchmarkDotNet args]                                BenchmarkDotNet microbenchmarks
 //   worker <system> <mode> <events> <rate>                      (internal) one run in this process
 using System.Globalization;
@@ -21,11 +22,14 @@ switch (command)
     case "durable":
         int durableRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int dr) && dr > 0 ? dr : 3;
         return await Herald.Benchmarks.Durable.DurableBenchmark.RunAsync(args.Contains("--quick"), durableRuns);
+    case "broker":
+        int brokerRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int br) && br > 0 ? br : 3;
+        return await Herald.Benchmarks.Broker.BrokerBenchmark.RunAsync(args.Contains("--quick"), brokerRuns);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | micro [BenchmarkDotNet args]");
+        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | broker [--quick] [--runs N] | micro [BenchmarkDotNet args]");
         return 2;
 }
 

@@ -73,32 +73,18 @@ internal static class DurableBenchmark
         string report = Report(results, quick, runs);
         Console.WriteLine();
         Console.WriteLine(report);
-        string? root = FanoutRunner.FindRepositoryRoot();
-        if (root is not null)
-        {
-            string path = Path.Combine(root, "docs", quick ? "benchmarks.quick.md" : "benchmarks.md");
-            string existing = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
-            int b = existing.IndexOf(Begin[..20], StringComparison.Ordinal);
-            int e = existing.IndexOf(End, StringComparison.Ordinal);
-            string merged = b >= 0 && e >= 0 ? existing[..b] + report + existing[(e + End.Length)..] : existing.TrimEnd() + "\n\n" + report + "\n";
-            await File.WriteAllTextAsync(path, merged);
-            Console.WriteLine($"wrote {path}");
-        }
-
+        await ReportSection.WriteAsync(Begin, End, report, quick);
         return 0;
     }
 
     private static string Report(List<(string Name, string What, int Events, double Median, double Min, double Max)> results, bool quick, int runs)
     {
-        var md = new StringBuilder();
-        md.AppendLine(Begin);
-        md.AppendLine(CultureInfo.InvariantCulture, $"## Durable: Herald on SQLite next to raw inserts{(quick ? " (quick mode)" : string.Empty)}");
-        md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `dotnet run -c Release --project bench/Herald.Benchmarks -- durable{(quick ? " --quick" : string.Empty)}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {FanoutRunner.CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, files on {Path.GetTempPath()} (ext4)");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- method: {runs} runs per scenario, each on a fresh file after a warm-up on another; WAL; rows are the envelopes Herald stores (~{RowBytes} bytes); medians and min-max.");
-        md.AppendLine();
+        StringBuilder md = ReportSection.Start(
+            Begin,
+            $"Durable: Herald on SQLite next to raw inserts{(quick ? " (quick mode)" : string.Empty)}",
+            $"dotnet run -c Release --project bench/Herald.Benchmarks -- durable{(quick ? " --quick" : string.Empty)}",
+            $", files on {Path.GetTempPath()} (ext4)",
+            string.Create(CultureInfo.InvariantCulture, $"{runs} runs per scenario, each on a fresh file after a warm-up on another; WAL; rows are the envelopes Herald stores (~{RowBytes} bytes); medians and min-max."));
         md.AppendLine("| scenario | what | events | events/s (median) | min-max |");
         md.AppendLine("|---|---|---:|---:|---:|");
         foreach (var r in results)

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Herald.Benchmarks.Fanout;
+
+namespace Herald.Benchmarks;
+
+/// <summary>A generated section of docs/benchmarks.md (quick: benchmarks.quick.md) between two markers: its header, and writing it in place.</summary>
+internal static class ReportSection
+{
+    /// <summary>Starts a section: the begin marker, the title, the command, the date, the machine and the method.</summary>
+    public static StringBuilder Start(string begin, string title, string command, string machine, string method)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(begin);
+        md.AppendLine(CultureInfo.InvariantCulture, $"## {title}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {FanoutRunner.CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}{machine}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- method: {method}");
+        md.AppendLine();
+        return md;
+    }
+
+    /// <summary>Replaces the section between <paramref name="begin"/> and <paramref name="end"/> in the page, or appends it.</summary>
+    public static async Task WriteAsync(string begin, string end, string report, bool quick)
+    {
+        string? root = FanoutRunner.FindRepositoryRoot();
+        if (root is null)
+        {
+            return;
+        }
+
+        string path = Path.Combine(root, "docs", quick ? "benchmarks.quick.md" : "benchmarks.md");
+        string existing = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
+        string marker = begin[..begin.IndexOf(' ', "<!-- ".Length)]; // "<!-- name:begin"
+        int b = existing.IndexOf(marker, StringComparison.Ordinal);
+        int e = existing.IndexOf(end, StringComparison.Ordinal);
+        string merged = b >= 0 && e >= 0 ? existing[..b] + report + existing[(e + end.Length)..] : existing.TrimEnd() + "\n\n" + report + "\n";
+        await File.WriteAllTextAsync(path, merged);
+        Console.WriteLine($"wrote {path}");
+    }
+}
