@@ -13,6 +13,8 @@ namespace Herald.Benchmarks.Fanout;
 public static class FanoutRunner
 {
     private const int PacedRate = 100_000;
+    private const string Begin = "<!-- fanout:begin (written by the fanout command; edit outside these markers) -->";
+    private const string End = "<!-- fanout:end -->";
 
     public static async Task<int> RunAsync(bool quick, string? csvPath, int runs, string[] only)
     {
@@ -53,14 +55,7 @@ public static class FanoutRunner
         }
 
         string report = Report(summaries, command, runs, quick, pacedSeconds);
-        string? root = FindRepositoryRoot();
-        if (root is not null)
-        {
-            string path = Path.Combine(root, "docs", quick ? "benchmarks.quick.md" : "benchmarks.md");
-            string existing = File.Exists(path) ? await File.ReadAllTextAsync(path) : string.Empty;
-            await File.WriteAllTextAsync(path, Merge(existing, report));
-            Console.WriteLine($"wrote {path}");
-        }
+        await ReportSection.WriteAsync(Begin, End, report, quick);
 
         Console.WriteLine();
         Console.WriteLine(report);
@@ -120,15 +115,12 @@ public static class FanoutRunner
 
     private static string Report(List<Summary> summaries, string command, int runs, bool quick, int pacedSeconds)
     {
-        var md = new StringBuilder();
-        md.AppendLine("<!-- fanout:begin (written by the fanout command; edit outside these markers) -->");
-        md.AppendLine(CultureInfo.InvariantCulture, $"## Side-by-side fan-out{(quick ? " (quick mode)" : string.Empty)}");
-        md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- method: every run is a fresh process (a warm-up instance of half the events, at most 50,000, in the same mode, then a measured one, both publishing from a thread-pool thread as an async application does; tiering's call-counting delay off, for every system); {runs} runs per system and mode; medians, with min-max of events/s. 3 subscribers doing trivial work (record the latency); latency is publish timestamp (carried in the event) to handler; bytes are all allocations in the process during the run divided by events (the event object itself is 40 B).");
-        md.AppendLine();
+        StringBuilder md = ReportSection.Start(
+            Begin,
+            $"Side-by-side fan-out{(quick ? " (quick mode)" : string.Empty)}",
+            command,
+            string.Empty,
+            string.Create(CultureInfo.InvariantCulture, $"every run is a fresh process (a warm-up instance of half the events, at most 50,000, in the same mode, then a measured one, both publishing from a thread-pool thread as an async application does; tiering's call-counting delay off, for every system); {runs} runs per system and mode; medians, with min-max of events/s. 3 subscribers doing trivial work (record the latency); latency is publish timestamp (carried in the event) to handler; bytes are all allocations in the process during the run divided by events (the event object itself is 40 B)."));
         foreach (string mode in new[] { "burst", "paced" })
         {
             md.AppendLine(mode == "burst"
@@ -188,21 +180,8 @@ public static class FanoutRunner
         Control("control, not a target: raw bounded / raw bounded again, burst events/s", Get("channels-bounded", "burst"), Get("channels-bounded-again", "burst"), s => s.EventsPerSecond);
         Control("control, not a target: raw bounded / raw bounded again, paced p99", Get("channels-bounded", "paced"), Get("channels-bounded-again", "paced"), s => s.P99);
         Control("control, not a target: raw bounded / raw bounded again, paced p99.9", Get("channels-bounded", "paced"), Get("channels-bounded-again", "paced"), s => s.P999);
-        md.AppendLine("<!-- fanout:end -->");
+        md.Append(End);
         return md.ToString();
-    }
-
-    /// <summary>Replaces the generated section of an existing report, keeping what was written around it.</summary>
-    internal static string Merge(string existing, string generated)
-    {
-        int begin = existing.IndexOf("<!-- fanout:begin", StringComparison.Ordinal);
-        int end = existing.IndexOf("<!-- fanout:end -->", StringComparison.Ordinal);
-        if (begin < 0 || end < 0)
-        {
-            return "# Benchmarks\n\n" + generated;
-        }
-
-        return existing[..begin] + generated + existing[(end + "<!-- fanout:end -->".Length)..].TrimStart('\r', '\n').Insert(0, "\n");
     }
 
     internal static string CpuModel()
