@@ -30,7 +30,8 @@ public static class FanoutRunner
         // than about the systems. Two seconds keep the quick mode quick and make a stall-free second the exception.
         int pacedSeconds = quick ? 2 : 5;
         var results = new List<FanoutResult>();
-        string command = "dotnet run -c Release --project bench/Herald.Benchmarks -- fanout" + (quick ? " --quick" : string.Empty) + (csvPath is null ? string.Empty : $" --csv {csvPath}");
+        string command = "dotnet run -c Release --project bench/Herald.Benchmarks -- fanout" + (quick ? " --quick" : string.Empty) + (csvPath is null ? string.Empty : $" --csv {csvPath}")
+            + (runs == 3 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" --runs {runs}")) + (only.Length == 0 ? string.Empty : $" --only {string.Join(',', only)}");
         foreach (string mode in new[] { "burst", "paced" })
         {
             foreach ((string name, int burstEvents, _) in SystemCatalog.All.Where(s => only.Length == 0 || only.Contains(s.Name)))
