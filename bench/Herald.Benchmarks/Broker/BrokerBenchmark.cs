@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Herald.Benchmarks.Fanout;
+using Herald.Benchmarks.Systems;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -32,8 +34,10 @@ internal static class BrokerBenchmark
         {
             ("raw-1-publisher", "raw RabbitMQ.Client: one publisher, each publish's confirm awaited", single, (uri, n) => RawAsync(uri, n, publishers: 1)),
             ("herald-1-publisher", "Herald: one publisher, `await PublishAsync` per event, three handlers through the default pipeline", single, (uri, n) => HeraldAsync(uri, n, publishers: 1)),
+            ("masstransit-1-publisher", "MassTransit 8.5.9 on RabbitMQ: one publisher, `await Publish` per event, three consumers on their own quorum queues", single, (uri, n) => MassTransitAsync(uri, n, publishers: 1)),
             ("raw-32-publishers", "raw RabbitMQ.Client: 32 concurrent publishers on one channel", many, (uri, n) => RawAsync(uri, n, publishers: 32)),
             ("herald-32-publishers", "Herald: 32 concurrent publishers", many, (uri, n) => HeraldAsync(uri, n, publishers: 32)),
+            ("masstransit-32-publishers", "MassTransit: 32 concurrent publishers", many, (uri, n) => MassTransitAsync(uri, n, publishers: 32)),
         };
 
         (string uri, Func<Task> stop) = await StartBrokerAsync();
@@ -146,6 +150,59 @@ internal static class BrokerBenchmark
         await host.StopAsync(CancellationToken.None);
         await DeleteHeraldQueuesAsync(uri, run);
         return result;
+    }
+
+    /// <summary>MassTransit: the fan-out's three consumers, each on its own receive endpoint (a quorum queue at the same prefetch).</summary>
+    private static async Task<(double Rate, double P50, double P99)> MassTransitAsync(string uri, int events, int publishers)
+    {
+        string run = "bench-mt-" + Guid.NewGuid().ToString("N")[..8];
+        var probe = new Probe(events);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(probe);
+        services.AddMassTransit(x =>
+        {
+            x.AddConsumer<MassTransitSystem.EmailConsumer>();
+            x.AddConsumer<MassTransitSystem.PointsConsumer>();
+            x.AddConsumer<MassTransitSystem.RiskConsumer>();
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(new Uri(uri));
+                Endpoint<MassTransitSystem.EmailConsumer>(cfg, context, $"{run}.email");
+                Endpoint<MassTransitSystem.PointsConsumer>(cfg, context, $"{run}.points");
+                Endpoint<MassTransitSystem.RiskConsumer>(cfg, context, $"{run}.risk");
+            });
+        });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IBusControl bus = provider.GetRequiredService<IBusControl>();
+        await bus.StartAsync();
+
+        long start = Stopwatch.GetTimestamp();
+        await PublishAllAsync(events, publishers, i => bus.Publish(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())));
+        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
+        await bus.StopAsync();
+
+        var factory = new ConnectionFactory { Uri = new Uri(uri) };
+        await using IConnection connection = await factory.CreateConnectionAsync();
+        await using IChannel channel = await connection.CreateChannelAsync();
+        foreach (string queue in new[] { "email", "points", "risk" })
+        {
+            await channel.QueueDeleteAsync($"{run}.{queue}");
+            await channel.ExchangeDeleteAsync($"{run}.{queue}");
+        }
+
+        return result;
+
+        static void Endpoint<TConsumer>(IRabbitMqBusFactoryConfigurator cfg, IBusRegistrationContext context, string queue)
+            where TConsumer : class, IConsumer
+        {
+            cfg.ReceiveEndpoint(queue, e =>
+            {
+                e.SetQuorumQueue();
+                e.PrefetchCount = Prefetch;
+                e.ConfigureConsumer<TConsumer>(context);
+            });
+        }
     }
 
     private static async Task DeleteHeraldQueuesAsync(string uri, string run)
@@ -280,7 +337,8 @@ internal static class BrokerBenchmark
 
         double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Herald / raw: one publisher {Get("herald-1-publisher") / Get("raw-1-publisher"):0.00}x, 32 publishers {Get("herald-32-publishers") / Get("raw-32-publishers"):0.00}x.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Herald / raw: one publisher {Get("herald-1-publisher") / Get("raw-1-publisher"):0.00}x, 32 publishers {Get("herald-32-publishers") / Get("raw-32-publishers"):0.00}x. "
+            + $"Herald / MassTransit: one publisher {Get("herald-1-publisher") / Get("masstransit-1-publisher"):0.00}x, 32 publishers {Get("herald-32-publishers") / Get("masstransit-32-publishers"):0.00}x.");
         md.Append(End);
         return md.ToString();
     }
