@@ -12,22 +12,18 @@ internal sealed class DelayedDeliveries : IDisposable
     private readonly Lock _lock = new();
     private readonly PriorityQueue<Envelope, (DateTimeOffset Due, long Sequence)> _queue = new();
     private readonly TimeProvider _time;
-    private readonly Func<Envelope, CancellationToken, ValueTask> _deliver;
+    private readonly HeldReleases _releases;
     private readonly BackgroundWork _background;
-    private readonly ILogger _logger;
     private readonly ITimer _timer;
     private long _sequence;
     private DateTimeOffset? _armedFor;
     private bool _releasing;
-    private long _failures;
-    private long _droppedOnDispose;
 
     public DelayedDeliveries(TimeProvider time, Func<Envelope, CancellationToken, ValueTask> deliver, BackgroundWork background, ILogger logger)
     {
         _time = time;
-        _deliver = deliver;
+        _releases = new HeldReleases(deliver, logger, static (log, ex, envelope, _) => Diagnostics.Log.DelayedFailed(log, ex, envelope.Id, envelope.Type));
         _background = background;
-        _logger = logger;
         _timer = time.CreateTimer(static state => ((DelayedDeliveries)state!).OnDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -44,10 +40,10 @@ internal sealed class DelayedDeliveries : IDisposable
     }
 
     /// <summary>Delayed events that could not be delivered when due (logged one by one).</summary>
-    public long Failures => Interlocked.Read(ref _failures);
+    public long Failures => _releases.Failures;
 
     /// <summary>Delayed events still waiting (or being released) when the bus was disposed.</summary>
-    public long DroppedOnDispose => Interlocked.Read(ref _droppedOnDispose);
+    public long DroppedOnDispose => _releases.DroppedOnDispose;
 
     public void Schedule(Envelope envelope, DateTimeOffset due)
     {
@@ -68,7 +64,7 @@ internal sealed class DelayedDeliveries : IDisposable
         {
             int left = _queue.Count;
             _queue.Clear();
-            Interlocked.Add(ref _droppedOnDispose, left);
+            _releases.CountDropped(left);
             return left;
         }
     }
@@ -126,19 +122,9 @@ internal sealed class DelayedDeliveries : IDisposable
                 _queue.Dequeue();
             }
 
-            try
+            if (!await _releases.DeliverAsync(envelope, from: null, stopping).ConfigureAwait(false))
             {
-                await _deliver(envelope, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                Interlocked.Increment(ref _droppedOnDispose);
                 return;
-            }
-            catch (Exception ex)
-            {
-                Interlocked.Increment(ref _failures);
-                Diagnostics.Log.DelayedFailed(_logger, ex, envelope.Id, envelope.Type);
             }
         }
     }

@@ -17,27 +17,25 @@ public sealed class TopicGates
     private readonly Lock _sync = new();
     private readonly BusTelemetry _telemetry;
     private readonly int _heldCapacity;
-    private readonly Func<Envelope, CancellationToken, ValueTask> _deliver;
+    private readonly HeldReleases _releases;
     private readonly BackgroundWork _background;
     private Gate[] _gates = [];
     private long _gated;
-    private long _releaseFailures;
-    private long _droppedOnDispose;
 
     internal TopicGates(BusTelemetry telemetry, int heldCapacity, Func<Envelope, CancellationToken, ValueTask> deliver, BackgroundWork background)
     {
         _telemetry = telemetry;
         _heldCapacity = heldCapacity;
-        _deliver = deliver;
+        _releases = new HeldReleases(deliver, telemetry.Logger, static (log, ex, envelope, gate) => Log.GateReleaseFailed(log, ex, envelope.Id, envelope.Type, gate!));
         _background = background;
     }
 
     internal long Gated => Interlocked.Read(ref _gated);
 
-    internal long ReleaseFailures => Interlocked.Read(ref _releaseFailures);
+    internal long ReleaseFailures => _releases.Failures;
 
     /// <summary>Held events the bus was disposed before it could deliver (still held, or taken out for a delivery that was cancelled).</summary>
-    internal long DroppedOnDispose => Interlocked.Read(ref _droppedOnDispose);
+    internal long DroppedOnDispose => _releases.DroppedOnDispose;
 
     internal int Held
     {
@@ -134,7 +132,7 @@ public sealed class TopicGates
             }
         }
 
-        Interlocked.Add(ref _droppedOnDispose, dropped);
+        _releases.CountDropped(dropped);
         return dropped;
     }
 
@@ -246,20 +244,9 @@ public sealed class TopicGates
                 }
             }
 
-            try
+            if (!await _releases.DeliverAsync(envelope, gate.Pattern.Value, stopping).ConfigureAwait(false))
             {
-                await _deliver(envelope, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                // The bus is being disposed: this event was taken out but not delivered; the rest is counted by DropHeld.
-                Interlocked.Increment(ref _droppedOnDispose);
-                return;
-            }
-            catch (Exception ex)
-            {
-                Interlocked.Increment(ref _releaseFailures);
-                Log.GateReleaseFailed(_telemetry.Logger, ex, envelope.Id, envelope.Type, gate.Pattern.Value);
+                return; // the bus is being disposed: the rest is counted by DropHeld
             }
         }
     }

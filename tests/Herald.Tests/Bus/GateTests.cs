@@ -96,6 +96,30 @@ public sealed class GateTests
     }
 
     [Fact]
+    public async Task Resume_ReleasedEventRefused_CountedLoggedAndTheReleaseGoesOn()
+    {
+        var logs = new ListLoggerProvider();
+        await using var bus = new EventBus(new EventBusOptions { LoggerFactory = logs });
+        await using var numbered = bus.Subscribe<Numbered>(new SubscriptionOptions { Capacity = 1, Overflow = Overflow.Reject });
+        await using var orders = bus.Subscribe<OrderPaid>();
+        bus.Gates.Pause("#");
+        for (int i = 0; i < 3; i++)
+        {
+            await bus.PublishAsync(new Numbered(0, i));
+        }
+
+        await bus.PublishAsync(new OrderPaid(1, 5m)); // released last, in order: once it arrives, the three before it were tried
+
+        Assert.True(bus.Gates.Resume("#"));
+        await Drain.ReadAsync(orders, 1);
+
+        Assert.Equal(2, bus.Stats.GateReleaseFailures); // the queue of one took the first; Reject refused the others
+        Assert.Equal([0], Drain.Queued(numbered).Select(e => e.Event.Sequence));
+        Assert.Equal(2, logs.Lines.Count(l => l.Id.Id == 1006 && l.Message.Contains("held by gate '#'", StringComparison.Ordinal)));
+        Assert.Equal(0, bus.Stats.DroppedOnDispose);
+    }
+
+    [Fact]
     public async Task Pause_FullGate_PublishTimesOutNamingGate()
     {
         await using var bus = new EventBus(new EventBusOptions { PausedGateCapacity = 2, PublishTimeout = TimeSpan.FromMilliseconds(200) });

@@ -72,6 +72,28 @@ public sealed class TimeAndReentrancyTests
     }
 
     [Fact]
+    public async Task Delay_DueEventRefused_CountedLoggedAndTheNextOnesStillDelivered()
+    {
+        var clock = new SignallingTimeProvider();
+        var logs = new ListLoggerProvider();
+        await using var bus = new EventBus(new EventBusOptions { TimeProvider = clock, LoggerFactory = logs });
+        await using var numbered = bus.Subscribe<Numbered>(new SubscriptionOptions { Capacity = 1, Overflow = Overflow.Reject });
+        await using var orders = bus.Subscribe<OrderPaid>();
+        var later = new PublishOptions { Delay = TimeSpan.FromMinutes(1) };
+        await bus.PublishAsync(new Numbered(0, 0), later);
+        await bus.PublishAsync(new Numbered(0, 1), later);
+        await bus.PublishAsync(new OrderPaid(1, 5m), later); // due at the same time, released after the two before it
+
+        clock.Advance(TimeSpan.FromMinutes(1)); // scheduling armed the bus's one timer before PublishAsync returned
+        await Drain.ReadAsync(orders, 1);
+
+        Assert.Equal(1, bus.Stats.DelayedFailures);
+        Assert.Equal([0], Drain.Queued(numbered).Select(e => e.Event.Sequence));
+        Assert.Single(logs.Lines, l => l.Id.Id == 1009);
+        Assert.Equal(0, bus.Stats.Delayed);
+    }
+
+    [Fact]
     public async Task Delay_PendingAtDispose_IsCountedAsDropped()
     {
         var clock = new SignallingTimeProvider();
