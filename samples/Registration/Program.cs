@@ -12,6 +12,9 @@
 // `--rabbitmq amqp://...` runs the same handlers on a RabbitMQ broker (eng/rabbitmq-local.sh starts one), publishing
 // with 64 publishes in flight (publisher confirms), queues named registration.{handler}.
 //
+// Settings from configuration override the code's (see docs/handling.md), for example
+//   Herald__Handlers__SendWelcomeEmail__Concurrency=2 dotnet run --project samples/Registration
+//
 // Usage: Registration [count] [--memory | --rabbitmq uri] [--db path]
 // It prints what each handler did, then the dead letters, and exits 1 if any event is unaccounted for.
 using System.Diagnostics;
@@ -43,6 +46,7 @@ builder.Services.AddSingleton(new Latencies(first, count)).AddSingleton<PointsLe
 builder.Services.AddHerald(h =>
 {
     h.Bus.Name = "registration";
+    h.BindConfiguration(builder.Configuration.GetSection("Herald")); // appsettings.json or Herald__... environment variables
     if (rabbitUri is not null)
     {
         h.UseRabbitMQ(rabbitUri, o => o.QueuePrefix = "registration.");
