@@ -58,7 +58,8 @@ internal sealed class RecurringPublish
             while (_cron.Next(after, _zone) is { } due)
             {
                 // Wait on the clock until the time is reached; a clock that jumps is looked at again after each step.
-                for (TimeSpan wait = due - clock.GetUtcNow(); wait > TimeSpan.Zero; wait = due - clock.GetUtcNow())
+                // Under a millisecond counts as reached (a timer's resolution: a shorter delay would only spin).
+                for (TimeSpan wait = due - clock.GetUtcNow(); wait >= TimeSpan.FromMilliseconds(1); wait = due - clock.GetUtcNow())
                 {
                     await Task.Delay(wait < LongestWait ? wait : LongestWait, clock, stop).ConfigureAwait(false);
                 }
