@@ -11,7 +11,8 @@ namespace Herald;
 /// </summary>
 /// <remarks>
 /// Daylight saving time: a wall-clock time the spring-forward gap skips fires once, an hour later by the clock (as
-/// if the clock had not moved yet); a time the fall-back hour repeats fires once, at its first occurrence.
+/// if the clock had not moved yet); a time the fall-back hour repeats fires once, at its first occurrence, unless the
+/// hour field is written from <c>*</c> (<c>*/15 * * * *</c>): such a schedule runs by real time, in both passes.
 /// </remarks>
 internal sealed class CronSchedule
 {
@@ -27,12 +28,13 @@ internal sealed class CronSchedule
     private readonly byte _daysOfWeek;
     private readonly bool _anyDayOfMonth;
     private readonly bool _anyDayOfWeek;
+    private readonly bool _everyHour;
 
     private CronSchedule(string expression, string[] fields)
     {
         Expression = expression;
         _minutes = Field(expression, fields[0], "minute", 0, 59, null, out _);
-        _hours = (uint)Field(expression, fields[1], "hour", 0, 23, null, out _);
+        _hours = (uint)Field(expression, fields[1], "hour", 0, 23, null, out _everyHour);
         _daysOfMonth = (uint)Field(expression, fields[2], "day of month", 1, 31, null, out _anyDayOfMonth);
         _months = (ushort)Field(expression, fields[3], "month", 1, 12, MonthNames, out _);
         ulong days = Field(expression, fields[4], "day of week", 0, 7, DayNames, out _anyDayOfWeek);
@@ -74,7 +76,13 @@ internal sealed class CronSchedule
     /// <summary>The first time after <paramref name="after"/> that the expression names in <paramref name="zone"/>; null if none within ten years.</summary>
     public DateTimeOffset? Next(DateTimeOffset after, TimeZoneInfo zone)
     {
-        DateTime local = TimeZoneInfo.ConvertTime(after, zone).DateTime;
+        DateTimeOffset wallClock = TimeZoneInfo.ConvertTime(after, zone);
+        DateTime local = wallClock.DateTime;
+        if (_everyHour && zone.IsAmbiguousTime(wallClock) && NextInRepeatedHour(local, wallClock.Offset, zone) is { } repeated)
+        {
+            return repeated;
+        }
+
         while (NextAfter(local) is { } candidate)
         {
             DateTimeOffset instant = ToInstant(candidate, zone);
@@ -91,6 +99,38 @@ internal sealed class CronSchedule
 
     /// <inheritdoc />
     public override string ToString() => Expression;
+
+    /// <summary>
+    /// For a schedule whose hour field is written from <c>*</c> (it runs by the hour, not at a time of day), from a
+    /// time inside a repeated autumn hour: the next time in that hour by real time, through the rest of the pass
+    /// <paramref name="local"/> is in and then the whole second pass (as Vixie cron runs such jobs); null when the
+    /// hour holds no more.
+    /// </summary>
+    private DateTimeOffset? NextInRepeatedHour(DateTime local, TimeSpan offset, TimeZoneInfo zone)
+    {
+        TimeSpan[] offsets = zone.GetAmbiguousTimeOffsets(local);
+        TimeSpan first = offsets.Max();
+        TimeSpan second = offsets.Min();
+        if (NextAfter(local) is { } rest && zone.IsAmbiguousTime(rest))
+        {
+            return new DateTimeOffset(rest.Ticks - offset.Ticks, TimeSpan.Zero); // later in this pass
+        }
+
+        if (offset != first)
+        {
+            return null; // the second pass is over
+        }
+
+        DateTime start = local;
+        while (zone.IsAmbiguousTime(start.AddMinutes(-1)))
+        {
+            start = start.AddMinutes(-1);
+        }
+
+        return NextAfter(start.AddMinutes(-1)) is { } again && zone.IsAmbiguousTime(again)
+            ? new DateTimeOffset(again.Ticks - second.Ticks, TimeSpan.Zero)
+            : null;
+    }
 
     /// <summary>The first wall-clock minute after <paramref name="after"/> that matches, searching ten years.</summary>
     private DateTime? NextAfter(DateTime after)

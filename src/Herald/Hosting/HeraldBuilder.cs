@@ -161,7 +161,8 @@ public sealed class HeraldBuilder
     /// <param name="expression">For example <c>0 3 * * *</c> (03:00 every day) or <c>*/15 9-17 * * MON-FRI</c>.</param>
     /// <param name="create">Makes the event to publish.</param>
     /// <param name="timeZone">The zone the expression's times are in; UTC when null. Across daylight saving changes a
-    /// time the clock skips fires an hour later by the clock, and a time it repeats fires once.</param>
+    /// time the clock skips fires an hour later by the clock, and a time it repeats fires once (in both passes when the
+    /// hour field is written from <c>*</c>: the schedule then runs by real time).</param>
     /// <exception cref="ArgumentException">The expression is not valid (the message names the field and the problem) or never fires.</exception>
     public HeraldBuilder Cron<TEvent>(string expression, Func<TEvent> create, TimeZoneInfo? timeZone = null)
         where TEvent : notnull

@@ -81,6 +81,30 @@ public sealed class CronScheduleTests
         Assert.Equal(Utc("2026-10-26T01:30Z"), schedule.Next(first!.Value, Berlin)); // not 02:30 CET the same night
     }
 
+    [Fact]
+    public void Next_EveryHourScheduleInTheRepeatedAutumnHour_FiresInBothPassesByRealTime()
+    {
+        CronSchedule halfHourly = CronSchedule.Parse("*/30 * * * *");
+        var fired = new List<DateTimeOffset>();
+        DateTimeOffset at = Utc("2026-10-24T23:45Z"); // 01:45 CEST
+        for (int i = 0; i < 6; i++)
+        {
+            at = halfHourly.Next(at, Berlin)!.Value;
+            fired.Add(at);
+        }
+
+        Assert.Equal(
+            [
+                Utc("2026-10-25T00:00Z"), // 02:00 CEST
+                Utc("2026-10-25T00:30Z"), // 02:30 CEST
+                Utc("2026-10-25T01:00Z"), // 02:00 CET, the hour again
+                Utc("2026-10-25T01:30Z"), // 02:30 CET
+                Utc("2026-10-25T02:00Z"), // 03:00 CET
+                Utc("2026-10-25T02:30Z"),
+            ],
+            fired);
+    }
+
     [Theory]
     [InlineData("0 3 * *", "it has 4 fields; a cron expression has 5")]
     [InlineData("0 0 * * * *", "it has 6 fields; a cron expression has 5: minute hour day-of-month month day-of-week (seconds are not supported)")]
