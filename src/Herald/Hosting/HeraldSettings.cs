@@ -24,17 +24,17 @@ internal sealed class HeraldSettings(IConfiguration section)
         CheckKeys(section, TopKeys);
         IConfigurationSection b = section.GetSection("Bus");
         CheckKeys(b, BusKeys);
-        Set(b, "Name", v => bus.Name = v);
-        Set(b, "Source", v => bus.Source = v);
-        Set(b, "PublishTimeout", v => bus.PublishTimeout = ParseTime(b, "PublishTimeout", v));
-        Set(b, "PausedGateCapacity", v => bus.PausedGateCapacity = ParseInt(b, "PausedGateCapacity", v));
+        bus.Name = b["Name"] ?? bus.Name;
+        bus.Source = b["Source"] ?? bus.Source;
+        bus.PublishTimeout = Time(b, "PublishTimeout") ?? bus.PublishTimeout;
+        bus.PausedGateCapacity = Int(b, "PausedGateCapacity") ?? bus.PausedGateCapacity;
 
         IConfigurationSection h = section.GetSection("Host");
         CheckKeys(h, HostKeys);
-        Set(h, "ShutdownTimeout", v => host.ShutdownTimeout = ParseTime(h, "ShutdownTimeout", v));
-        Set(h, "CancellationGrace", v => host.CancellationGrace = ParseTime(h, "CancellationGrace", v));
-        Set(h, "QueueHighWaterMark", v => host.QueueHighWaterMark = ParseDouble(h, "QueueHighWaterMark", v));
-        Set(h, "MaxOldestEventAge", v => host.MaxOldestEventAge = ParseTime(h, "MaxOldestEventAge", v));
+        host.ShutdownTimeout = Time(h, "ShutdownTimeout") ?? host.ShutdownTimeout;
+        host.CancellationGrace = Time(h, "CancellationGrace") ?? host.CancellationGrace;
+        host.QueueHighWaterMark = Double(h, "QueueHighWaterMark") ?? host.QueueHighWaterMark;
+        host.MaxOldestEventAge = Time(h, "MaxOldestEventAge") ?? host.MaxOldestEventAge;
     }
 
     /// <summary>Applies <c>Handlers:{name}</c> to one handler's options, after the code's own settings.</summary>
@@ -47,13 +47,13 @@ internal sealed class HeraldSettings(IConfiguration section)
         }
 
         CheckKeys(s, HandlerKeys);
-        Set(s, "Group", v => options.Group = v);
-        Set(s, "Concurrency", v => options.Concurrency = ParseInt(s, "Concurrency", v));
-        Set(s, "OrderedByKey", v => options.OrderedByKey = ParseBool(s, "OrderedByKey", v));
-        Set(s, "Timeout", v => options.Timeout = ParseTime(s, "Timeout", v));
-        Set(s, "Capacity", v => options.Capacity = ParseInt(s, "Capacity", v));
-        Set(s, "Overflow", v => options.Overflow = ParseOverflow(s, v));
-        Set(s, "Idempotent", v => options.Idempotent = ParseBool(s, "Idempotent", v));
+        options.Group = s["Group"] ?? options.Group;
+        options.Concurrency = Int(s, "Concurrency") ?? options.Concurrency;
+        options.OrderedByKey = Bool(s, "OrderedByKey") ?? options.OrderedByKey;
+        options.Timeout = Time(s, "Timeout") ?? options.Timeout;
+        options.Capacity = Int(s, "Capacity") ?? options.Capacity;
+        options.Overflow = OverflowPolicy(s) ?? options.Overflow;
+        options.Idempotent = Bool(s, "Idempotent") ?? options.Idempotent;
 
         IConfigurationSection r = s.GetSection("Retry");
         if (r.GetChildren().Any())
@@ -62,12 +62,13 @@ internal sealed class HeraldSettings(IConfiguration section)
             RetryPolicy code = options.Retry ?? Retry.Default;
             try
             {
+                // Counts and delays from the settings; which exceptions are retried stays the code's choice.
                 options.Retry = new RetryPolicy(
-                    r["MaxAttempts"] is { } attempts ? ParseInt(r, "MaxAttempts", attempts) : code.MaxAttempts,
-                    r["InitialDelay"] is { } initial ? ParseTime(r, "InitialDelay", initial) : code.InitialDelay,
-                    r["MaxDelay"] is { } max ? ParseTime(r, "MaxDelay", max) : code.MaxDelay,
-                    r["Factor"] is { } factor ? ParseDouble(r, "Factor", factor) : code.Factor,
-                    r["Jitter"] is { } jitter ? ParseDouble(r, "Jitter", jitter) : code.Jitter,
+                    Int(r, "MaxAttempts") ?? code.MaxAttempts,
+                    Time(r, "InitialDelay") ?? code.InitialDelay,
+                    Time(r, "MaxDelay") ?? code.MaxDelay,
+                    Double(r, "Factor") ?? code.Factor,
+                    Double(r, "Jitter") ?? code.Jitter,
                     code.Retryable);
             }
             catch (ArgumentOutOfRangeException ex)
@@ -97,14 +98,6 @@ internal sealed class HeraldSettings(IConfiguration section)
         }
     }
 
-    private static void Set(IConfigurationSection s, string key, Action<string> apply)
-    {
-        if (s[key] is { } value)
-        {
-            apply(value);
-        }
-    }
-
     private static void CheckKeys(IConfiguration s, string[] known)
     {
         foreach (IConfigurationSection child in s.GetChildren())
@@ -122,24 +115,28 @@ internal sealed class HeraldSettings(IConfiguration section)
         }
     }
 
-    private static TimeSpan ParseTime(IConfigurationSection s, string key, string value) =>
-        TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out TimeSpan time) ? time : throw Bad(Path(s, key), value, "a time span such as 00:00:30 (30 seconds) or 00:00:00.250 (250 ms)");
+    private static TimeSpan? Time(IConfigurationSection s, string key) => s[key] is not { } value ? null
+        : TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out TimeSpan time) ? time
+        : throw Bad(s, key, value, "a time span such as 00:00:30 (30 seconds) or 00:00:00.250 (250 ms)");
 
-    private static int ParseInt(IConfigurationSection s, string key, string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number) ? number : throw Bad(Path(s, key), value, "a whole number");
+    private static int? Int(IConfigurationSection s, string key) => s[key] is not { } value ? null
+        : int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number) ? number
+        : throw Bad(s, key, value, "a whole number");
 
-    private static double ParseDouble(IConfigurationSection s, string key, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number) ? number : throw Bad(Path(s, key), value, "a number such as 0.8");
+    private static double? Double(IConfigurationSection s, string key) => s[key] is not { } value ? null
+        : double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number) ? number
+        : throw Bad(s, key, value, "a number such as 0.8");
 
-    private static bool ParseBool(IConfigurationSection s, string key, string value) =>
-        bool.TryParse(value, out bool flag) ? flag : throw Bad(Path(s, key), value, "true or false");
+    private static bool? Bool(IConfigurationSection s, string key) => s[key] is not { } value ? null
+        : bool.TryParse(value, out bool flag) ? flag
+        : throw Bad(s, key, value, "true or false");
 
-    private static Overflow ParseOverflow(IConfigurationSection s, string value) =>
-        Enum.TryParse(value, ignoreCase: true, out Overflow overflow) && Enum.IsDefined(overflow) && !int.TryParse(value, out _)
-            ? overflow
-            : throw Bad(Path(s, "Overflow"), value, "one of " + string.Join(", ", Enum.GetNames<Overflow>()));
+    private static Overflow? OverflowPolicy(IConfigurationSection s) => s["Overflow"] is not { } value ? null
+        : Enum.TryParse(value, ignoreCase: true, out Overflow overflow) && Enum.IsDefined(overflow) && !int.TryParse(value, out _) ? overflow
+        : throw Bad(s, "Overflow", value, "one of " + string.Join(", ", Enum.GetNames<Overflow>()));
 
-    private static string Path(IConfigurationSection s, string key) => ConfigurationPath.Combine(s.Path, key);
+    private static InvalidOperationException Bad(IConfigurationSection s, string key, string value, string expected) =>
+        Bad(ConfigurationPath.Combine(s.Path, key), value, expected);
 
     private static InvalidOperationException Bad(string path, string value, string expected) =>
         new($"Herald's setting '{path}' is '{value}'; expected {expected}.");
