@@ -55,9 +55,8 @@ internal static class BrokerBenchmark
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} run {i + 1}/{runs}: {rate,10:N0} events/s  p50 {p50,9:N0} µs  p99 {p99,9:N0} µs"));
                 }
 
-                double[] rates = [.. measured.Select(m => m.Rate).Order()];
                 double Median(Func<(double Rate, double P50, double P99), double> f) => measured.Select(f).Order().ElementAt(measured.Count / 2);
-                results.Add((name, what, events, rates[rates.Length / 2], rates[0], rates[^1], Median(m => m.P50), Median(m => m.P99)));
+                results.Add((name, what, events, Median(m => m.Rate), measured.Min(m => m.Rate), measured.Max(m => m.Rate), Median(m => m.P50), Median(m => m.P99)));
             }
         }
         finally
