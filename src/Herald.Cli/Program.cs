@@ -20,6 +20,7 @@ root.Subcommands.Add(StreamsCommand.Create(systems));
 root.Subcommands.Add(SubscriptionsCommand.Create(systems));
 root.Subcommands.Add(StatsCommand.Create(systems));
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(CheckSettingsCommand.Create());
 root.Subcommands.Add(DashboardCommand.Create(systems));
 
 ParseResult parse = root.Parse(args);
