@@ -147,7 +147,8 @@ internal static class BrokerBenchmark
         await PublishAllAsync(events, publishers, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
         (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
         await host.StopAsync(CancellationToken.None);
-        await DeleteHeraldQueuesAsync(uri, run);
+        string[] groups = [$"{run}.EmailHandler", $"{run}.PointsHandler", $"{run}.RiskHandler"]; // QueuePrefix + group
+        await DeleteAsync(uri, queues: [.. groups, .. groups.Select(g => g + ".dead-letter")], exchanges: [run]);
         return result;
     }
 
@@ -181,15 +182,8 @@ internal static class BrokerBenchmark
         (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
         await bus.StopAsync();
 
-        var factory = new ConnectionFactory { Uri = new Uri(uri) };
-        await using IConnection connection = await factory.CreateConnectionAsync();
-        await using IChannel channel = await connection.CreateChannelAsync();
-        foreach (string queue in new[] { "email", "points", "risk" })
-        {
-            await channel.QueueDeleteAsync($"{run}.{queue}");
-            await channel.ExchangeDeleteAsync($"{run}.{queue}");
-        }
-
+        string[] endpoints = [$"{run}.email", $"{run}.points", $"{run}.risk"]; // each a queue and its exchange
+        await DeleteAsync(uri, queues: endpoints, exchanges: endpoints);
         return result;
 
         static void Endpoint<TConsumer>(IRabbitMqBusFactoryConfigurator cfg, IBusRegistrationContext context, string queue)
@@ -204,18 +198,21 @@ internal static class BrokerBenchmark
         }
     }
 
-    private static async Task DeleteHeraldQueuesAsync(string uri, string run)
+    /// <summary>Deletes what a run declared, so runs do not pile up queues on the broker.</summary>
+    private static async Task DeleteAsync(string uri, IEnumerable<string> queues, IEnumerable<string> exchanges)
     {
         var factory = new ConnectionFactory { Uri = new Uri(uri) };
         await using IConnection connection = await factory.CreateConnectionAsync();
         await using IChannel channel = await connection.CreateChannelAsync();
-        foreach (string handler in new[] { "EmailHandler", "PointsHandler", "RiskHandler" })
+        foreach (string queue in queues)
         {
-            await channel.QueueDeleteAsync($"{run}.{handler}");
-            await channel.QueueDeleteAsync($"{run}.{handler}.dead-letter");
+            await channel.QueueDeleteAsync(queue);
         }
 
-        await channel.ExchangeDeleteAsync(run);
+        foreach (string exchange in exchanges)
+        {
+            await channel.ExchangeDeleteAsync(exchange);
+        }
     }
 
     private static async Task PublishAllAsync(int events, int publishers, Func<int, Task> publish)
