@@ -8,6 +8,11 @@ namespace Herald.Benchmarks;
 /// <summary>A generated section of docs/benchmarks.md (quick: benchmarks.quick.md) between two markers: its header, and writing it in place.</summary>
 internal static class ReportSection
 {
+    /// <summary>The command that re-runs a report: the benchmark project's <paramref name="verb"/>, with --quick and --runs when they differ from the defaults.</summary>
+    public static string Command(string verb, bool quick, int runs) =>
+        $"dotnet run -c Release --project bench/Herald.Benchmarks -- {verb}" + (quick ? " --quick" : string.Empty)
+        + (runs == 3 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" --runs {runs}"));
+
     /// <summary>Starts a section: the begin marker, the title, the command, the date, the machine and the method.</summary>
     public static StringBuilder Start(string begin, string title, string command, string machine, string method)
     {

@@ -321,7 +321,7 @@ internal static class BrokerBenchmark
         StringBuilder md = ReportSection.Start(
             Begin,
             $"On RabbitMQ: Herald next to the raw client{(quick ? " (quick mode)" : string.Empty)}",
-            $"dotnet run -c Release --project bench/Herald.Benchmarks -- broker{(quick ? " --quick" : string.Empty)}{(runs == 3 ? string.Empty : $" --runs {runs}")}",
+            ReportSection.Command("broker", quick, runs),
             "; RabbitMQ from Debian's rabbitmq-server on 127.0.0.1, on the same cores",
             string.Create(CultureInfo.InvariantCulture, $"{runs} runs per scenario, each on fresh queues after a warm-up on others; quorum queues, persistent messages, publisher confirms awaited per publish, three consumers (prefetch {Prefetch}) acknowledging after handling; events/s until all three have every event; latency from publish to handler; medians and min-max."));
         md.AppendLine("| scenario | what | events | events/s (median) | min-max | p50 µs | p99 µs |");

@@ -82,7 +82,7 @@ internal static class DurableBenchmark
         StringBuilder md = ReportSection.Start(
             Begin,
             $"Durable: Herald on SQLite next to raw inserts{(quick ? " (quick mode)" : string.Empty)}",
-            $"dotnet run -c Release --project bench/Herald.Benchmarks -- durable{(quick ? " --quick" : string.Empty)}{(runs == 3 ? string.Empty : $" --runs {runs}")}",
+            ReportSection.Command("durable", quick, runs),
             $", files on {Path.GetTempPath()} (ext4)",
             string.Create(CultureInfo.InvariantCulture, $"{runs} runs per scenario, each on a fresh file after a warm-up on another; WAL; rows are the envelopes Herald stores (~{RowBytes} bytes); medians and min-max."));
         md.AppendLine("| scenario | what | events | events/s (median) | min-max |");

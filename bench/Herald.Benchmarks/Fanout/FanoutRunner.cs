@@ -30,8 +30,7 @@ public static class FanoutRunner
         // than about the systems. Two seconds keep the quick mode quick and make a stall-free second the exception.
         int pacedSeconds = quick ? 2 : 5;
         var results = new List<FanoutResult>();
-        string command = "dotnet run -c Release --project bench/Herald.Benchmarks -- fanout" + (quick ? " --quick" : string.Empty) + (csvPath is null ? string.Empty : $" --csv {csvPath}")
-            + (runs == 3 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" --runs {runs}")) + (only.Length == 0 ? string.Empty : $" --only {string.Join(',', only)}");
+        string command = ReportSection.Command("fanout", quick, runs) + (csvPath is null ? string.Empty : $" --csv {csvPath}") + (only.Length == 0 ? string.Empty : $" --only {string.Join(',', only)}");
         foreach (string mode in new[] { "burst", "paced" })
         {
             foreach ((string name, int burstEvents, _) in SystemCatalog.All.Where(s => only.Length == 0 || only.Contains(s.Name)))
@@ -143,24 +142,27 @@ public static class FanoutRunner
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---:|:---:|");
         Summary? Get(string system, string mode) => summaries.FirstOrDefault(s => s.System == system && s.Mode == mode);
+        // A ratio of two systems' figures in this run; null when either is missing or not a number.
+        static double? RatioOf(Summary? a, Summary? b, Func<Summary, double> value) =>
+            a is null || b is null || value(b) == 0 || double.IsNaN(value(a)) || double.IsNaN(value(b)) ? null : value(a) / value(b);
+
         void Ratio(string target, Summary? a, Summary? b, Func<Summary, double> value, double bound, bool atLeast)
         {
-            if (a is null || b is null || value(b) == 0 || double.IsNaN(value(a)) || double.IsNaN(value(b)))
+            if (RatioOf(a, b, value) is not { } ratio)
             {
                 md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | n/a | - |");
                 return;
             }
 
-            double ratio = value(a) / value(b);
             bool met = atLeast ? ratio >= bound : ratio <= bound;
             md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {(met ? "yes" : "**no**")} |");
         }
 
         void Control(string label, Summary? a, Summary? b, Func<Summary, double> value)
         {
-            if (a is not null && b is not null && value(b) != 0 && !double.IsNaN(value(a)) && !double.IsNaN(value(b)))
+            if (RatioOf(a, b, value) is { } ratio)
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {value(a) / value(b):0.00}x | - |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {ratio:0.00}x | - |");
             }
         }
 
