@@ -13,6 +13,7 @@ internal sealed class RecurringPublish
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
     private readonly Func<EventBus, CancellationToken, ValueTask> _publish;
+    private readonly TimeSpan _period;
     private readonly CronSchedule? _cron;
     private readonly TimeZoneInfo _zone = TimeZoneInfo.Utc;
 
@@ -20,7 +21,7 @@ internal sealed class RecurringPublish
     public RecurringPublish(string topic, TimeSpan period, Func<EventBus, CancellationToken, ValueTask> publish)
     {
         Topic = topic;
-        Period = period;
+        _period = period;
         _publish = publish;
     }
 
@@ -35,16 +36,13 @@ internal sealed class RecurringPublish
 
     public string Topic { get; }
 
-    /// <summary>The period, for a periodic publish; zero for a cron schedule.</summary>
-    public TimeSpan Period { get; }
-
     public async Task RunAsync(EventBus bus, ILogger logger, CancellationToken stop)
     {
         try
         {
             if (_cron is null)
             {
-                using var timer = new PeriodicTimer(Period, bus.TimeProvider);
+                using var timer = new PeriodicTimer(_period, bus.TimeProvider);
                 while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
                 {
                     await PublishAsync(bus, logger, stop).ConfigureAwait(false);
