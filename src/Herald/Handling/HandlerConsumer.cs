@@ -124,7 +124,9 @@ internal sealed class HandlerConsumer
         DeliveryContext? context = null; // one per loop, reset per delivery
         try
         {
-            while (await _queue.WaitToReadAsync(lane, intake).ConfigureAwait(false))
+            // The intake check comes first: a wait returns true at once while events are queued, so after a stop it
+            // would hand the loop straight back to the inner loop, which stops on intake: a spin until the deadline.
+            while (!intake.IsCancellationRequested && await _queue.WaitToReadAsync(lane, intake).ConfigureAwait(false))
             {
                 while (!intake.IsCancellationRequested && _queue.TryRead(lane, out Delivery delivery))
                 {
