@@ -65,6 +65,20 @@ internal static class AmqpCloudEvents
     public static Envelope Decode(IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
     {
         ArgumentNullException.ThrowIfNull(properties);
+        try
+        {
+            return DecodeAttributes(properties, body, receivedAt);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException && ex is not EventDecodingException)
+        {
+            // An attribute that passed the checks above but not the envelope's own (an empty id, an AMQP timestamp out of
+            // DateTimeOffset's range): the message is malformed all the same, and must be dead-lettered, not stall a consumer.
+            throw new EventDecodingException($"The AMQP message's CloudEvents attributes are malformed: {ex.Message}", ex);
+        }
+    }
+
+    private static Envelope DecodeAttributes(IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
+    {
         var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
         if (properties.Headers is { } headers)
         {
@@ -93,6 +107,11 @@ internal static class AmqpCloudEvents
         }
 
         string id = Take(attributes, "id") ?? properties.MessageId ?? throw new EventDecodingException($"The CloudEvent '{type}' has no id (header cloudEvents_id or message_id).");
+        if (id.Length == 0)
+        {
+            throw new EventDecodingException($"The CloudEvent '{type}' has an empty id (header cloudEvents_id or message_id); CloudEvents requires a non-empty id.");
+        }
+
         string source = Take(attributes, "source") ?? throw new EventDecodingException($"The CloudEvent '{type}' {id} has no source (header cloudEvents_source).");
         DateTimeOffset time = Take(attributes, "time") is { } timeText
             ? DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset parsed)

@@ -98,9 +98,11 @@ internal sealed class RabbitMqConsumer : LaneConsumer
         }
     }
 
-    public override async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
+    public override ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken) =>
+        SettleTagAsync((ulong)delivery.Tag, kind, cancellationToken);
+
+    private async ValueTask SettleTagAsync(ulong tag, SettleKind kind, CancellationToken cancellationToken)
     {
-        ulong tag = (ulong)delivery.Tag;
         try
         {
             if (kind == SettleKind.Ack)
@@ -152,8 +154,10 @@ internal sealed class RabbitMqConsumer : LaneConsumer
                 envelope = envelope.WithData(_payloads.DecodeData(envelope, known));
             }
         }
-        catch (EventDecodingException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Poison of any kind (not a CloudEvent, a malformed attribute, a payload its type refuses): dead-lettered
+            // with its reason, so it never sits unsettled in the prefetch window and the consumer carries on.
             await DeadLetterAsync(args, body, ex).ConfigureAwait(false);
             return;
         }
@@ -172,12 +176,17 @@ internal sealed class RabbitMqConsumer : LaneConsumer
         }
     }
 
-    /// <summary>A message no reader can use: to the dead-letter queue with the reason, then acknowledged.</summary>
+    /// <summary>
+    /// A message no reader can use: to the dead-letter queue with the reason and its topic (the routing key it came
+    /// with), and acknowledged only once the broker confirmed the dead letter; when that fails it goes back to the queue
+    /// to be tried again, never lost between the two.
+    /// </summary>
     private async Task DeadLetterAsync(BasicDeliverEventArgs args, byte[] body, Exception reason)
     {
         var headers = new Dictionary<string, object?>(args.BasicProperties.Headers ?? new Dictionary<string, object?>(), StringComparer.Ordinal)
         {
             [RabbitMqDeadLetterStore.IdHeader] = Guid.CreateVersion7().ToString(),
+            [RabbitMqDeadLetterStore.TopicHeader] = args.RoutingKey,
             ["x-herald-reason"] = "poison",
             ["x-herald-time"] = _transport.Time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             ["x-herald-exception"] = reason.GetType().FullName,
@@ -185,7 +194,18 @@ internal sealed class RabbitMqConsumer : LaneConsumer
             ["x-herald-consumer"] = Name,
         };
         var properties = new BasicProperties(args.BasicProperties) { Headers = headers };
-        await _channel.BasicPublishAsync(string.Empty, _queue + ".dead-letter", mandatory: false, properties, body).ConfigureAwait(false);
-        await _channel.BasicAckAsync(args.DeliveryTag, multiple: false).ConfigureAwait(false);
+        try
+        {
+            await _transport.PublishConfirmedAsync(_queue + ".dead-letter", properties, body, $"a poison message on '{args.RoutingKey}'", _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is BrokerPublishException or OperationCanceledException)
+        {
+            RabbitMqLog.PoisonNotDeadLettered(_transport.Logger, ex, Name, args.RoutingKey);
+            await SettleTagAsync(args.DeliveryTag, SettleKind.Requeue, CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
+        RabbitMqLog.PoisonDeadLettered(_transport.Logger, Name, args.RoutingKey, reason.Message);
+        await SettleTagAsync(args.DeliveryTag, SettleKind.Ack, CancellationToken.None).ConfigureAwait(false);
     }
 }

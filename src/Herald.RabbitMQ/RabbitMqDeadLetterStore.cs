@@ -19,6 +19,9 @@ internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport,
 {
     public const string IdHeader = "x-herald-dead-letter-id";
 
+    /// <summary>The topic a dead letter was published on (its routing key), kept for messages that are not CloudEvents.</summary>
+    public const string TopicHeader = "x-herald-topic";
+
     /// <summary>The store of a host: its handlers' groups.</summary>
     public RabbitMqDeadLetterStore(IServiceProvider services, RabbitMqOptions options)
         : this(
@@ -221,8 +224,8 @@ internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport,
         }
         catch (EventDecodingException)
         {
-            // Not a CloudEvent (that is why it is here): keep its bytes as the payload.
-            envelope = Envelope.Undecodable(message.RoutingKey, message.Body.ToArray(), Transport.Time.GetUtcNow());
+            // Not a CloudEvent (that is why it is here): keep its bytes as the payload, under the topic it came with.
+            envelope = Envelope.Undecodable(Header(TopicHeader) ?? message.RoutingKey, message.Body.ToArray(), Transport.Time.GetUtcNow());
         }
 
         return new DeadLetter(

@@ -52,7 +52,7 @@ internal sealed class RabbitMqTransport : ITransport
     public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
     {
         (BasicProperties properties, ReadOnlyMemory<byte> body) = AmqpCloudEvents.Encode(envelope, _options.Serializer);
-        await PublishAsync(_options.Exchange, envelope.Type, properties, body, envelope, cancellationToken).ConfigureAwait(false);
+        await PublishAsync(_options.Exchange, envelope.Type, properties, body, Describe(envelope), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -73,8 +73,15 @@ internal sealed class RabbitMqTransport : ITransport
             properties.Expiration = Math.Max(1, (long)Math.Ceiling(ttl.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        await PublishAsync(string.Empty, queue, properties, body, envelope, cancellationToken, mandatory: true).ConfigureAwait(false);
+        await PublishAsync(string.Empty, queue, properties, body, Describe(envelope), cancellationToken, mandatory: true).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Publishes prepared bytes to one queue (a poison message to its dead-letter queue, as it came) and completes when
+    /// the broker confirmed it; a missing queue or a refusal throws.
+    /// </summary>
+    public ValueTask PublishConfirmedAsync(string queue, BasicProperties properties, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken) =>
+        PublishAsync(string.Empty, queue, properties, body, what, cancellationToken, mandatory: true);
 
     public IConsumer Subscribe(ConsumerSpec spec)
     {
@@ -111,6 +118,8 @@ internal sealed class RabbitMqTransport : ITransport
         return arguments;
     }
 
+    private static string Describe(Envelope envelope) => $"event {envelope.Id} ('{envelope.Type}')";
+
     public void Forget(RabbitMqConsumer consumer)
     {
         lock (_lock)
@@ -145,7 +154,7 @@ internal sealed class RabbitMqTransport : ITransport
     // mandatory: whether an unroutable message fails (the broker returns it); always for Herald's own publishes to a
     // named queue (retries, redrives, dead letters): a missing queue must be an error, never a silent loss.
     private async ValueTask PublishAsync(
-        string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, Envelope envelope, CancellationToken cancellationToken, bool? mandatory = null)
+        string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken, bool? mandatory = null)
     {
         using var timeout = new CancellationTokenSource(_options.PublishTimeout, Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -170,19 +179,19 @@ internal sealed class RabbitMqTransport : ITransport
         {
             throw new BrokerPublishException(
                 ex.IsReturn
-                    ? $"The broker returned event {envelope.Id} ('{envelope.Type}') as unroutable: no queue is bound for it on exchange '{exchange}' (routing key '{routingKey}')."
-                    : $"The broker refused event {envelope.Id} ('{envelope.Type}') (nack).",
+                    ? $"The broker returned {what} as unroutable: no queue is bound for it on exchange '{exchange}' (routing key '{routingKey}')."
+                    : $"The broker refused {what} (nack).",
                 ex);
         }
         catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new BrokerPublishException(
-                $"The broker did not confirm event {envelope.Id} ('{envelope.Type}') within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout"
+                $"The broker did not confirm {what} within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout"
                 + $"{(_options.WaitForConnection ? ", waiting for the connection included" : string.Empty)}); it may or may not have been stored.", ex);
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
         {
-            throw new BrokerPublishException($"Event {envelope.Id} ('{envelope.Type}') was not published: the connection to the broker is down ({ex.Message}).", ex);
+            throw new BrokerPublishException($"Not published, the connection to the broker is down: {what} ({ex.Message}).", ex);
         }
     }
 }

@@ -292,9 +292,10 @@ internal sealed class GroupReader : IAsyncDisposable
                 envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, known));
             }
         }
-        catch (EventDecodingException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // A poison event: dead-lettered with its reason, and the group carries on.
+            // A poison event of any kind (bytes that are not a CloudEvent, a payload its type refuses): dead-lettered
+            // with its reason, and the group carries on.
             await _transport.DeadLetterUndecodableAsync(message, member.Name, ex, stop).ConfigureAwait(false);
             SqliteLog.UndecodableDeadLettered(_transport.Logger, message.Position, member.Name, ex.Message);
             Register(message.Position);

@@ -192,6 +192,13 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         {
             throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' cannot be decoded: {ex.Message}", ex);
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The bytes were JSON, but the type refused them (its constructor or a setter threw, a converter failed):
+            // as much a poison event as malformed bytes, and it must be dead-lettered, not stop the consumer.
+            throw new EventDecodingException(
+                $"Event {envelope.Id} on '{envelope.Type}' cannot be decoded as {type.FullName}: the type threw {ex.GetType().Name} while being built ({ex.Message}).", ex);
+        }
     }
 
     private static bool IsJson(string? contentType) =>
