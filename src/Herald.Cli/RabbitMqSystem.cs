@@ -38,7 +38,7 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
 
     public override bool HasLog => false;
 
-    public static Task<HeraldSystem> OpenAsync(string uri, string exchange, string queuePrefix, string? management, CancellationToken cancellationToken)
+    public static async Task<HeraldSystem> OpenAsync(string uri, string exchange, string queuePrefix, string? management, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(uri, UriKind.Absolute, out Uri? amqp) || (amqp.Scheme != "amqp" && amqp.Scheme != "amqps"))
         {
@@ -46,19 +46,20 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
         }
 
         var options = new RabbitMqOptions { Uri = uri, Exchange = exchange, QueuePrefix = queuePrefix, Mandatory = true };
-        EventBus bus;
+        var bus = new EventBus(new EventBusOptions { Name = "herald-cli", Source = "urn:herald:cli" }.UseRabbitMQ(options));
         try
         {
-            bus = new EventBus(new EventBusOptions { Name = "herald-cli", Source = "urn:herald:cli" }.UseRabbitMQ(options));
+            await ((RabbitMqTransport)bus.Transport).ConnectAsync(cancellationToken).ConfigureAwait(false); // fail here, clearly, rather than mid-command
         }
-        catch (Exception ex) when (ex is global::RabbitMQ.Client.Exceptions.BrokerUnreachableException or System.Net.Sockets.SocketException or IOException)
+        catch (Exception ex) when (ex is global::RabbitMQ.Client.Exceptions.BrokerUnreachableException or System.Net.Sockets.SocketException or IOException or TimeoutException)
         {
+            await bus.DisposeAsync().ConfigureAwait(false);
             throw new CliException($"RabbitMQ at {amqp.Host}:{(amqp.Port > 0 ? amqp.Port : 5672)} is not reachable: {ex.Message}", ex);
         }
 
         // The name shown never carries the password.
         string name = $"rabbitmq {amqp.Scheme}://{amqp.Host}:{(amqp.Port > 0 ? amqp.Port : 5672)}{amqp.AbsolutePath} exchange {exchange}";
-        return Task.FromResult<HeraldSystem>(new RabbitMqSystem(bus, options, RabbitMqManagement.For(amqp, management), name));
+        return new RabbitMqSystem(bus, options, RabbitMqManagement.For(amqp, management), name);
     }
 
     public override async Task<long> GetHeadAsync(CancellationToken cancellationToken)
@@ -137,7 +138,7 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
     {
         await RefreshGroupsAsync(cancellationToken).ConfigureAwait(false);
         var groups = new List<GroupView>();
-        IChannel channel = await _transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        IChannel channel = await _transport.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
         await using (channel.ConfigureAwait(false))
         {
             foreach (string group in _groups)
@@ -210,7 +211,7 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
                 return;
             }
 
-            IChannel channel = await _transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            IChannel channel = await _transport.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
             QueueDeclareOk queue = await channel.QueueDeclareAsync(string.Empty, durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken).ConfigureAwait(false);
             await channel.QueueBindAsync(queue.QueueName, _options.Exchange, "#", cancellationToken: cancellationToken).ConfigureAwait(false);
             var consumer = new AsyncEventingBasicConsumer(channel);

@@ -8,4 +8,10 @@ public sealed class BrokerPublishException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>
+    /// The broker returned the event because no queue is bound for its topic (only thrown when
+    /// <see cref="RabbitMqOptions.Mandatory"/> is set, or for Herald's own publishes to a queue that is gone).
+    /// </summary>
+    public bool IsUnroutable => InnerException is global::RabbitMQ.Client.Exceptions.PublishException { IsReturn: true };
 }

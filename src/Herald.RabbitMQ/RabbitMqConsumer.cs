@@ -10,7 +10,7 @@ namespace Herald.RabbitMQ;
 /// lanes its loops drain, acknowledged (or nacked back to the queue) when the pipeline is done. A message that is not
 /// a CloudEvent Herald can read goes to <c>{queue}.dead-letter</c> with the reason in its headers.
 /// </summary>
-internal sealed class RabbitMqConsumer : LaneConsumer
+internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler
 {
     private readonly RabbitMqTransport _transport;
     private readonly IChannel _channel;
@@ -29,21 +29,26 @@ internal sealed class RabbitMqConsumer : LaneConsumer
         _payloads = new CloudEventJsonFormatter(transport.Options.Serializer);
     }
 
-    public override bool CanScheduleRedelivery => true;
-
     /// <summary>Declares the group's queue (and its dead-letter queue), binds it for the pattern, and starts consuming.</summary>
-    public static async Task<RabbitMqConsumer> StartAsync(RabbitMqTransport transport, ConsumerSpec spec, string queue)
+    public static async Task<RabbitMqConsumer> StartAsync(RabbitMqTransport transport, IChannel channel, ConsumerSpec spec, string queue, CancellationToken cancellationToken)
     {
-        IChannel channel = await transport.Connection.CreateChannelAsync().ConfigureAwait(false);
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments(spec.Ordered)).ConfigureAwait(false);
-        await channel.QueueDeclareAsync(queue + ".dead-letter", durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments()).ConfigureAwait(false);
-        await channel.QueueBindAsync(queue, transport.Options.Exchange, spec.Pattern.Value).ConfigureAwait(false);
-        await channel.BasicQosAsync(0, Prefetch(spec), global: false).ConfigureAwait(false);
-        var consumer = new RabbitMqConsumer(transport, channel, spec, queue);
-        var basic = new AsyncEventingBasicConsumer(channel);
-        basic.ReceivedAsync += consumer.OnReceivedAsync;
-        await channel.BasicConsumeAsync(queue, autoAck: false, basic).ConfigureAwait(false);
-        return consumer;
+        try
+        {
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments(spec.Ordered), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await channel.QueueDeclareAsync(queue + ".dead-letter", durable: true, exclusive: false, autoDelete: false, arguments: transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await channel.QueueBindAsync(queue, transport.Options.Exchange, spec.Pattern.Value, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await channel.BasicQosAsync(0, Prefetch(spec), global: false, cancellationToken).ConfigureAwait(false);
+            var consumer = new RabbitMqConsumer(transport, channel, spec, queue);
+            var basic = new AsyncEventingBasicConsumer(channel);
+            basic.ReceivedAsync += consumer.OnReceivedAsync;
+            await channel.BasicConsumeAsync(queue, autoAck: false, basic, cancellationToken).ConfigureAwait(false);
+            return consumer;
+        }
+        catch
+        {
+            await channel.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>
@@ -64,7 +69,7 @@ internal sealed class RabbitMqConsumer : LaneConsumer
     /// the group's queue. One queue per attempt keeps similar delays together (a queue expires messages at its head).
     /// It survives a broker or consumer restart like any message in a durable queue.
     /// </summary>
-    public override async ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
+    public async ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken)
     {
         string retryQueue = $"{_queue}.retry.{envelope.Attempt}";
 

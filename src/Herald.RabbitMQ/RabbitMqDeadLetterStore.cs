@@ -58,7 +58,7 @@ internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport,
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
         string queue = QueueOf(deadLetter.Consumer);
-        IChannel declaring = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        IChannel declaring = await Transport.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
         await using (declaring.ConfigureAwait(false))
         {
             await declaring.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -118,7 +118,7 @@ internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport,
     public async ValueTask<long> CountAsync(CancellationToken cancellationToken)
     {
         long count = 0;
-        IChannel channel = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        IChannel channel = await Transport.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable closing = channel.ConfigureAwait(false);
         foreach (string queue in Queues())
         {
@@ -166,7 +166,7 @@ internal sealed class RabbitMqDeadLetterStore(Func<RabbitMqTransport> transport,
     /// </summary>
     private async Task BrowseAsync(string queue, Func<DeadLetter, Action, bool> visit, CancellationToken cancellationToken)
     {
-        IChannel channel = await Transport.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        IChannel channel = await Transport.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable closing = channel.ConfigureAwait(false);
         uint before = (await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Transport.QueueArguments(), cancellationToken: cancellationToken).ConfigureAwait(false)).MessageCount;
         var lookedAt = new List<ulong>();

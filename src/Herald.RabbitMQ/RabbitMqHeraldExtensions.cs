@@ -13,7 +13,7 @@ public static class RabbitMqHeraldExtensions
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(rabbitMq);
         rabbitMq.Validate();
-        options.TransportFactory = telemetry => new RabbitMqTransport(rabbitMq, telemetry);
+        options.TransportFactory = context => new RabbitMqTransport(rabbitMq, context);
         return options;
     }
 

@@ -18,8 +18,19 @@ public sealed class RabbitMqOptions
     /// <summary>How long a publish waits for the broker's confirm before it fails. Default 10 s.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Whether a publish that no queue is bound for fails (the broker returns it) instead of vanishing. Default false.</summary>
+    /// <summary>
+    /// Whether a publish that no queue is bound for fails with a <see cref="BrokerPublishException"/>
+    /// (<see cref="BrokerPublishException.IsUnroutable"/>). Default false: such a publish is accepted, as on every
+    /// transport, and counted in <c>EventBusStats.Unrouted</c>, metered (<c>herald.events.unrouted</c>) and logged; the
+    /// broker is always asked to return it, so it never vanishes uncounted.
+    /// </summary>
     public bool Mandatory { get; set; }
+
+    /// <summary>
+    /// How long connecting to the broker (TCP, the AMQP handshake, the exchange declaration) may take before the publish
+    /// or subscription that needed it fails. Default 15 s.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// What a publish does while the connection to the broker is lost: false (the default) fails at once with a
@@ -49,6 +60,11 @@ public sealed class RabbitMqOptions
         if (PublishTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(PublishTimeout), PublishTimeout, "RabbitMqOptions.PublishTimeout must be positive: a publish never waits forever.");
+        }
+
+        if (ConnectTimeout <= TimeSpan.Zero || ConnectTimeout == Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "RabbitMqOptions.ConnectTimeout must be positive and finite: a connect never waits forever.");
         }
 
         ArgumentNullException.ThrowIfNull(Serializer);

@@ -1,4 +1,3 @@
-using Herald.Diagnostics;
 using Herald.Transport;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
@@ -11,49 +10,121 @@ namespace Herald.RabbitMQ;
 /// durable queue per consumer group bound for its pattern, publisher confirms (a publish completes when the broker
 /// confirmed it), manual acknowledgements after the handler pipeline. See docs/rabbitmq.md.
 /// </summary>
+/// <remarks>
+/// The connection is made on first use (a publish, a subscription), not when the bus is built, and is bounded by
+/// <see cref="RabbitMqOptions.ConnectTimeout"/> and the caller's token: a server that accepts TCP and never speaks AMQP
+/// fails the start with a clear exception instead of hanging it.
+/// </remarks>
 internal sealed class RabbitMqTransport : ITransport
 {
     private readonly RabbitMqOptions _options;
-    private readonly IConnection _connection;
-    private readonly IChannel _publisher;
+    private readonly TransportContext _context;
+    private readonly SemaphoreSlim _connecting = new(1, 1);
     private readonly List<RabbitMqConsumer> _consumers = [];
     private readonly Lock _lock = new();
+    private IConnection? _connection;
+    private IChannel? _publisher;
     private bool _disposed;
 
-#pragma warning disable VSTHRD002 // the bus is built synchronously (a constructor); connecting happens once, at start-up
-    public RabbitMqTransport(RabbitMqOptions options, BusTelemetry telemetry)
+    public RabbitMqTransport(RabbitMqOptions options, TransportContext context)
     {
         options.Validate();
         _options = options;
-        Logger = telemetry.Logger;
-        Time = telemetry.TimeProvider;
-        var factory = new ConnectionFactory
-        {
-            Uri = new Uri(options.Uri),
-            AutomaticRecoveryEnabled = true,
-            TopologyRecoveryEnabled = true,
-            NetworkRecoveryInterval = options.RecoveryInterval,
-            ClientProvidedName = "herald",
-        };
-        _connection = factory.CreateConnectionAsync().GetAwaiter().GetResult();
-        _publisher = _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)).GetAwaiter().GetResult();
-        _publisher.ExchangeDeclareAsync(options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false).GetAwaiter().GetResult();
+        _context = context;
+        Logger = context.Logger;
+        Time = context.TimeProvider;
     }
-#pragma warning restore VSTHRD002
 
     public ILogger Logger { get; }
 
     public TimeProvider Time { get; }
-
-    public IConnection Connection => _connection;
 
     public RabbitMqOptions Options => _options;
 
     public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
     {
         (BasicProperties properties, ReadOnlyMemory<byte> body) = AmqpCloudEvents.Encode(envelope, _options.Serializer);
-        await PublishAsync(_options.Exchange, envelope.Type, properties, body, Describe(envelope), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Always mandatory: the broker returns what no queue is bound for, so it is never discarded uncounted.
+            await PublishAsync(_options.Exchange, envelope.Type, properties, body, Describe(envelope), cancellationToken, mandatory: true).ConfigureAwait(false);
+        }
+        catch (BrokerPublishException ex) when (ex.IsUnroutable && !_options.Mandatory)
+        {
+            // Nobody subscribes to the topic: accepted, as on every transport, and counted, logged and metered as unrouted.
+            _context.ReportUnrouted(envelope);
+        }
     }
+
+    /// <summary>Opens a channel on the connection, connecting first if needed (bounded by <see cref="RabbitMqOptions.ConnectTimeout"/>).</summary>
+    public async ValueTask<IChannel> CreateChannelAsync(CancellationToken cancellationToken)
+    {
+        (IConnection connection, _) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The connection and the confirming publisher channel, made once (the exchange declared), within the connect timeout.</summary>
+    /// <exception cref="TimeoutException">The broker did not complete the connection within <see cref="RabbitMqOptions.ConnectTimeout"/>.</exception>
+    public async ValueTask<(IConnection Connection, IChannel Publisher)> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _publisher) is { } ready)
+        {
+            return (_connection!, ready);
+        }
+
+        using var timeout = new CancellationTokenSource(_options.ConnectTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await _connecting.WaitAsync(linked.Token).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_publisher is null)
+                {
+                    var factory = new ConnectionFactory
+                    {
+                        Uri = new Uri(_options.Uri),
+                        AutomaticRecoveryEnabled = true,
+                        TopologyRecoveryEnabled = true,
+                        NetworkRecoveryInterval = _options.RecoveryInterval,
+                        RequestedConnectionTimeout = _options.ConnectTimeout,
+                        HandshakeContinuationTimeout = _options.ConnectTimeout,
+                        ClientProvidedName = "herald",
+                    };
+                    IConnection connection = await factory.CreateConnectionAsync(linked.Token).ConfigureAwait(false);
+                    try
+                    {
+                        IChannel publisher = await connection.CreateChannelAsync(
+                            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), linked.Token).ConfigureAwait(false);
+                        await publisher.ExchangeDeclareAsync(_options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: linked.Token).ConfigureAwait(false);
+                        _connection = connection;
+                        Volatile.Write(ref _publisher, publisher);
+                    }
+                    catch
+                    {
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+                }
+
+                return (_connection!, _publisher);
+            }
+            finally
+            {
+                _connecting.Release();
+            }
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(
+                $"RabbitMQ at {Endpoint} did not complete the connection within {_options.ConnectTimeout.TotalSeconds:0.#} s (RabbitMqOptions.ConnectTimeout): "
+                + "is it a RabbitMQ broker, and is it answering?", ex);
+        }
+    }
+
+    /// <summary>The broker's host and port (the URI without its credentials), for messages.</summary>
+    private string Endpoint => new Uri(_options.Uri) is var uri ? $"{uri.Host}:{(uri.IsDefaultPort ? 5672 : uri.Port)}" : _options.Uri;
 
     /// <summary>
     /// Publishes to one queue only (through the default exchange): a dead-letter redrive to a group's queue, or a retry
@@ -83,17 +154,26 @@ internal sealed class RabbitMqTransport : ITransport
     public ValueTask PublishConfirmedAsync(string queue, BasicProperties properties, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken) =>
         PublishAsync(string.Empty, queue, properties, body, what, cancellationToken, mandatory: true);
 
-    public IConsumer Subscribe(ConsumerSpec spec)
+    public async ValueTask<IConsumer> SubscribeAsync(ConsumerSpec spec, CancellationToken cancellationToken)
     {
-        string queue = _options.QueuePrefix + (spec.Group ?? spec.Name);
+        if (spec.Overflow != Overflow.Wait)
+        {
+            // A group's queue is the broker's: a publish is confirmed whatever the consumers do and never waits for them.
+            // The broker's own length limits would drop or refuse for every member of the group, uncounted by Herald.
+            throw new NotSupportedException(
+                $"Consumer '{spec.Name}' asks for Overflow.{spec.Overflow}, which the RabbitMQ transport cannot honour: its group's queue on the broker "
+                + "keeps every event until a member takes it, and a publish never waits for a consumer (Overflow.Wait, the default, is what it does). "
+                + "Remove the Overflow setting for this consumer, or limit the queue with a broker policy (x-max-length) and its dead-lettering.");
+        }
+
+        string queue = _options.QueuePrefix + spec.GroupName;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
         }
 
-#pragma warning disable VSTHRD002 // registration is synchronous by contract: the queue is bound before Subscribe returns
-        RabbitMqConsumer consumer = RabbitMqConsumer.StartAsync(this, spec, queue).GetAwaiter().GetResult();
-#pragma warning restore VSTHRD002
+        IChannel channel = await CreateChannelAsync(cancellationToken).ConfigureAwait(false);
+        RabbitMqConsumer consumer = await RabbitMqConsumer.StartAsync(this, channel, spec, queue, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             _consumers.Add(consumer);
@@ -147,8 +227,23 @@ internal sealed class RabbitMqTransport : ITransport
             await consumer.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _publisher.DisposeAsync().ConfigureAwait(false);
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        await _connecting.WaitAsync().ConfigureAwait(false); // a connect in progress finishes (bounded by its timeout) first
+        try
+        {
+            if (_publisher is not null)
+            {
+                await _publisher.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _connecting.Release();
+        }
     }
 
     // mandatory: whether an unroutable message fails (the broker returns it); always for Herald's own publishes to a
@@ -164,7 +259,8 @@ internal sealed class RabbitMqTransport : ITransport
             {
                 try
                 {
-                    await _publisher.BasicPublishAsync(exchange, routingKey, mandatory ?? _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
+                    (_, IChannel publisher) = await ConnectAsync(linked.Token).ConfigureAwait(false);
+                    await publisher.BasicPublishAsync(exchange, routingKey, mandatory ?? _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception ex) when (_options.WaitForConnection && ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
@@ -188,6 +284,10 @@ internal sealed class RabbitMqTransport : ITransport
             throw new BrokerPublishException(
                 $"The broker did not confirm {what} within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout"
                 + $"{(_options.WaitForConnection ? ", waiting for the connection included" : string.Empty)}); it may or may not have been stored.", ex);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new BrokerPublishException($"Not published, no connection to the broker: {what} ({ex.Message}).", ex);
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
         {

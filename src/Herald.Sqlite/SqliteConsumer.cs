@@ -7,7 +7,7 @@ namespace Herald.Sqlite;
 /// from the log and its delivery loops drain. An acknowledgement moves the group's checkpoint; a release (shutdown)
 /// leaves the event unacknowledged so it is read again after a restart.
 /// </summary>
-internal sealed class SqliteConsumer : LaneConsumer
+internal sealed class SqliteConsumer : LaneConsumer, IRedeliveryScheduler
 {
     private readonly SqliteTransport _transport;
     private readonly GroupReader _reader;
@@ -28,10 +28,8 @@ internal sealed class SqliteConsumer : LaneConsumer
     public override ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>
         _transport.AppendAsync(envelope, target: _reader.Group, cancellationToken);
 
-    public override bool CanScheduleRedelivery => true;
-
     /// <summary>A retry stored in the file: moved into the log for this group when due, so it survives a restart.</summary>
-    public override ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
+    public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
         _transport.ScheduleAsync(envelope, due, _reader.Group, cancellationToken);
 
     public override ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ public static class SqliteHeraldExtensions
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sqlite);
         sqlite.Validate();
-        options.TransportFactory = telemetry => new SqliteTransport(new SqliteDatabase(sqlite) { Logger = telemetry.Logger }, telemetry, ownsDatabase: true);
+        options.TransportFactory = context => new SqliteTransport(new SqliteDatabase(sqlite) { Logger = context.Logger }, context, ownsDatabase: true);
         return options;
     }
 
@@ -41,10 +41,10 @@ public static class SqliteHeraldExtensions
         options.TimeProvider = builder.Bus.TimeProvider == TimeProvider.System ? options.TimeProvider : builder.Bus.TimeProvider;
 
         var database = new SqliteDatabase(options);
-        builder.Bus.TransportFactory = telemetry =>
+        builder.Bus.TransportFactory = context =>
         {
-            database.Logger = telemetry.Logger;
-            return new SqliteTransport(database, telemetry, ownsDatabase: true);
+            database.Logger = context.Logger;
+            return new SqliteTransport(database, context, ownsDatabase: true);
         };
 
         builder.Services.AddSingleton(options);

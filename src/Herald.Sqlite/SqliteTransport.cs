@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using Herald.Diagnostics;
 using Herald.Transport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -12,7 +11,7 @@ namespace Herald.Sqlite;
 /// commit: concurrent publishes share one); consumer groups read the log from their checkpoints; delayed events wait
 /// in their own table and move into the log when due; redrives are appended for one group. See docs/sqlite.md.
 /// </summary>
-internal sealed class SqliteTransport : IDurableTransport
+internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactionalPublish
 {
     private readonly Dictionary<string, GroupReader> _groups = [];
     private readonly Lock _lock = new();
@@ -24,11 +23,11 @@ internal sealed class SqliteTransport : IDurableTransport
     private readonly bool _ownsDatabase;
     private bool _disposed;
 
-    public SqliteTransport(SqliteDatabase database, BusTelemetry telemetry, bool ownsDatabase)
+    public SqliteTransport(SqliteDatabase database, TransportContext context, bool ownsDatabase)
     {
         Database = database;
         _ownsDatabase = ownsDatabase;
-        Logger = telemetry.Logger;
+        Logger = context.Logger;
         Codec = new EnvelopeCodec(database.Options.Serializer);
         Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
         using (database.Open())
@@ -95,9 +94,20 @@ internal sealed class SqliteTransport : IDurableTransport
         return new ValueTask(cancellationToken.CanBeCanceled ? committed.WaitAsync(cancellationToken) : committed);
     }
 
-    public IConsumer Subscribe(ConsumerSpec spec)
+    public ValueTask<IConsumer> SubscribeAsync(ConsumerSpec spec, CancellationToken cancellationToken)
     {
-        string group = spec.Group ?? spec.Name;
+        if (spec.Overflow != Overflow.Wait)
+        {
+            // The log is the queue: a publish is stored whatever the consumers do, and never waits for them. Dropping or
+            // refusing because one consumer is behind would be a promise this transport does not keep: refuse it here.
+            throw new NotSupportedException(
+                $"Consumer '{spec.Name}' asks for Overflow.{spec.Overflow}, which the SQLite transport cannot honour: every event is kept in the log "
+                + "until each group has read it, and a publish never waits for a consumer (Overflow.Wait, the default, is what it does). "
+                + "Remove the Overflow setting for this consumer, or run it on the in-memory bus.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        string group = spec.GroupName;
         GroupReader reader;
         lock (_lock)
         {
@@ -112,7 +122,7 @@ internal sealed class SqliteTransport : IDurableTransport
 
         var consumer = new SqliteConsumer(this, reader, spec);
         reader.Add(consumer);
-        return consumer;
+        return new ValueTask<IConsumer>(consumer);
     }
 
     /// <summary>Forgets a group reader whose last member left.</summary>

@@ -22,20 +22,19 @@ public sealed class HeraldTestHarness : IAsyncDisposable
 
     private readonly ServiceProvider _provider;
     private readonly Recorder _recorder;
-    private readonly Subscription<object> _all;
-    private readonly Task _pump;
-    private readonly List<Envelope> _published = [];
+    private readonly IDisposable _observing;
+    private readonly List<Envelope> _published;
     private bool _disposed;
 
-    private HeraldTestHarness(ServiceProvider provider, Recorder recorder, Subscription<object> all)
+    private HeraldTestHarness(ServiceProvider provider, Recorder recorder, IDisposable observing, List<Envelope> published)
     {
         _provider = provider;
         _recorder = recorder;
-        _all = all;
+        _observing = observing;
+        _published = published;
         Bus = provider.GetRequiredService<EventBus>();
         Host = provider.GetRequiredService<HandlerHost>();
         DeadLetters = provider.GetRequiredService<DeadLetters>();
-        _pump = Task.Run(PumpAsync);
     }
 
     /// <summary>The bus under test.</summary>
@@ -50,7 +49,10 @@ public sealed class HeraldTestHarness : IAsyncDisposable
     /// <summary>The harness's services.</summary>
     public IServiceProvider Services => _provider;
 
-    /// <summary>Every event published on the bus so far (as the harness's <c>#</c> subscription saw them).</summary>
+    /// <summary>
+    /// Every event the bus accepted so far, in the order <c>PublishAsync</c> accepted them. The harness watches the bus
+    /// itself rather than subscribing, so it leaves no consumer group, queue or binding behind on a durable transport.
+    /// </summary>
     public IReadOnlyList<Envelope> Published
     {
         get
@@ -99,11 +101,18 @@ public sealed class HeraldTestHarness : IAsyncDisposable
         });
         ServiceProvider provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         EventBus bus = provider.GetRequiredService<EventBus>();
-        Subscription<object> all = bus.Subscribe("#", new SubscriptionOptions { Name = "harness", Capacity = 100_000, Overflow = Overflow.DropOldest });
+        var published = new List<Envelope>();
+        IDisposable observing = bus.Observe(envelope =>
+        {
+            lock (published)
+            {
+                published.Add(envelope);
+            }
+        });
         HandlerHost host = provider.GetRequiredService<HandlerHost>();
         await host.StartAsync(CancellationToken.None).ConfigureAwait(false);
         await host.StartedAsync(CancellationToken.None).ConfigureAwait(false);
-        return new HeraldTestHarness(provider, recorder, all);
+        return new HeraldTestHarness(provider, recorder, observing, published);
     }
 
 #pragma warning disable VSTHRD200 // named as the harness API reads in tests: await harness.Consumed<T>(...), await harness.DeadLettered<T>(...)
@@ -151,10 +160,7 @@ public sealed class HeraldTestHarness : IAsyncDisposable
 
         _disposed = true;
         await Host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        await _all.DisposeAsync().ConfigureAwait(false);
-#pragma warning disable VSTHRD003 // the pump is this harness's own task, started in its constructor
-        await _pump.ConfigureAwait(false);
-#pragma warning restore VSTHRD003
+        _observing.Dispose();
         await _provider.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -162,17 +168,6 @@ public sealed class HeraldTestHarness : IAsyncDisposable
     {
         IReadOnlyList<ConsumedEvent> found = await _recorder.WaitForCountAsync(match, 1, timeout ?? DefaultTimeout, what).ConfigureAwait(false);
         return found[0];
-    }
-
-    private async Task PumpAsync()
-    {
-        await foreach (EventContext<object> e in _all.ReadAllAsync().ConfigureAwait(false))
-        {
-            lock (_published)
-            {
-                _published.Add(e.Envelope);
-            }
-        }
     }
 
     /// <summary>The outermost pipeline step: records each finished delivery and wakes the waits it satisfies.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Herald.Diagnostics;
-using Herald.InMemory;
 using Herald.Transport;
 
 namespace Herald;
@@ -21,7 +20,9 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 {
     private readonly BusTelemetry _telemetry;
     private readonly ITransport _transport;
-    private readonly InMemoryTransport? _memory;
+    private readonly TransportContext _context;
+    private readonly IBindingRouter? _router;
+    private readonly ConsumerRegistry _consumers;
     private readonly BackgroundWork _background = new();
     private readonly DelayedDeliveries _delayed;
     private readonly string _source;
@@ -50,14 +51,14 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         _time = options.TimeProvider;
         _clock = new PublishClock(_time);
         _telemetry = new BusTelemetry(options);
-        _transport = options.TransportFactory?.Invoke(_telemetry) ?? (_memory = new InMemoryTransport(_telemetry));
+        _context = new TransportContext(options.Name, _telemetry);
+        _transport = options.TransportFactory is { } factory
+            ? factory(_context) ?? throw new InvalidOperationException("EventBusOptions.TransportFactory returned null; it must return the bus's transport.")
+            : new InMemory.InMemoryTransport(_context);
+        _router = _transport as IBindingRouter;
+        _consumers = new ConsumerRegistry(_telemetry, _time);
         Gates = new TopicGates(_telemetry, options.PausedGateCapacity, _transport.PublishAsync, _background);
         _delayed = new DelayedDeliveries(_time, DeliverAsync, _background, _telemetry.Logger);
-        if (_memory is { } memory)
-        {
-            _telemetry.Meter.CreateObservableGauge("herald.queue.depth", () => memory.Depths(_telemetry.BusTag), "{event}", "Events waiting per subscription.");
-            _telemetry.Meter.CreateObservableGauge("herald.queue.oldest_age", () => memory.OldestAges(_telemetry.BusTag, _time.GetUtcNow()), "s", "How long the oldest queued event of each subscription has waited.");
-        }
     }
 
     /// <summary>The bus name given in <see cref="EventBusOptions.Name"/>.</summary>
@@ -68,8 +69,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 
     internal BusTelemetry Telemetry => _telemetry;
 
-    /// <summary>The bus's transport (for the transport packages' own tests and tools).</summary>
-    internal ITransport Transport => _transport;
+    /// <summary>The bus's transport (made by <see cref="EventBusOptions.TransportFactory"/>, or the in-memory one).</summary>
+    public ITransport Transport => _transport;
 
     /// <summary>Runtime topic gates: block, pause and resume topic patterns.</summary>
     public TopicGates Gates { get; }
@@ -77,12 +78,12 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <summary>A snapshot of the bus's counters.</summary>
     public EventBusStats Stats => new(
         Interlocked.Read(ref _published),
-        _memory?.Unrouted ?? 0,
+        _context.Unrouted,
         Gates.Gated,
         Gates.Held,
         Gates.ReleaseFailures,
         Gates.DroppedOnDispose + _delayed.DroppedOnDispose,
-        _memory?.Count ?? 0,
+        _consumers.Count,
         _background.Count,
         _delayed.Pending,
         _delayed.Failures);
@@ -144,11 +145,20 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         return PublishEnvelopeAsync(envelope, binding: null, cancellationToken);
     }
 
-    /// <summary>Registers a consumer on the transport (the handler host's way in).</summary>
-    internal IConsumer SubscribeConsumer(ConsumerSpec spec)
+    /// <summary>Registers a consumer on the transport (the handler host's way in); <see cref="ReleaseConsumerAsync"/> ends it.</summary>
+    internal async ValueTask<IConsumer> SubscribeConsumerAsync(ConsumerSpec spec, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _transport.Subscribe(spec);
+        IConsumer consumer = await _transport.SubscribeAsync(spec, cancellationToken).ConfigureAwait(false);
+        _consumers.Add(consumer);
+        return consumer;
+    }
+
+    /// <summary>Disposes a consumer this bus made and forgets it (its gauges and count).</summary>
+    internal ValueTask ReleaseConsumerAsync(IConsumer consumer)
+    {
+        _consumers.Remove(consumer);
+        return consumer.DisposeAsync();
     }
 
     /// <summary>Subscribes to the topic of <typeparamref name="TEvent"/>. The subscription receives every event published from now on.</summary>
@@ -191,7 +201,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             Log.HeldOnDispose(_telemetry.Logger, held);
         }
 
-        await _transport.DisposeAsync().ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false); // ends every consumer it made
+        _consumers.Clear();
         _telemetry.Dispose();
     }
 
@@ -215,8 +226,19 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         options ??= SubscriptionOptions.Default;
         options.Validate();
         string name = options.Name ?? options.Group ?? $"{pattern.Value}#{Interlocked.Increment(ref _subscriptionNumber)}";
-        var spec = new ConsumerSpec(name, options.Group, pattern, options.Capacity, options.Overflow, options.Lanes, typeof(TEvent));
-        return new Subscription<TEvent>(_transport.Subscribe(spec), pattern);
+        var spec = new ConsumerSpec(name, pattern)
+        {
+            Group = options.Group,
+            Capacity = options.Capacity,
+            Overflow = options.Overflow,
+            Lanes = options.Lanes,
+            EventType = typeof(TEvent),
+        };
+        ValueTask<IConsumer> subscribing = SubscribeConsumerAsync(spec, CancellationToken.None);
+#pragma warning disable VSTHRD002 // Subscribe is synchronous by contract; in memory it completes at once, a broker's declaration is bounded by its own timeout
+        IConsumer consumer = subscribing.IsCompletedSuccessfully ? subscribing.Result : subscribing.AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+        return new Subscription<TEvent>(consumer, pattern, this);
     }
 
     /// <summary>The publish path with options, tracing or a delay: one producer activity, traceparent into the envelope.</summary>
@@ -263,7 +285,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             if (due is { } dueTime && dueTime > now)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_transport is IDurableTransport durable)
+                if (_transport is IDelayedPublish durable)
                 {
                     await durable.ScheduleAsync(envelope, dueTime, cancellationToken).ConfigureAwait(false);
                 }
@@ -289,7 +311,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <summary>The outbox path: the envelope is written in the caller's transaction (gates do not apply).</summary>
     private async ValueTask PublishInTransactionAsync(Envelope envelope, System.Data.Common.DbTransaction transaction, DateTimeOffset? due, CancellationToken cancellationToken)
     {
-        if (_transport is not IDurableTransport durable)
+        if (_transport is not ITransactionalPublish durable)
         {
             throw new NotSupportedException(
                 $"PublishOptions.Transaction needs a transport that stores events in that database (UseSqlite on the same file); bus '{Name}' runs on {_transport.GetType().Name}.");
@@ -334,8 +356,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
                 return ValueTask.CompletedTask;
         }
 
-        ValueTask sent = binding is not null && _memory is not null
-            ? _memory.PublishAsync(envelope, binding, cancellationToken)
+        ValueTask sent = binding is not null && _router is not null
+            ? _router.PublishAsync(envelope, binding, cancellationToken)
             : _transport.PublishAsync(envelope, cancellationToken);
         if (!sent.IsCompletedSuccessfully)
         {

@@ -31,10 +31,11 @@ public sealed class EventBusOptions
     public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>
-    /// Makes the bus's transport (set by a transport package, e.g. <c>UseSqlite</c>); null for the in-memory transport.
-    /// Internal until the transport contract is public (docs/decisions/0001).
+    /// Makes the bus's transport when the bus is created; null (the default) for the in-memory transport. Transport
+    /// packages set it (<c>UseSqlite</c>, <c>UseRabbitMQ</c>); set it yourself to run on a transport of your own. The bus
+    /// owns (and disposes) what it returns. See docs/transports.md.
     /// </summary>
-    internal Func<Diagnostics.BusTelemetry, Transport.ITransport>? TransportFactory { get; set; }
+    public Func<Transport.TransportContext, Transport.ITransport>? TransportFactory { get; set; }
 
     /// <summary>Throws an exception naming the setting when a value is out of range.</summary>
     internal void Validate()

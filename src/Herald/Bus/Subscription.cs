@@ -17,11 +17,13 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
 {
     private static readonly bool Typed = typeof(TEvent) != typeof(object);
     private readonly IConsumer _consumer;
+    private readonly EventBus _bus;
 
-    internal Subscription(IConsumer consumer, TopicPattern pattern)
+    internal Subscription(IConsumer consumer, TopicPattern pattern, EventBus bus)
     {
         _consumer = consumer;
         Pattern = pattern;
+        _bus = bus;
     }
 
     /// <summary>The subscription's name (from its options, else its group, else its pattern and a number).</summary>
@@ -118,7 +120,7 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
     }
 
     /// <summary>Ends the subscription; see the remarks on <see cref="Subscription{TEvent}"/> for what happens to queued events.</summary>
-    public ValueTask DisposeAsync() => _consumer.DisposeAsync();
+    public ValueTask DisposeAsync() => _bus.ReleaseConsumerAsync(_consumer);
 
     /// <inheritdoc />
     public override string ToString() => $"Subscription '{Name}' on '{Pattern}'";

@@ -39,6 +39,7 @@ internal sealed class BusTelemetry : IDisposable
         Published = _meter.CreateCounter<long>("herald.events.published", "{event}", "Events accepted by PublishAsync.");
         Delivered = _meter.CreateCounter<long>("herald.events.delivered", "{event}", "Events handed to a subscription's reader.");
         Dropped = _meter.CreateCounter<long>("herald.events.dropped", "{event}", "Events dropped, by subscription and reason.");
+        Unrouted = _meter.CreateCounter<long>("herald.events.unrouted", "{event}", "Accepted events that matched no subscription.");
         Refused = _meter.CreateCounter<long>("herald.publish.refused", "{event}", "Publishes refused: rejected by a full queue, timed out, or blocked by a gate.");
         Handled = _meter.CreateCounter<long>("herald.events.handled", "{event}", "Deliveries a handler completed.");
         Failed = _meter.CreateCounter<long>("herald.events.failed", "{attempt}", "Handler attempts that failed (each retry counts).");
@@ -62,6 +63,8 @@ internal sealed class BusTelemetry : IDisposable
     public Counter<long> Dropped { get; }
 
     public Counter<long> Refused { get; }
+
+    public Counter<long> Unrouted { get; }
 
     public Counter<long> Handled { get; }
 

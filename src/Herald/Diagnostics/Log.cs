@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(1009, LogLevel.Error, "Delayed event {EventId} on '{Topic}' could not be delivered when it fell due")]
     public static partial void DelayedFailed(ILogger logger, Exception exception, string eventId, string topic);
+
+    [LoggerMessage(1010, LogLevel.Warning, "Event {EventId} on '{Topic}' matched no subscription; {Total} unrouted so far")]
+    public static partial void Unrouted(ILogger logger, string topic, string eventId, long total);
 }

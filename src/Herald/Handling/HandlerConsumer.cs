@@ -1,5 +1,4 @@
 using Herald.Diagnostics;
-using Herald.InMemory;
 using Herald.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -103,9 +102,9 @@ internal sealed class HandlerConsumer
     /// <summary>Cancels the handlers' tokens.</summary>
     public void Abort() => _abort.Cancel();
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Ends the loops' tokens; the queue is the bus's to release (<see cref="EventBus.ReleaseConsumerAsync"/>).</summary>
+    public void Dispose()
     {
-        await _queue.DisposeAsync().ConfigureAwait(false);
         _intake.Dispose();
         _abort.Dispose();
     }
@@ -118,7 +117,7 @@ internal sealed class HandlerConsumer
     {
         // Marks this flow as the reader of this queue, so a handler publishing into its own full queue spills
         // instead of waiting for room only it could make (see MemoryQueue.WriteAsync).
-        MemoryQueue.CurrentReader.Value = _queue;
+        DeliveryLoop.Current.Value = _queue;
         CancellationToken intake = _intake.Token;
         using var timeouts = new AttemptTimeouts(_time, _abort.Token);
         DeliveryContext? context = null; // one per loop, reset per delivery
@@ -195,7 +194,7 @@ internal sealed class HandlerConsumer
         {
             try
             {
-                await _queue.ScheduleRedeliveryAsync(delivery.Envelope.WithAttempt(context.Attempt + 1), due, CancellationToken.None).ConfigureAwait(false);
+                await ((IRedeliveryScheduler)_queue).ScheduleRedeliveryAsync(delivery.Envelope.WithAttempt(context.Attempt + 1), due, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

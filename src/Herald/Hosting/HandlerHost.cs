@@ -27,6 +27,7 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
     private readonly List<Task> _schedules = [];
     private CancellationTokenSource? _scheduleStop;
     private HandlerConsumer[] _consumers = [];
+    private bool _subscribing;
     private bool _started;
     private bool _stopped;
 
@@ -49,24 +50,42 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
     /// <inheritdoc />
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Subscribes every handler, so events published from now on are queued for it.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Subscribes every handler, so events published from now on are queued for it. On a broker this waits for each
+    /// queue's declaration, bounded by the transport's own timeouts and by <paramref name="cancellationToken"/>; when one
+    /// fails, the ones made are released and the exception is thrown.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         lock (_sync)
         {
-            if (_consumers.Length > 0 || _stopped)
+            if (_subscribing || _stopped)
             {
-                return Task.CompletedTask;
+                return;
             }
 
-            IServiceScopeFactory scopes = _services.GetRequiredService<IServiceScopeFactory>();
-            var consumers = new List<HandlerConsumer>();
+            _subscribing = true;
+        }
+
+        IServiceScopeFactory scopes = _services.GetRequiredService<IServiceScopeFactory>();
+        var consumers = new List<HandlerConsumer>();
+        try
+        {
             foreach (HandlerRegistration registration in _catalog.Handlers)
             {
                 HandlerDescriptor d = registration.Descriptor;
                 HandlerOptions o = d.Options;
-                var spec = new ConsumerSpec(d.Name, d.Group, d.Pattern, o.Capacity, o.Overflow, o.OrderedByKey ? o.Concurrency : 1, d.EventType, o.OrderedByKey, o.Concurrency);
-                IConsumer queue = _bus.SubscribeConsumer(spec);
+                var spec = new ConsumerSpec(d.Name, d.Pattern)
+                {
+                    Group = d.Group,
+                    Capacity = o.Capacity,
+                    Overflow = o.Overflow,
+                    Lanes = o.OrderedByKey ? o.Concurrency : 1,
+                    EventType = d.EventType,
+                    Ordered = o.OrderedByKey,
+                    Concurrency = o.Concurrency,
+                };
+                IConsumer queue = await _bus.SubscribeConsumerAsync(spec, cancellationToken).ConfigureAwait(false);
 
                 // Each consumer gets its own steps (PipelineStep.Create runs once per consumer), so a step may keep
                 // per-consumer state without a lookup per delivery.
@@ -74,11 +93,24 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
                 Func<object>? makeHandler = _registrations is null ? null : ScopeFreeHandlers.ActivatorFor(d.HandlerType, _registrations, _services);
                 consumers.Add(new HandlerConsumer(d, queue, PipelineComposer.Compose(steps, registration.Invoke), scopes, _bus.TimeProvider, _logger, makeHandler));
             }
+        }
+        catch
+        {
+            foreach (HandlerConsumer made in consumers)
+            {
+                await _bus.ReleaseConsumerAsync(made.Queue).ConfigureAwait(false);
+                made.Dispose();
+            }
 
-            Volatile.Write(ref _consumers, [.. consumers]);
+            lock (_sync)
+            {
+                _subscribing = false;
+            }
+
+            throw;
         }
 
-        return Task.CompletedTask;
+        Volatile.Write(ref _consumers, [.. consumers]);
     }
 
     /// <summary>Starts the delivery loops and the recurring publishes, after the application has started.</summary>
@@ -172,7 +204,8 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
                 HandlingLog.IgnoredCancellation(_logger, consumer.Descriptor.Name, running);
             }
 
-            await consumer.DisposeAsync().ConfigureAwait(false);
+            await _bus.ReleaseConsumerAsync(consumer.Queue).ConfigureAwait(false);
+            consumer.Dispose();
         }
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);

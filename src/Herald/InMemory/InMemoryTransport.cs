@@ -1,5 +1,3 @@
-using System.Diagnostics.Metrics;
-using Herald.Diagnostics;
 using Herald.Transport;
 
 namespace Herald.InMemory;
@@ -8,39 +6,11 @@ namespace Herald.InMemory;
 /// The in-process transport: a publish puts the envelope (with the event object, unserialized) into the bounded
 /// queue of every matching subscription, and of one member per matching group. Publishing takes no lock.
 /// </summary>
-internal sealed class InMemoryTransport(BusTelemetry telemetry) : ITransport
+internal sealed class InMemoryTransport(TransportContext context) : ITransport, IBindingRouter
 {
     private readonly Lock _sync = new();
     private RoutingTable _table = RoutingTable.Empty;
-    private long _unrouted;
     private bool _disposed;
-
-    /// <summary>Accepted envelopes that matched no subscription.</summary>
-    public long Unrouted => Interlocked.Read(ref _unrouted);
-
-    /// <summary>Live subscriptions.</summary>
-    public int Count => Volatile.Read(ref _table).Queues.Length;
-
-    /// <summary>Queue depth per subscription, for the <c>herald.queue.depth</c> gauge.</summary>
-    public IEnumerable<Measurement<long>> Depths(KeyValuePair<string, object?> busTag)
-    {
-        foreach (MemoryQueue queue in Volatile.Read(ref _table).Queues)
-        {
-            yield return new Measurement<long>(queue.Queued, busTag, new("herald.subscription", queue.Name));
-        }
-    }
-
-    /// <summary>Age of the oldest queued event per non-empty subscription, for the <c>herald.queue.oldest_age</c> gauge.</summary>
-    public IEnumerable<Measurement<double>> OldestAges(KeyValuePair<string, object?> busTag, DateTimeOffset now)
-    {
-        foreach (MemoryQueue queue in Volatile.Read(ref _table).Queues)
-        {
-            if (queue.TryPeekOldest(out Envelope? oldest))
-            {
-                yield return new Measurement<double>(Math.Max(0, (now - oldest.Time).TotalSeconds), busTag, new("herald.subscription", queue.Name));
-            }
-        }
-    }
 
     public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken) =>
         PublishRouteAsync(Volatile.Read(ref _table).Resolve(envelope.Type), envelope, cancellationToken);
@@ -71,22 +41,22 @@ internal sealed class InMemoryTransport(BusTelemetry telemetry) : ITransport
 
         if (route.IsEmpty)
         {
-            Interlocked.Increment(ref _unrouted);
+            context.ReportUnrouted(envelope);
         }
 
         return ValueTask.CompletedTask;
     }
 
-    public IConsumer Subscribe(ConsumerSpec spec)
+    public ValueTask<IConsumer> SubscribeAsync(ConsumerSpec spec, CancellationToken cancellationToken)
     {
-        var queue = new MemoryQueue(spec, telemetry, Remove);
+        var queue = new MemoryQueue(spec, context.Telemetry, Remove);
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             Volatile.Write(ref _table, _table.With(queue));
         }
 
-        return queue;
+        return new ValueTask<IConsumer>(queue);
     }
 
     public async ValueTask DisposeAsync()

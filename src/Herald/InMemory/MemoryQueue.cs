@@ -56,12 +56,6 @@ internal sealed class MemoryQueue : IConsumer
         _anyLane = spec.Lanes > 1 ? new AsyncSignal() : null;
     }
 
-    /// <summary>
-    /// The queue whose delivery loop the current flow is (set once per loop by the handler host). A publish from that
-    /// flow into the same full <see cref="Overflow.Wait"/> queue would wait for room only that loop can make.
-    /// </summary>
-    public static AsyncLocal<IConsumer?> CurrentReader { get; } = new();
-
     public ConsumerSpec Spec { get; }
 
     public string Name => Spec.Name;
@@ -127,7 +121,7 @@ internal sealed class MemoryQueue : IConsumer
             throw new PublishRejectedException(envelope.Type, Name, Spec.Capacity);
         }
 
-        if (ReferenceEquals(CurrentReader.Value, this))
+        if (ReferenceEquals(DeliveryLoop.Current.Value, this))
         {
             Spill(envelope);
             return;
@@ -241,11 +235,6 @@ internal sealed class MemoryQueue : IConsumer
         _anyLane is null ? WaitToReadAsync(0, cancellationToken) : WaitToReadAnyLaneAsync(cancellationToken);
 
     public void CountWrongType(Envelope envelope) => CountDrop(ref _droppedWrongType, DropReason.WrongType, envelope);
-
-    public bool CanScheduleRedelivery => false; // nothing durable to put it in: the retry step waits in memory
-
-    public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("The in-memory transport does not store retries; the retry step waits for them.");
 
     public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
@@ -379,20 +368,8 @@ internal sealed class MemoryQueue : IConsumer
         }
 
         return envelope.Subject is { } key
-            ? (int)(StableHash(key) % (uint)_lanes.Length)
+            ? KeyHash.Lane(key, _lanes.Length)
             : (int)((uint)Interlocked.Increment(ref _nextLane) % (uint)_lanes.Length);
-    }
-
-    /// <summary>FNV-1a over the key's characters: the same key picks the same lane in every process.</summary>
-    internal static uint StableHash(string key)
-    {
-        uint hash = 2166136261;
-        foreach (char c in key)
-        {
-            hash = (hash ^ c) * 16777619;
-        }
-
-        return hash;
     }
 
     private void CountDrop(ref long counter, DropReason reason, Envelope envelope)

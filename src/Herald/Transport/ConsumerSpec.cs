@@ -1,13 +1,40 @@
 namespace Herald.Transport;
 
-/// <summary>What a consumer asks of a transport: which topics, which group, how much room and what to do when full.</summary>
+/// <summary>What a consumer asks of a transport: which topics, which group, how much room, what to do when full, and ordering.</summary>
 /// <param name="Name">The consumer's name (logs, errors, dead letters).</param>
-/// <param name="Group">The consumer group (members compete), or null for the name.</param>
-/// <param name="Pattern">The topic or pattern consumed.</param>
-/// <param name="Capacity">The queue's room (per lane).</param>
-/// <param name="Overflow">What a publish does when the queue is full (in memory; a durable transport always waits: its log is the buffer).</param>
-/// <param name="Lanes">Ordered lanes by key (1 for none).</param>
-/// <param name="EventType">The type the reader binds payloads to (null or <see cref="object"/> for untyped readers): a transport that stores payloads as bytes decodes them to it.</param>
-/// <param name="Ordered">Events of one key must be handled in publish order (a broker then lets one consumer of the group read at a time).</param>
-/// <param name="Concurrency">How many deliveries the reader handles at once (a broker's prefetch follows it).</param>
-internal sealed record ConsumerSpec(string Name, string? Group, TopicPattern Pattern, int Capacity, Overflow Overflow, int Lanes, Type? EventType = null, bool Ordered = false, int Concurrency = 1);
+/// <param name="Pattern">The topic or pattern consumed (<c>*</c> one segment, <c>#</c> zero or more).</param>
+public sealed record ConsumerSpec(string Name, TopicPattern Pattern)
+{
+    /// <summary>The consumer's name (logs, errors, dead letters).</summary>
+    public string Name { get; init; } = !string.IsNullOrWhiteSpace(Name) ? Name : throw new ArgumentException("A consumer needs a name.", nameof(Name));
+
+    /// <summary>The topic or pattern consumed.</summary>
+    public TopicPattern Pattern { get; init; } = Pattern ?? throw new ArgumentNullException(nameof(Pattern));
+
+    /// <summary>The consumer group: members of one group compete for events, groups each get a copy. Null: the consumer is a group of its own, named <see cref="Name"/>.</summary>
+    public string? Group { get; init; }
+
+    /// <summary>The group this consumer belongs to: <see cref="Group"/>, or <see cref="Name"/> when it has none.</summary>
+    public string GroupName => Group ?? Name;
+
+    /// <summary>How many envelopes wait locally per lane. Default 1024.</summary>
+    public int Capacity { get; init; } = 1024;
+
+    /// <summary>
+    /// What a publish does when the consumer's queue is full. A transport whose queue is a log or a broker queue, where a
+    /// publish never waits for a consumer, honours <see cref="Overflow.Wait"/> only and refuses the others at subscription.
+    /// </summary>
+    public Overflow Overflow { get; init; } = Overflow.Wait;
+
+    /// <summary>How many ordered lanes (by key) the consumer has; 1 for none.</summary>
+    public int Lanes { get; init; } = 1;
+
+    /// <summary>The type the reader binds payloads to (null or <see cref="object"/> for untyped readers): a transport that carries payloads as bytes decodes them to it.</summary>
+    public Type? EventType { get; init; }
+
+    /// <summary>Events of one key must be handled in publish order, retries included (a broker then lets one consumer of the group read at a time).</summary>
+    public bool Ordered { get; init; }
+
+    /// <summary>How many deliveries the reader handles at once (a broker's prefetch follows it). Default 1.</summary>
+    public int Concurrency { get; init; } = 1;
+}

@@ -1,22 +1,27 @@
 using System.Threading.Channels;
-using Herald.InMemory;
 
 namespace Herald.Transport;
 
 /// <summary>
 /// The local buffer of a consumer whose events come from storage or a broker: bounded lanes (one per key hash when
 /// ordered) that the transport's reader fills, waiting when full, and the delivery loops drain. Each item keeps the
-/// transport's tag (a stored position, a broker delivery tag) for the acknowledgement.
+/// transport's tag (a stored position, a broker delivery tag) for the acknowledgement. Thread-safe: one or more
+/// writers, one reader per lane (or several over all lanes).
 /// </summary>
-internal sealed class DeliveryLanes
+public sealed class DeliveryLanes
 {
     private readonly Channel<Item>[] _lanes;
     private readonly AsyncSignal? _anyLane;
     private long _delivered;
     private int _readCursor;
 
+    /// <summary>Creates <paramref name="lanes"/> lanes of <paramref name="capacity"/> envelopes each.</summary>
+    /// <param name="lanes">How many lanes (at least 1).</param>
+    /// <param name="capacity">Room per lane (at least 1).</param>
     public DeliveryLanes(int lanes, int capacity)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(lanes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         var options = new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = false };
         _lanes = new Channel<Item>[lanes];
         for (int i = 0; i < _lanes.Length; i++)
@@ -27,13 +32,20 @@ internal sealed class DeliveryLanes
         _anyLane = lanes > 1 ? new AsyncSignal() : null;
     }
 
+    /// <summary>How many lanes there are.</summary>
     public int Count => _lanes.Length;
 
+    /// <summary>How many deliveries have been read.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
+    /// <summary>How many envelopes wait in the lanes now.</summary>
     public int Queued => _lanes.Sum(l => l.Reader.Count);
 
-    /// <summary>Waits for room in the envelope's lane (by its key).</summary>
+    /// <summary>Writes the envelope into its lane (by its key), waiting for room while the lane is full.</summary>
+    /// <param name="envelope">The envelope.</param>
+    /// <param name="tag">The transport's handle for settling it later (see <see cref="Delivery.Tag"/>).</param>
+    /// <param name="cancellationToken">Stops the wait for room.</param>
+    /// <exception cref="System.Threading.Channels.ChannelClosedException">The lanes were completed.</exception>
     public async ValueTask WriteAsync(Envelope envelope, long tag, CancellationToken cancellationToken)
     {
         ChannelWriter<Item> lane = _lanes[PickLane(envelope)].Writer;
@@ -46,6 +58,7 @@ internal sealed class DeliveryLanes
         _anyLane?.Ring();
     }
 
+    /// <summary>Takes the next envelope of one lane as a delivery of <paramref name="consumer"/>, if any.</summary>
     public bool TryRead(int lane, IConsumer consumer, out Delivery delivery)
     {
         if (_lanes[lane].Reader.TryRead(out Item item))
@@ -59,8 +72,10 @@ internal sealed class DeliveryLanes
         return false;
     }
 
+    /// <summary>Waits until the lane has an envelope (true) or is completed and empty (false).</summary>
     public ValueTask<bool> WaitToReadAsync(int lane, CancellationToken cancellationToken) => _lanes[lane].Reader.WaitToReadAsync(cancellationToken);
 
+    /// <summary>Takes the next envelope of any lane (lanes in turn), if any.</summary>
     public bool TryReadAny(IConsumer consumer, out Delivery delivery)
     {
         int start = _readCursor;
@@ -78,6 +93,7 @@ internal sealed class DeliveryLanes
         return false;
     }
 
+    /// <summary>Waits until any lane has an envelope (true) or all are completed and empty (false).</summary>
     public async ValueTask<bool> WaitToReadAnyAsync(CancellationToken cancellationToken)
     {
         if (_anyLane is null)
@@ -107,6 +123,7 @@ internal sealed class DeliveryLanes
         }
     }
 
+    /// <summary>The oldest envelope waiting (by its time), if any.</summary>
     public bool TryPeekOldest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Envelope? envelope)
     {
         envelope = null;
@@ -133,7 +150,7 @@ internal sealed class DeliveryLanes
     }
 
     private int PickLane(Envelope envelope) =>
-        _lanes.Length == 1 || envelope.Subject is not { } key ? 0 : (int)(MemoryQueue.StableHash(key) % (uint)_lanes.Length);
+        envelope.Subject is not { } key ? 0 : KeyHash.Lane(key, _lanes.Length);
 
     private readonly record struct Item(Envelope Envelope, long Tag);
 }

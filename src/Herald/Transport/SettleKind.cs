@@ -1,7 +1,7 @@
 namespace Herald.Transport;
 
-/// <summary>How a delivery is settled.</summary>
-internal enum SettleKind
+/// <summary>How a delivery is settled (<see cref="IConsumer.SettleAsync"/>).</summary>
+public enum SettleKind
 {
     /// <summary>Done: it will not come again.</summary>
     Ack,

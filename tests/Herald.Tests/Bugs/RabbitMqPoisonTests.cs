@@ -32,6 +32,8 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
             },
             s => s.AddSingleton(seen));
 
+    private static readonly CreateChannelOptions Confirming = new(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true);
+
     private static BasicProperties CloudEvent(string id) => new()
     {
         Headers = new Dictionary<string, object?>
@@ -53,7 +55,7 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
 
         var factory = new ConnectionFactory { Uri = new Uri(broker.Uri) };
         await using IConnection connection = await factory.CreateConnectionAsync();
-        await using IChannel channel = await connection.CreateChannelAsync();
+        await using IChannel channel = await connection.CreateChannelAsync(Confirming); // in the queue before Herald's own publish
 
         // More of each than the consumer's prefetch (16): unsettled, they would fill it and stop every delivery after.
         for (int i = 0; i < 20; i++)
@@ -83,7 +85,7 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
 
         var factory = new ConnectionFactory { Uri = new Uri(broker.Uri) };
         await using IConnection connection = await factory.CreateConnectionAsync();
-        await using IChannel channel = await connection.CreateChannelAsync();
+        await using IChannel channel = await connection.CreateChannelAsync(Confirming); // in the queue before Herald's own publish
         await channel.BasicPublishAsync(_unique, "user.created", mandatory: false, new BasicProperties(), "not a cloud event"u8.ToArray());
         await harness.Bus.PublishAsync(new UserCreated(2, "b@c.d", DateTimeOffset.UnixEpoch));
         await harness.Consumed<UserCreated>(e => e.Event.Id == 2, TimeSpan.FromSeconds(30));

@@ -42,10 +42,6 @@ public sealed class HandlerConsumerTests
 
         public ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public bool CanScheduleRedelivery => false;
-
-        public ValueTask ScheduleRedeliveryAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) => throw new NotSupportedException();
-
         public ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

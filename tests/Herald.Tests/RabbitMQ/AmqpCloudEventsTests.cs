@@ -114,7 +114,7 @@ public sealed class AmqpCloudEventsTests
     [InlineData(8, 32, 8, 80)]
     public void Prefetch_FollowsTheConcurrency_WithinWhatTheLanesHold(int concurrency, int capacity, int lanes, int expected)
     {
-        var spec = new Herald.Transport.ConsumerSpec("c", null, TopicPattern.Parse("user.created"), capacity, Overflow.Wait, lanes, Concurrency: concurrency);
+        var spec = new Herald.Transport.ConsumerSpec("c", TopicPattern.Parse("user.created")) { Capacity = capacity, Lanes = lanes, Concurrency = concurrency };
         Assert.Equal(expected, RabbitMqConsumer.Prefetch(spec));
     }
 }

@@ -1,3 +1,4 @@
+using Herald.Transport;
 using Herald.Diagnostics;
 using Microsoft.Extensions.Logging;
 
@@ -49,10 +50,12 @@ internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddlew
 
                 TimeSpan delay = policy.DelayBefore(context.Attempt + 1, Random.Shared.NextDouble());
                 HandlingLog.Retrying(_logger, ex, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt, delay.TotalMilliseconds);
-                if (context.Consumer is { CanScheduleRedelivery: true })
+                if (context.Consumer is IRedeliveryScheduler && !context.Handler.Options.OrderedByKey)
                 {
                     // A durable transport stores the next attempt; the consumer loop does it after the whole pipeline
                     // (so the inbox claim is released first: the stored retry must not meet this delivery's claim).
+                    // Not for a handler ordered by key: the stored retry would let the key's later events overtake it,
+                    // so there the step waits in the lane, holding the key's order (the delivery stays unacknowledged).
                     context.RedeliverAt = context.TimeProvider.GetUtcNow() + delay;
                     context.Outcome = DeliveryOutcome.Rescheduled;
                     return;

@@ -1,4 +1,4 @@
-namespace Herald.InMemory;
+namespace Herald.Transport;
 
 /// <summary>
 /// An auto-reset signal for one waiter: <see cref="Ring"/> wakes the waiter, or is remembered when nobody waits, so
