@@ -172,11 +172,24 @@ public sealed class Envelope
             Headers = error is null ? NoHeaders : new Dictionary<string, string> { ["herald-decode-error"] = error },
         };
 
-    /// <summary>A copy of this envelope for another delivery attempt (the rarely-set attributes are shared, not copied).</summary>
-    internal Envelope WithAttempt(int attempt) => Copy(Data, attempt);
+    /// <summary>
+    /// A copy of this envelope for another delivery attempt: the same id, attributes and payload, with
+    /// <see cref="Attempt"/> set (a transport redelivering a refused delivery passes <c>Attempt + 1</c>).
+    /// </summary>
+    /// <param name="attempt">The attempt number, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="attempt"/> is below 1.</exception>
+    public Envelope WithAttempt(int attempt)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(attempt, 1);
+        return Copy(Data, attempt);
+    }
 
-    /// <summary>A copy of this envelope carrying <paramref name="data"/>: a stored payload decoded to its type.</summary>
-    internal Envelope WithData(object? data) => Copy(data, Attempt);
+    /// <summary>
+    /// A copy of this envelope carrying <paramref name="data"/>: a transport that carries payloads as bytes hands its
+    /// readers the payload decoded to their type this way.
+    /// </summary>
+    /// <param name="data">The decoded event object.</param>
+    public Envelope WithData(object? data) => Copy(data, Attempt);
 
     private Envelope Copy(object? data, int attempt) => new(Type, data, Time, topicChecked: true)
     {
