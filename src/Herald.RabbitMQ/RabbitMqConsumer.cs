@@ -10,7 +10,7 @@ namespace Herald.RabbitMQ;
 /// lanes its loops drain, acknowledged (or nacked back to the queue) when the pipeline is done. A message that is not
 /// a CloudEvent Herald can read goes to <c>{queue}.dead-letter</c> with the reason in its headers.
 /// </summary>
-internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler
+internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler, IConsumerBacklog
 {
     private readonly RabbitMqTransport _transport;
     private readonly IChannel _channel;
@@ -19,6 +19,11 @@ internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler
     private readonly CloudEventJsonFormatter _payloads;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _retryQueues = new(StringComparer.Ordinal);
     private int _disposed;
+    private long _backlog;
+    private Task _probe = Task.CompletedTask;
+
+    /// <summary>How often the group's queue length is asked of the broker, for <see cref="Backlog"/>.</summary>
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
 
     private RabbitMqConsumer(RabbitMqTransport transport, IChannel channel, ConsumerSpec spec, string queue)
         : base(spec)
@@ -42,6 +47,7 @@ internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler
             var basic = new AsyncEventingBasicConsumer(channel);
             basic.ReceivedAsync += consumer.OnReceivedAsync;
             await channel.BasicConsumeAsync(queue, autoAck: false, basic, cancellationToken).ConfigureAwait(false);
+            consumer._probe = Task.Run(consumer.ProbeLoopAsync, CancellationToken.None);
             return consumer;
         }
         catch
@@ -135,13 +141,42 @@ internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+#pragma warning disable VSTHRD003 // this consumer's own probe loop, started in StartAsync
+        await _probe.ConfigureAwait(false);
+#pragma warning restore VSTHRD003
         Lanes.Complete();
         _transport.Forget(this);
         await _channel.DisposeAsync().ConfigureAwait(false); // unacknowledged deliveries go back to the queue
         _stop.Dispose();
     }
 
+    /// <summary>The group's messages ready in the broker's queue (not yet sent to any member), as of the last probe (every second).</summary>
+    public long Backlog => Interlocked.Read(ref _backlog);
+
     public override string ToString() => $"{Name} ({Spec.Pattern}, queue {_queue}, RabbitMQ)";
+
+    /// <summary>Asks the broker for the queue's ready messages every <see cref="ProbeInterval"/>, until the consumer stops.</summary>
+    private async Task ProbeLoopAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                Interlocked.Exchange(ref _backlog, await _channel.MessageCountAsync(_queue, stop).ConfigureAwait(false));
+                await Task.Delay(ProbeInterval, _transport.Time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException)
+            {
+                // The channel is down (a lost connection; the client recovers it): keep the last value, ask again later.
+                await Task.Delay(ProbeInterval, _transport.Time, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
 
     private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs args)
     {

@@ -22,6 +22,7 @@ internal sealed class GroupReader : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private SqliteConsumer[] _members = [];
     private long _lastRead;
+    private long _head;
     private long _persisted;
     private long _nextMember;
     private bool _owned;
@@ -55,6 +56,27 @@ internal sealed class GroupReader : IAsyncDisposable
     }
 
     public bool HasMembers => Volatile.Read(ref _members).Length > 0;
+
+    /// <summary>
+    /// Log positions past the last one this process read for the group, as of the last flush tick (every 100 ms): what
+    /// waits for it in the file beyond its members' lanes. An upper bound (rows aimed at other groups count too); 0 while
+    /// another process holds the group.
+    /// </summary>
+    public long Backlog
+    {
+        get
+        {
+            if (!Volatile.Read(ref _owned))
+            {
+                return 0;
+            }
+
+            lock (_lock)
+            {
+                return Math.Max(0, Volatile.Read(ref _head) - _lastRead);
+            }
+        }
+    }
 
     public void Add(SqliteConsumer member)
     {
@@ -336,11 +358,15 @@ internal sealed class GroupReader : IAsyncDisposable
     {
         CancellationToken stop = _stop.Token;
         long renewed = Time.GetTimestamp();
+        using SqliteConnection connection = _transport.Database.Open();
+        using SqliteCommand head = connection.CreateCommand();
+        head.CommandText = "SELECT coalesce(max(position), 0) FROM herald_messages";
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(FlushInterval, Time, stop).ConfigureAwait(false);
+                Volatile.Write(ref _head, (long)head.ExecuteScalar()!); // the log's end, for the backlog gauge
                 bool renewDue = Time.GetElapsedTime(renewed) >= Options.GroupLease / 3;
                 if (Volatile.Read(ref _owned) && (SafeCheckpoint > Volatile.Read(ref _persisted) || renewDue))
                 {

@@ -7,7 +7,7 @@ namespace Herald.Sqlite;
 /// from the log and its delivery loops drain. An acknowledgement moves the group's checkpoint; a release (shutdown)
 /// leaves the event unacknowledged so it is read again after a restart.
 /// </summary>
-internal sealed class SqliteConsumer : LaneConsumer, IRedeliveryScheduler
+internal sealed class SqliteConsumer : LaneConsumer, IRedeliveryScheduler, IConsumerBacklog
 {
     private readonly SqliteTransport _transport;
     private readonly GroupReader _reader;
@@ -23,6 +23,9 @@ internal sealed class SqliteConsumer : LaneConsumer, IRedeliveryScheduler
     /// <summary>Waits for room in the event's lane (the log is the buffer: a slow consumer slows its reader, never the publishers).</summary>
     public ValueTask EnqueueAsync(Envelope envelope, long position, CancellationToken cancellationToken) =>
         Lanes.WriteAsync(envelope, position, cancellationToken);
+
+    /// <summary>What waits for this consumer's group in the log beyond the lanes (see <see cref="GroupReader.Backlog"/>).</summary>
+    public long Backlog => _reader.Backlog;
 
     /// <summary>A redrive: appended to the log for this consumer's group only, so it survives a restart too.</summary>
     public override ValueTask RedeliverAsync(Envelope envelope, CancellationToken cancellationToken) =>

@@ -57,4 +57,27 @@ public static class SqliteHeraldExtensions
         builder.Services.AddSingleton<IDeadLetterStore>(sp => sp.GetRequiredService<SqliteDeadLetterStore>());
         return builder;
     }
+
+    /// <summary>
+    /// Keeps the inbox (the event ids each handler has handled) in a SQLite file, whatever the transport: on a broker
+    /// (RabbitMQ), an event the broker delivers again after a restart or a lost acknowledgement is then skipped instead
+    /// of applied twice; the default in-memory inbox forgets at every restart. The file is this machine's: consumers of one
+    /// group on several machines each have their own, so a redelivery to another machine is not recognised (a shared
+    /// database, PostgreSQL, is what closes that). Costs one insert per handled event, in group commits.
+    /// </summary>
+    /// <param name="builder">The Herald builder.</param>
+    /// <param name="connectionString">E.g. <c>Data Source=inbox.db</c>.</param>
+    /// <param name="configure">Further options (synchronous mode, retention of inbox entries...).</param>
+    /// <example><code>services.AddHerald(h => { h.UseRabbitMQ("amqp://127.0.0.1:5672"); h.UseSqliteInbox("Data Source=inbox.db"); });</code></example>
+    public static HeraldBuilder UseSqliteInbox(this HeraldBuilder builder, string connectionString, Action<SqliteOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new SqliteOptions { ConnectionString = connectionString };
+        configure?.Invoke(options);
+        options.Validate();
+        options.TimeProvider = builder.Bus.TimeProvider == TimeProvider.System ? options.TimeProvider : builder.Bus.TimeProvider;
+        builder.Services.AddSingleton(_ => new SqliteInboxStore(options)); // the container disposes it, closing the file
+        builder.Services.AddSingleton<IInboxStore>(sp => sp.GetRequiredService<SqliteInboxStore>());
+        return builder;
+    }
 }

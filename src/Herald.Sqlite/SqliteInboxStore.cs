@@ -9,18 +9,23 @@ namespace Herald.Sqlite;
 /// commit); a handler that writes to the same file can record it in its own transaction with
 /// <see cref="TryRecord"/>, so the effect and the record commit together (exactly-once effect).
 /// </summary>
-public sealed class SqliteInboxStore : IInboxStore
+public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
 {
     private readonly SqliteDatabase _database;
+    private readonly bool _ownsDatabase;
     private readonly ConcurrentDictionary<(string Consumer, string Id), byte> _claims = new();
 
-    /// <summary>Opens the inbox in the database <paramref name="options"/> names.</summary>
+    /// <summary>Opens the inbox in the database <paramref name="options"/> names (created and migrated if needed); disposing the store closes it.</summary>
     public SqliteInboxStore(SqliteOptions options)
         : this(new SqliteDatabase(options))
     {
+        _ownsDatabase = true;
     }
 
     internal SqliteInboxStore(SqliteDatabase database) => _database = database;
+
+    /// <summary>Closes the database when this store opened it (waiting for the records still queued to commit).</summary>
+    public ValueTask DisposeAsync() => _ownsDatabase ? _database.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <summary>
     /// Records (<paramref name="consumer"/>, <paramref name="eventId"/>) in <paramref name="transaction"/>: true when it was

@@ -18,6 +18,8 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
     private readonly CancellationTokenSource _stop = new();
     private const int RetentionChunk = 10_000;
 
+    private readonly TransportContext _context;
+    private readonly RoutedTopics _routed = new();
     private readonly Task _scheduler;
     private readonly Task _retention;
     private readonly bool _ownsDatabase;
@@ -28,11 +30,13 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
         Database = database;
         _ownsDatabase = ownsDatabase;
         Logger = context.Logger;
+        _context = context;
         Codec = new EnvelopeCodec(database.Options.Serializer);
         Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
-        using (database.Open())
+        using (SqliteConnection connection = database.Open())
         {
             // check and migrate the file now: a bad file fails the bus's construction, not the first publish
+            _routed.Refresh(connection);
         }
 
         _scheduler = Task.Run(SchedulerLoopAsync);
@@ -54,12 +58,17 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
 
     private TimeProvider Time => Database.Options.TimeProvider;
 
-    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken) => AppendAsync(envelope, target: null, cancellationToken);
+    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        ReportIfUnrouted(envelope);
+        return AppendAsync(envelope, target: null, cancellationToken);
+    }
 
     public ValueTask PublishAsync(Envelope envelope, DbTransaction transaction, CancellationToken cancellationToken)
     {
         SqliteTransaction tx = Database.CallerTransaction(transaction, nameof(transaction));
         cancellationToken.ThrowIfCancellationRequested();
+        ReportIfUnrouted(envelope);
         Writer.InsertMessage(tx, envelope.Id, envelope.Type, envelope.Subject, target: null, Codec.Encode(envelope));
         return ValueTask.CompletedTask;
     }
@@ -195,6 +204,15 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
         _stop.Dispose();
     }
 
+    /// <summary>Stored all the same (a group may register for it later, and retention deletes it), but counted, logged and metered.</summary>
+    private void ReportIfUnrouted(Envelope envelope)
+    {
+        if (!_routed.IsRouted(envelope.Type))
+        {
+            _context.ReportUnrouted(envelope);
+        }
+    }
+
     private static string TryReadId(byte[] envelope)
     {
         try
@@ -218,6 +236,7 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
             GroupReader.Register(tx, group, now);
             GroupReader.RegisterMember(tx, group, spec, Owner, now);
             tx.Commit();
+            _routed.Refresh(connection);
         }
         finally
         {
@@ -302,6 +321,7 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
             try
             {
                 await Task.Delay(Database.Options.PollInterval, Time, stop).ConfigureAwait(false);
+                _routed.Refresh(connection); // groups other processes registered
                 long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
                 if (next.ExecuteScalar() is not long due || due > now)
                 {

@@ -7,6 +7,7 @@ public sealed class InMemoryTransportFixture : TransportFixture
     public override TransportFeatures Features { get; } = new()
     {
         Overflows = [Overflow.Wait, Overflow.DropOldest, Overflow.DropNewest, Overflow.Reject],
+        PublishWaitsForConsumers = true,
     };
 
     /// <inheritdoc />

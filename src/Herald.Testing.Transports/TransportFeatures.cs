@@ -13,6 +13,12 @@ public sealed record TransportFeatures
     /// </summary>
     public bool Durable { get; init; }
 
+    /// <summary>
+    /// The inbox outlives the process: an event id a handler handled before a restart is skipped when it comes again (a
+    /// redelivery after a lost acknowledgement, a republish). Default false.
+    /// </summary>
+    public bool DurableInbox { get; init; }
+
     /// <summary>Consumers of one group compete (each event goes to one of them) while different groups each get a copy. Default true.</summary>
     public bool Groups { get; init; } = true;
 
@@ -27,6 +33,12 @@ public sealed record TransportFeatures
     /// <see cref="NotSupportedException"/> naming it), never ignored. Default: <see cref="Overflow.Wait"/> only.
     /// </summary>
     public IReadOnlyList<Overflow> Overflows { get; init; } = [Overflow.Wait];
+
+    /// <summary>
+    /// A publish into a consumer's full queue waits for room (back-pressure, as in memory), so no backlog builds beyond
+    /// the queue. Default false: the transport's log or broker queue holds the backlog, and the publish never waits.
+    /// </summary>
+    public bool PublishWaitsForConsumers { get; init; }
 
     /// <summary>How long the suite waits for something that should happen (a delivery, a dead letter). Default 30 s.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromSeconds(30);

@@ -38,6 +38,9 @@ internal sealed class ConsumerRegistry
         }
     }
 
+    /// <summary>What waits for a consumer: its local queue and, on a transport that knows it, the backlog beyond it.</summary>
+    public static long Depth(IConsumer consumer) => consumer.Stats.Queued + ((consumer as IConsumerBacklog)?.Backlog ?? 0);
+
     /// <summary>Forgets every consumer (the transport ended them all).</summary>
     public void Clear()
     {
@@ -51,7 +54,7 @@ internal sealed class ConsumerRegistry
     {
         foreach (IConsumer consumer in Volatile.Read(ref _consumers))
         {
-            yield return new Measurement<long>(consumer.Stats.Queued, bus, new("herald.subscription", consumer.Name));
+            yield return new Measurement<long>(Depth(consumer), bus, new("herald.subscription", consumer.Name));
         }
     }
 

@@ -70,7 +70,7 @@ internal sealed class HandlerConsumer
         get
         {
             TimeSpan? age = _queue.TryPeekOldest(out Envelope? oldest) ? _time.GetUtcNow() - oldest.Time : null;
-            return new ConsumerInfo(_descriptor, _queue.Stats, Stats, age, _descriptor.Options.Capacity, Volatile.Read(ref _fault));
+            return new ConsumerInfo(_descriptor, _queue.Stats, Stats, age, _descriptor.Options.Capacity, Volatile.Read(ref _fault), (_queue as IConsumerBacklog)?.Backlog ?? 0);
         }
     }
 

@@ -42,6 +42,7 @@ public sealed class HeraldHealthCheck : IHealthCheck
             {
                 string name = c.Handler.Name;
                 data[$"{name}.queued"] = c.Queue.Queued;
+                data[$"{name}.backlog"] = c.Backlog;
                 if (c.Fault is not null)
                 {
                     dead.Add($"'{name}' consumer loop died: {c.Fault.Message}");
@@ -49,9 +50,11 @@ public sealed class HeraldHealthCheck : IHealthCheck
                 }
 
                 int lanes = c.Handler.Options.OrderedByKey ? c.Handler.Options.Concurrency : 1;
-                if (c.Queue.Queued > _options.QueueHighWaterMark * c.Capacity * lanes)
+                if (c.Queue.Queued + c.Backlog > _options.QueueHighWaterMark * c.Capacity * lanes)
                 {
-                    degraded.Add($"'{name}' queue holds {c.Queue.Queued} of {c.Capacity * lanes}");
+                    degraded.Add(c.Backlog > 0
+                        ? $"'{name}' has {c.Queue.Queued + c.Backlog} events waiting ({c.Queue.Queued} of {c.Capacity * lanes} in its queue, {c.Backlog} in the transport)"
+                        : $"'{name}' queue holds {c.Queue.Queued} of {c.Capacity * lanes}");
                 }
 
                 if (c.OldestQueuedAge > _options.MaxOldestEventAge)

@@ -1,25 +1,39 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using Herald.Sqlite;
 using Herald.Testing.Transports;
 using Herald.Tests.Support;
 using RabbitMQ.Client;
 
 namespace Herald.Tests.Conformance;
 
-/// <summary>An exchange and a queue prefix of its own per test, on the shared test broker.</summary>
+/// <summary>
+/// An exchange and a queue prefix of its own per test, on the shared test broker, with the inbox in a SQLite file of its
+/// own (<c>UseSqliteInbox</c>): the broker redelivers, the inbox makes the effect once across restarts.
+/// </summary>
 public sealed class RabbitMqTransportFixture(RabbitMqBroker broker) : TransportFixture
 {
     private readonly string _unique = $"c{Guid.NewGuid():N}"[..12];
+    private readonly TempDatabase _inbox = new("inbox.db");
 
-    public override TransportFeatures Features { get; } = new() { Durable = true };
+    public override TransportFeatures Features { get; } = new() { Durable = true, DurableInbox = true };
 
-    public override void Use(HeraldBuilder herald) =>
+    public override void Use(HeraldBuilder herald)
+    {
         herald.UseRabbitMQ(broker.Uri, o =>
         {
             o.Exchange = _unique;
             o.QueuePrefix = _unique + ".";
         });
+        herald.UseSqliteInbox(_inbox.ConnectionString);
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        _inbox.Dispose();
+        return base.DisposeAsync();
+    }
 
     /// <summary>Publishes raw bytes to the exchange as a foreign producer would, confirmed, so they are queued before what the test publishes next.</summary>
     public override async ValueTask<bool> InjectAsync(string topic, PoisonKind kind, CancellationToken cancellationToken)

@@ -11,7 +11,7 @@ public sealed class SqliteTransportFixture : TransportFixture
 {
     private readonly TempDatabase _db = new();
 
-    public override TransportFeatures Features { get; } = new() { Durable = true, DurableDelay = true };
+    public override TransportFeatures Features { get; } = new() { Durable = true, DurableInbox = true, DurableDelay = true };
 
     public override void Use(HeraldBuilder herald) =>
         herald.UseSqlite(_db.ConnectionString, o =>
