@@ -3,43 +3,33 @@ using Herald.Dashboard.Systems;
 
 namespace Herald.Cli;
 
-/// <summary>The options every command shares: which Herald system to talk to.</summary>
-internal sealed class SystemOptions
+/// <summary>The options every command shares: which Herald system to talk to, one option per <see cref="SystemKind"/>.</summary>
+internal sealed class SystemOptions(IReadOnlyList<SystemKind> kinds)
 {
-    public Option<string?> Sqlite { get; } = new("--sqlite") { Description = "A Herald SQLite file (for example herald.db).", Recursive = true, HelpName = "file" };
-
-    public Option<string?> RabbitMq { get; } = new("--rabbitmq") { Description = "A RabbitMQ broker (amqp://user:password@host:5672/vhost).", Recursive = true, HelpName = "uri" };
-
-    public Option<string> Exchange { get; } = new("--exchange") { Description = "The RabbitMQ topic exchange Herald publishes to.", Recursive = true, DefaultValueFactory = _ => "herald" };
-
-    public Option<string> QueuePrefix { get; } = new("--queue-prefix") { Description = "The prefix of the application's queue names (RabbitMqOptions.QueuePrefix).", Recursive = true, DefaultValueFactory = _ => "herald." };
-
-    public Option<string?> Management { get; } = new("--management") { Description = "The RabbitMQ management API (default: http://host:15672 of --rabbitmq, same credentials).", Recursive = true, HelpName = "url" };
+    public SystemOptions()
+        : this(SystemKinds.All)
+    {
+    }
 
     public void AddTo(Command root)
     {
-        root.Options.Add(Sqlite);
-        root.Options.Add(RabbitMq);
-        root.Options.Add(Exchange);
-        root.Options.Add(QueuePrefix);
-        root.Options.Add(Management);
+        foreach (Option option in kinds.SelectMany(k => k.Options))
+        {
+            root.Options.Add(option);
+        }
     }
 
     /// <summary>Opens the system the command line names.</summary>
-    /// <exception cref="CliException">Neither or both named, or the system cannot be opened.</exception>
-    public async Task<HeraldSystem> OpenAsync(ParseResult parse, CancellationToken cancellationToken)
+    /// <exception cref="CliException">None or several named, or the system cannot be opened.</exception>
+    public Task<HeraldSystem> OpenAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        string? sqlite = parse.GetValue(Sqlite);
-        string? rabbit = parse.GetValue(RabbitMq);
-        if (sqlite is null == rabbit is null)
+        (SystemKind Kind, string Place)[] chosen = [.. kinds.Select(k => (Kind: k, Place: parse.GetValue(k.Chooser))).Where(c => c.Place is not null).Select(c => (c.Kind, c.Place!))];
+        return chosen.Length switch
         {
-            throw CliException.Usage(sqlite is null
-                ? "Say which Herald to talk to: --sqlite herald.db or --rabbitmq amqp://host."
-                : "Give --sqlite or --rabbitmq, not both.");
-        }
-
-        return sqlite is not null
-            ? SqliteSystem.Open(sqlite)
-            : await RabbitMqSystem.OpenAsync(rabbit!, parse.GetValue(Exchange)!, parse.GetValue(QueuePrefix)!, parse.GetValue(Management), cancellationToken).ConfigureAwait(false);
+            1 => chosen[0].Kind.OpenAsync(chosen[0].Place, parse, cancellationToken),
+            0 => throw CliException.Usage($"Say which Herald to talk to: {string.Join(" or ", kinds.Select(k => k.Example))}."),
+            _ => throw CliException.Usage(
+                $"Give one of {string.Join(", ", kinds.Select(k => k.Chooser.Name))}, not {(chosen.Length == 2 ? "both" : "all of")} {string.Join(" and ", chosen.Select(c => c.Kind.Chooser.Name))}."),
+        };
     }
 }

@@ -4,12 +4,6 @@ using Herald.Tests.Support;
 
 namespace Herald.Tests.Conformance;
 
-/// <summary>The in-memory transport against the shared conformance suite.</summary>
-public sealed class InMemoryConformanceTests() : TransportConformanceTests(new InMemoryTransportFixture());
-
-/// <summary>The SQLite transport against the shared conformance suite.</summary>
-public sealed class SqliteConformanceTests() : TransportConformanceTests(new SqliteTransportFixture());
-
 /// <summary>The RabbitMQ transport against the shared conformance suite, on the test broker.</summary>
 [Collection(BrokerCollection.Name)]
 public sealed class RabbitMqConformanceTests(RabbitMqBroker broker) : TransportConformanceTests(new RabbitMqTransportFixture(broker));
