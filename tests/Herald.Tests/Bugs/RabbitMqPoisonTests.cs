@@ -2,7 +2,6 @@ using System.Text;
 using Herald.RabbitMQ;
 using Herald.Testing;
 using Herald.Tests.RabbitMQ;
-using Herald.Tests.Sqlite;
 using Herald.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
@@ -19,7 +18,7 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
 {
     private readonly string _unique = $"t{Guid.NewGuid():N}"[..12];
 
-    private async Task<HeraldTestHarness> StartAsync(SqliteTransportTests.Seen seen) =>
+    private async Task<HeraldTestHarness> StartAsync(Seen seen) =>
         await HeraldTestHarness.StartAsync(
             h =>
             {
@@ -28,7 +27,7 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
                     o.Exchange = _unique;
                     o.QueuePrefix = _unique + ".";
                 });
-                h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => o.Concurrency = 1);
+                h.AddHandler<Email, UserCreated>(o => o.Concurrency = 1);
             },
             s => s.AddSingleton(seen));
 
@@ -49,7 +48,7 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
     [Fact]
     public async Task MalformedAttributes_AreDeadLetteredAsPoison_AndNeverStallTheConsumer()
     {
-        var seen = new SqliteTransportTests.Seen();
+        var seen = new Seen();
         await using HeraldTestHarness harness = await StartAsync(seen);
         byte[] body = """{"Id":1,"Email":"a@b.c","CreatedAt":"2026-01-01T00:00:00Z"}"""u8.ToArray();
 
@@ -80,7 +79,7 @@ public sealed class RabbitMqPoisonTests(RabbitMqBroker broker)
     [Fact]
     public async Task AMessageThatIsNotACloudEvent_IsDeadLetteredUnderItsTopic()
     {
-        var seen = new SqliteTransportTests.Seen();
+        var seen = new Seen();
         await using HeraldTestHarness harness = await StartAsync(seen);
 
         var factory = new ConnectionFactory { Uri = new Uri(broker.Uri) };

@@ -60,9 +60,9 @@ public sealed class SilentBrokerTests : IDisposable
         services.AddHerald(h =>
         {
             h.UseRabbitMQ(Uri, o => o.ConnectTimeout = connectTimeout);
-            h.AddHandler<Sqlite.SqliteTransportTests.Email, UserCreated>();
+            h.AddHandler<Email, UserCreated>();
         });
-        services.AddSingleton(new Sqlite.SqliteTransportTests.Seen());
+        services.AddSingleton(new Seen());
         return services.BuildServiceProvider();
     }
 

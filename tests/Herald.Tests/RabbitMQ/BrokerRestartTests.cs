@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Herald.RabbitMQ;
 using Herald.Testing;
-using Herald.Tests.Sqlite;
 using Herald.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
@@ -16,7 +15,7 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
     public async Task BrokerRestart_MidStream_EveryConfirmedPublishIsConsumed_DuplicatesSuppressed()
     {
         const int Count = 10_000;
-        var seen = new SqliteTransportTests.Seen();
+        var seen = new Seen();
         await using HeraldTestHarness harness = await StartAsync(seen, o => o.PublishTimeout = TimeSpan.FromSeconds(5), concurrency: 4);
 
         // Publish 0..Count-1, each until the broker confirmed it; an outage makes publishes fail fast, and the same
@@ -71,7 +70,7 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
     [Fact]
     public async Task WithWaitForConnection_APublishDuringTheOutage_CompletesWhenTheBrokerIsBack()
     {
-        var seen = new SqliteTransportTests.Seen();
+        var seen = new Seen();
         await using HeraldTestHarness harness = await StartAsync(
             seen,
             o =>
@@ -90,7 +89,7 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
     }
 
     /// <summary>A host with the Email handler on its own exchange and queues, reconnecting every 500 ms.</summary>
-    private Task<HeraldTestHarness> StartAsync(SqliteTransportTests.Seen seen, Action<RabbitMqOptions> configure, int concurrency)
+    private Task<HeraldTestHarness> StartAsync(Seen seen, Action<RabbitMqOptions> configure, int concurrency)
     {
         string unique = $"r{Guid.NewGuid():N}"[..12];
         return HeraldTestHarness.StartAsync(
@@ -103,7 +102,7 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
                     o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
                     configure(o);
                 });
-                h.AddHandler<SqliteTransportTests.Email, UserCreated>(o => o.Concurrency = concurrency);
+                h.AddHandler<Email, UserCreated>(o => o.Concurrency = concurrency);
             },
             s => s.AddSingleton(seen));
     }

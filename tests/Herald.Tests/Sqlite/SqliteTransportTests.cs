@@ -13,83 +13,6 @@ public sealed class SqliteTransportTests : IDisposable
 
     public void Dispose() => _db.Dispose();
 
-    /// <summary>Counts what each handler saw, by event id, across harness restarts.</summary>
-    public sealed class Seen
-    {
-        public ConcurrentDictionary<string, int> Email { get; } = new();
-
-        public ConcurrentDictionary<string, int> Points { get; } = new();
-
-        public ConcurrentQueue<(long Id, int Attempt)> Order { get; } = new();
-    }
-
-    public sealed class Email(Seen seen) : IEventHandler<UserCreated>
-    {
-        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
-        {
-            seen.Email.AddOrUpdate(context.Envelope.Id, 1, (_, n) => n + 1);
-            seen.Order.Enqueue((context.Event.Id, context.Attempt));
-            return Task.CompletedTask;
-        }
-    }
-
-    public sealed class Points(Seen seen) : IEventHandler<UserCreated>
-    {
-        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
-        {
-            seen.Points.AddOrUpdate(context.Envelope.Id, 1, (_, n) => n + 1);
-            return Task.CompletedTask;
-        }
-    }
-
-    public sealed class Poisoned : IEventHandler<UserCreated>
-    {
-        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) =>
-            context.Event.Id == 13 ? throw new InvalidOperationException("user 13 is cursed") : Task.CompletedTask;
-    }
-
-    public sealed class Slow(TaskCompletionSource started) : IEventHandler<UserCreated>
-    {
-        public async Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
-        {
-            started.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        }
-    }
-
-    public sealed class Audit(Seen seen) : IEventHandler<object>
-    {
-        public Task HandleAsync(EventContext<object> context, CancellationToken cancellationToken)
-        {
-            if (context.Event is UserCreated user)
-            {
-                seen.Order.Enqueue((user.Id, context.Attempt));
-            }
-
-            return Task.CompletedTask;
-        }
-    }
-
-    /// <summary>Always fails, recording the attempts it saw.</summary>
-    public sealed class AlwaysFails(Seen seen) : IEventHandler<UserCreated>
-    {
-        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
-        {
-            seen.Order.Enqueue((context.Event.Id, context.Attempt));
-            throw new TimeoutException($"attempt {context.Attempt} timed out");
-        }
-    }
-
-    /// <summary>Fails the first attempt only.</summary>
-    public sealed class FailsOnce(Seen seen) : IEventHandler<UserCreated>
-    {
-        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
-        {
-            seen.Order.Enqueue((context.Event.Id, context.Attempt));
-            return context.Attempt == 1 ? throw new TimeoutException("first attempt") : Task.CompletedTask;
-        }
-    }
-
     private Task<HeraldTestHarness> StartAsync(Action<HeraldBuilder> handlers, Seen? seen = null, Action<IServiceCollection>? services = null) =>
         HeraldTestHarness.StartAsync(
             h =>
@@ -142,55 +65,6 @@ public sealed class SqliteTransportTests : IDisposable
         await harness.Bus.PublishAsync(User(42));
         await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 1);
         Assert.Equal([(42L, 1)], seen.Order);
-    }
-
-    [Fact]
-    public async Task EventsPublishedWhileTheConsumerIsDown_AreDeliveredAfterItStarts()
-    {
-        var seen = new Seen();
-        await using (HeraldTestHarness first = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen))
-        {
-            await first.Bus.PublishAsync(User(1));
-            await first.Consumed<UserCreated>();
-        }
-
-        // A process that only publishes (no handler for the group) while the consumer is down.
-        await using (HeraldTestHarness publisher = await StartAsync(_ => { }))
-        {
-            for (int i = 2; i <= 20; i++)
-            {
-                await publisher.Bus.PublishAsync(User(i));
-            }
-        }
-
-        await using HeraldTestHarness second = await StartAsync(h => h.AddHandler<Email, UserCreated>(), seen);
-        await second.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 19);
-        Assert.Equal(20, seen.Email.Count);
-        Assert.All(seen.Email.Values, n => Assert.Equal(1, n)); // the first event was checkpointed and not read again
-    }
-
-    [Fact]
-    public async Task GroupMembersInOneProcess_Compete_EachEventOnce()
-    {
-        var seen = new Seen();
-        await using HeraldTestHarness harness = await StartAsync(
-            h =>
-            {
-                h.AddHandler<Email, UserCreated>(o => o.Group = "welcome");
-                h.AddHandler<Points, UserCreated>(o => o.Group = "welcome");
-            },
-            seen);
-
-        for (int i = 1; i <= 40; i++)
-        {
-            await harness.Bus.PublishAsync(User(i));
-        }
-
-        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 40);
-        Assert.Equal(40, seen.Email.Count + seen.Points.Count);
-        Assert.Empty(seen.Email.Keys.Intersect(seen.Points.Keys));
-        Assert.NotEmpty(seen.Email);
-        Assert.NotEmpty(seen.Points);
     }
 
     [Fact]
