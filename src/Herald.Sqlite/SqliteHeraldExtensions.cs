@@ -34,11 +34,7 @@ public static class SqliteHeraldExtensions
     /// <example><code>services.AddHerald(h => { h.UseSqlite("Data Source=herald.db"); h.AddHandler&lt;SendWelcomeEmail, UserCreated&gt;(); });</code></example>
     public static HeraldBuilder UseSqlite(this HeraldBuilder builder, string connectionString, Action<SqliteOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        var options = new SqliteOptions { ConnectionString = connectionString };
-        configure?.Invoke(options);
-        options.Validate();
-        options.TimeProvider = builder.Bus.TimeProvider == TimeProvider.System ? options.TimeProvider : builder.Bus.TimeProvider;
+        SqliteOptions options = Options(builder, connectionString, configure);
 
         var database = new SqliteDatabase(options);
         builder.Bus.TransportFactory = context =>
@@ -71,13 +67,20 @@ public static class SqliteHeraldExtensions
     /// <example><code>services.AddHerald(h => { h.UseRabbitMQ("amqp://127.0.0.1:5672"); h.UseSqliteInbox("Data Source=inbox.db"); });</code></example>
     public static HeraldBuilder UseSqliteInbox(this HeraldBuilder builder, string connectionString, Action<SqliteOptions>? configure = null)
     {
+        SqliteOptions options = Options(builder, connectionString, configure);
+        builder.Services.AddSingleton(_ => new SqliteInboxStore(options)); // the container disposes it, closing the file
+        builder.Services.AddSingleton<IInboxStore>(sp => sp.GetRequiredService<SqliteInboxStore>());
+        return builder;
+    }
+
+    /// <summary>The options for <paramref name="connectionString"/>, configured, validated, on the bus's clock when the bus has a clock of its own.</summary>
+    private static SqliteOptions Options(HeraldBuilder builder, string connectionString, Action<SqliteOptions>? configure)
+    {
         ArgumentNullException.ThrowIfNull(builder);
         var options = new SqliteOptions { ConnectionString = connectionString };
         configure?.Invoke(options);
         options.Validate();
         options.TimeProvider = builder.Bus.TimeProvider == TimeProvider.System ? options.TimeProvider : builder.Bus.TimeProvider;
-        builder.Services.AddSingleton(_ => new SqliteInboxStore(options)); // the container disposes it, closing the file
-        builder.Services.AddSingleton<IInboxStore>(sp => sp.GetRequiredService<SqliteInboxStore>());
-        return builder;
+        return options;
     }
 }

@@ -285,9 +285,9 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             if (due is { } dueTime && dueTime > now)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_transport is IDelayedPublish durable)
+                if (_transport is IDelayedPublish delayed)
                 {
-                    await durable.ScheduleAsync(envelope, dueTime, cancellationToken).ConfigureAwait(false);
+                    await delayed.ScheduleAsync(envelope, dueTime, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -311,7 +311,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <summary>The outbox path: the envelope is written in the caller's transaction (gates do not apply).</summary>
     private async ValueTask PublishInTransactionAsync(Envelope envelope, System.Data.Common.DbTransaction transaction, DateTimeOffset? due, CancellationToken cancellationToken)
     {
-        if (_transport is not ITransactionalPublish durable)
+        if (_transport is not ITransactionalPublish transactional)
         {
             throw new NotSupportedException(
                 $"PublishOptions.Transaction needs a transport that stores events in that database (UseSqlite on the same file); bus '{Name}' runs on {_transport.GetType().Name}.");
@@ -322,7 +322,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             throw new ArgumentException("PublishOptions.Transaction cannot be combined with Delay or DeliverAt.", nameof(transaction));
         }
 
-        await durable.PublishAsync(envelope, transaction, cancellationToken).ConfigureAwait(false);
+        await transactional.PublishAsync(envelope, transaction, cancellationToken).ConfigureAwait(false);
         Accepted(envelope);
     }
 

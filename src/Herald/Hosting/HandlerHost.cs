@@ -96,12 +96,7 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
         }
         catch
         {
-            foreach (HandlerConsumer made in consumers)
-            {
-                await _bus.ReleaseConsumerAsync(made.Queue).ConfigureAwait(false);
-                made.Dispose();
-            }
-
+            await ReleaseAsync(consumers).ConfigureAwait(false);
             lock (_sync)
             {
                 _subscribing = false;
@@ -110,7 +105,30 @@ public sealed class HandlerHost : IHostedLifecycleService, IAsyncDisposable, IDi
             throw;
         }
 
-        Volatile.Write(ref _consumers, [.. consumers]);
+        bool stoppedMeanwhile;
+        lock (_sync)
+        {
+            stoppedMeanwhile = _stopped; // a stop that came while the queues were being declared found nothing to stop
+            if (!stoppedMeanwhile)
+            {
+                Volatile.Write(ref _consumers, [.. consumers]);
+            }
+        }
+
+        if (stoppedMeanwhile)
+        {
+            await ReleaseAsync(consumers).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ends consumers that never started: their queues back to the bus, their tokens disposed.</summary>
+    private async Task ReleaseAsync(IEnumerable<HandlerConsumer> consumers)
+    {
+        foreach (HandlerConsumer made in consumers)
+        {
+            await _bus.ReleaseConsumerAsync(made.Queue).ConfigureAwait(false);
+            made.Dispose();
+        }
     }
 
     /// <summary>Starts the delivery loops and the recurring publishes, after the application has started.</summary>
