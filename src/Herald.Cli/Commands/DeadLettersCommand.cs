@@ -36,13 +36,13 @@ internal static class DeadLettersCommand
             foreach (DeadLetter d in letters)
             {
                 table.AddRow(
-                    Markup.Escape(d.Id),
+                    Markup.Escape(Output.Safe(d.Id)),
                     d.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
-                    Markup.Escape(d.Envelope.Type),
-                    Markup.Escape(d.Envelope.Subject ?? "-"),
-                    Markup.Escape(d.Consumer),
+                    Markup.Escape(Output.Safe(d.Envelope.Type)),
+                    Markup.Escape(Output.Safe(d.Envelope.Subject ?? "-")),
+                    Markup.Escape(Output.Safe(d.Consumer)),
                     d.Attempts.ToString(CultureInfo.InvariantCulture),
-                    Markup.Escape(DashboardEndpoints.Preview($"{d.Reason}: {d.ExceptionMessage}", 60)));
+                    Markup.Escape(Output.Safe(DashboardEndpoints.Preview($"{d.Reason}: {d.ExceptionMessage}", 60))));
             }
 
             Output.Console.Write(table);
@@ -62,7 +62,7 @@ internal static class DeadLettersCommand
             DeadLetter d = await system.GetDeadLetterAsync(wanted, ct).ConfigureAwait(false)
                 ?? throw new CliException($"No dead letter with id '{wanted}' in {system.Name}.");
             var grid = new Grid().AddColumn().AddColumn();
-            void Row(string name, string? value) => grid.AddRow(name, Markup.Escape(value ?? "-"));
+            void Row(string name, string? value) => grid.AddRow(name, Markup.Escape(Output.Safe(value ?? "-", keepLineBreaks: true)));
             Row("id", d.Id);
             Row("consumer", d.Consumer);
             Row("reason", d.Reason);

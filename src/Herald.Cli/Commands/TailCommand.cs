@@ -63,9 +63,9 @@ internal static class TailCommand
         e.Envelope.Time.ToLocalTime().ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture),
         "#" + e.Position.ToString(CultureInfo.InvariantCulture),
         e.Envelope.Type,
-        e.Envelope.Subject ?? "-",
-        e.Envelope.Id,
-        DashboardEndpoints.Preview(DashboardEndpoints.PayloadText(e.Envelope).ReplaceLineEndings(" "), 80));
+        Output.Safe(e.Envelope.Subject ?? "-"),
+        Output.Safe(e.Envelope.Id),
+        Output.Safe(DashboardEndpoints.Preview(DashboardEndpoints.PayloadText(e.Envelope).ReplaceLineEndings(" "), 80)));
 
     private static async Task<long> StartAsync(string from, HeraldSystem system, CancellationToken cancellationToken)
     {
