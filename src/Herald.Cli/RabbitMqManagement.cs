@@ -12,13 +12,13 @@ internal sealed class RabbitMqManagement(Uri api, string vhost, string user, str
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) })
     {
-        BaseAddress = new Uri(api.GetLeftPart(UriPartial.Authority) + "/api/"),
+        BaseAddress = new Uri(Origin(api) + "/api/"),
         Timeout = TimeSpan.FromSeconds(15),
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"))) },
     };
 
-    /// <summary>Where the API is, without credentials.</summary>
-    public string Address { get; } = api.GetLeftPart(UriPartial.Authority);
+    /// <summary>Where the API is, without credentials (Uri's authority part would carry them).</summary>
+    public string Address { get; } = Origin(api);
 
     public static RabbitMqManagement For(Uri amqp, string? management)
     {
@@ -26,7 +26,12 @@ internal sealed class RabbitMqManagement(Uri api, string vhost, string user, str
         string user = credentials[0].Length > 0 ? Uri.UnescapeDataString(credentials[0]) : "guest";
         string password = credentials.Length > 1 ? Uri.UnescapeDataString(credentials[1]) : "guest";
         string vhost = amqp.AbsolutePath.Trim('/') is { Length: > 0 } v ? Uri.UnescapeDataString(v) : "/";
-        Uri api = management is not null ? new Uri(management) : new UriBuilder("http", amqp.Host, 15672).Uri;
+        // The management API of an amqps broker is on TLS too (15671 by default): credentials never cross in the clear.
+        Uri api = management is not null
+            ? System.Uri.TryCreate(management, UriKind.Absolute, out Uri? given) && given.Scheme is "http" or "https"
+                ? given
+                : throw CliException.Usage($"--management takes an http:// or https:// URL such as http://127.0.0.1:15672, not '{Herald.RabbitMQ.Redacted.Uri(management)}'.")
+            : amqp.Scheme == "amqps" ? new UriBuilder("https", amqp.Host, 15671).Uri : new UriBuilder("http", amqp.Host, 15672).Uri;
         if (api.UserInfo.Length > 0)
         {
             string[] own = api.UserInfo.Split(':', 2);
@@ -59,6 +64,8 @@ internal sealed class RabbitMqManagement(Uri api, string vhost, string user, str
     }
 
     public void Dispose() => _http.Dispose();
+
+    private static string Origin(Uri api) => $"{api.Scheme}://{api.Host}:{api.Port}";
 
     private async Task<JsonDocument> GetAsync(string path, CancellationToken cancellationToken)
     {

@@ -42,7 +42,7 @@ internal sealed partial class RabbitMqSystem : HeraldSystem
     {
         if (!Uri.TryCreate(uri, UriKind.Absolute, out Uri? amqp) || (amqp.Scheme != "amqp" && amqp.Scheme != "amqps"))
         {
-            throw CliException.Usage($"--rabbitmq takes an AMQP URI such as amqp://user:password@127.0.0.1:5672/, not '{uri}'.");
+            throw CliException.Usage($"--rabbitmq takes an AMQP URI such as amqp://user:password@127.0.0.1:5672/, not '{Redacted.Uri(uri)}'.");
         }
 
         var options = new RabbitMqOptions { Uri = uri, Exchange = exchange, QueuePrefix = queuePrefix, Mandatory = true };

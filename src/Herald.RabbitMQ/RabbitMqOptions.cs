@@ -49,7 +49,7 @@ public sealed class RabbitMqOptions
     {
         if (!System.Uri.TryCreate(Uri, UriKind.Absolute, out Uri? uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps"))
         {
-            throw new ArgumentException($"RabbitMqOptions.Uri '{Uri}' is not an amqp:// or amqps:// URI.", nameof(Uri));
+            throw new ArgumentException($"RabbitMqOptions.Uri '{Redacted.Uri(Uri)}' is not an amqp:// or amqps:// URI.", nameof(Uri));
         }
 
         if (string.IsNullOrWhiteSpace(Exchange))

@@ -158,9 +158,19 @@ public sealed class CliRabbitMqTests(RabbitMqBroker broker)
         Assert.Contains($"127.0.0.1:{closed} is not reachable", away.Error);
         Assert.DoesNotContain("secret", away.Error);
 
-        HeraldCli.Result noManagement = await HeraldCli.RunAsync("subscriptions", "--rabbitmq", broker.Uri, "--management", $"http://127.0.0.1:{closed}");
+        HeraldCli.Result noManagement = await HeraldCli.RunAsync("subscriptions", "--rabbitmq", broker.Uri, "--management", $"http://admin:hunter2@127.0.0.1:{closed}");
         Assert.Equal(1, noManagement.ExitCode);
         Assert.Contains("management API", noManagement.Error);
+        Assert.DoesNotContain("hunter2", noManagement.Error); // issue 17: the management URL's user info was echoed
+
+        HeraldCli.Result malformed = await HeraldCli.RunAsync("stats", "--rabbitmq", "amqp//guest:hunter2@127.0.0.1");
+        Assert.Equal(2, malformed.ExitCode);
+        Assert.Contains("guest:***@", malformed.Error);
+        Assert.DoesNotContain("hunter2", malformed.Error);
+
+        HeraldCli.Result badManagement = await HeraldCli.RunAsync("subscriptions", "--rabbitmq", broker.Uri, "--management", "ftp://admin:hunter2@127.0.0.1");
+        Assert.Equal(2, badManagement.ExitCode);
+        Assert.DoesNotContain("hunter2", badManagement.Error);
     }
 
     private static int ClosedPort()
