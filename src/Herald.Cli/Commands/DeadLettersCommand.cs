@@ -92,21 +92,23 @@ internal static class DeadLettersCommand
         """,
         "Redrive {0} dead letter(s)?",
         "redriven",
-        (system, id, ct) => system.RedriveAsync(id, ct));
+        (system, id, ct) => system.RedriveAsync(id, ct),
+        askForOne: false);
 
     private static Command Purge(SystemOptions systems) => Bulk(
         systems,
         "purge",
         """
-        Delete dead letters for good (asks first unless --yes).
+        Delete dead letters for good (asks first unless --yes, for one as for all).
         Example: herald dead-letters purge --all --topic 'test.#' --yes --sqlite herald.db
         """,
         "Delete {0} dead letter(s) for good?",
         "purged",
-        (system, id, ct) => system.PurgeAsync(id, ct));
+        (system, id, ct) => system.PurgeAsync(id, ct),
+        askForOne: true);
 
-    /// <summary>A command acting on one dead letter by id, or on all (matching --topic) after asking.</summary>
-    private static Command Bulk(SystemOptions systems, string name, string description, string question, string done, Func<HeraldSystem, string, CancellationToken, Task<bool>> act)
+    /// <summary>A command acting on one dead letter by id (after asking, when <paramref name="askForOne"/>: it cannot be undone), or on all (matching --topic) after asking.</summary>
+    private static Command Bulk(SystemOptions systems, string name, string description, string question, string done, Func<HeraldSystem, string, CancellationToken, Task<bool>> act, bool askForOne)
     {
         var id = new Argument<string?>("id") { Description = "One dead letter's id.", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all") { Description = "Every dead letter (whose topic matches --topic)." };
@@ -123,6 +125,11 @@ internal static class DeadLettersCommand
 
             if (one is not null)
             {
+                if (askForOne && !CommandRunner.Confirm(string.Format(System.Globalization.CultureInfo.InvariantCulture, question, 1), parse.GetValue(yes)))
+                {
+                    return ExitCodes.Error;
+                }
+
                 if (!await act(system, one, ct).ConfigureAwait(false))
                 {
                     throw new CliException($"No dead letter with id '{one}' in {system.Name}.");
