@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Herald.Dashboard.Systems;
@@ -17,6 +16,21 @@ internal static class DashboardEndpoints
     {
         prefix = "/" + prefix.Trim('/');
         RouteGroupBuilder group = endpoints.MapGroup(prefix);
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            HttpResponse response = context.HttpContext.Response;
+            response.Headers.ContentSecurityPolicy =
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'none'";
+            response.Headers.XContentTypeOptions = "nosniff";
+            response.Headers["Referrer-Policy"] = "no-referrer";
+            return RequestGuard.RefuseRead(context.HttpContext, options) is { } why
+                ? Results.Json(new { error = why }, statusCode: StatusCodes.Status403Forbidden)
+                : await next(context).ConfigureAwait(false);
+        });
+        if (options.ReadsPolicy is { } readers)
+        {
+            group.RequireAuthorization(readers);
+        }
         string page = Resource("index.html").Replace("{{base}}", prefix == "/" ? "/" : prefix + "/", StringComparison.Ordinal);
 
         var actions = new List<RouteHandlerBuilder>(); // the endpoints that change things
@@ -286,21 +300,8 @@ internal static class DashboardEndpoints
     }
 
     /// <summary>Why an action is refused: read-only, or a request from another machine without an authorization policy.</summary>
-    internal static IResult? Refused(HttpContext http, HeraldDashboardOptions options)
-    {
-        if (!options.AllowActions)
-        {
-            return Results.Json(new { error = "The dashboard is read-only: actions need HeraldDashboardOptions.AllowActions (herald dashboard --allow-actions)." }, statusCode: StatusCodes.Status403Forbidden);
-        }
-
-        IPAddress? remote = http.Connection.RemoteIpAddress;
-        if (options.ActionsPolicy is null && remote is not null && !IPAddress.IsLoopback(remote))
-        {
-            return Results.Json(new { error = "Actions from another machine need an authorization policy (HeraldDashboardOptions.ActionsPolicy)." }, statusCode: StatusCodes.Status403Forbidden);
-        }
-
-        return null;
-    }
+    internal static IResult? Refused(HttpContext http, HeraldDashboardOptions options) =>
+        RequestGuard.RefuseAction(http, options) is { } why ? Results.Json(new { error = why }, statusCode: StatusCodes.Status403Forbidden) : null;
 
     private static string Resource(string name)
     {

@@ -23,6 +23,7 @@ public static class HeraldDashboardExtensions
         ArgumentNullException.ThrowIfNull(prefix);
         var options = new HeraldDashboardOptions();
         configure?.Invoke(options);
+        options.Validate();
         var system = new LiveSystem(endpoints.ServiceProvider, options.EventCapacity);
         endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(system.Dispose);
         return MapSystem(endpoints, prefix, system, options);
@@ -31,6 +32,7 @@ public static class HeraldDashboardExtensions
     /// <summary>Maps the dashboard over any system (the <c>herald dashboard</c> command maps it over a SQLite file); the caller disposes the system.</summary>
     internal static RouteGroupBuilder MapSystem(IEndpointRouteBuilder endpoints, string prefix, HeraldSystem system, HeraldDashboardOptions options)
     {
+        options.Validate();
         CancellationToken stopping = endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         var sampler = new Sampler(system, TimeProvider.System, stopping);
         return DashboardEndpoints.Map(endpoints, prefix, system, options, sampler);

@@ -14,12 +14,13 @@ internal static class DashboardCommand
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen (port 0 picks a free one).", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var allow = new Option<bool>("--allow-actions") { Description = "Allow redrive, delete and publish from the page (from this machine only)." };
+        var remoteReads = new Option<bool>("--allow-remote-reads") { Description = "Let other machines read the dashboard (payloads, headers, exception messages): only behind authentication of your own." };
         var command = new Command("dashboard", """
             Serve the live dashboard over a Herald file or broker until Ctrl+C: topology, live events, dead letters, charts.
             Example: herald dashboard --sqlite herald.db --allow-actions   (then open http://127.0.0.1:5080/herald/)
             """)
         {
-            urls, allow,
+            urls, allow, remoteReads,
         };
         command.SetSystemAction(systems, async (parse, system, ct) =>
         {
@@ -29,7 +30,7 @@ internal static class DashboardCommand
             WebApplication app = builder.Build();
             await using (app.ConfigureAwait(false))
             {
-                HeraldDashboardExtensions.MapSystem(app, "/herald", system, new HeraldDashboardOptions { AllowActions = parse.GetValue(allow) });
+                HeraldDashboardExtensions.MapSystem(app, "/herald", system, new HeraldDashboardOptions { AllowActions = parse.GetValue(allow), AllowRemoteReads = parse.GetValue(remoteReads) });
                 app.MapGet("/", () => Microsoft.AspNetCore.Http.Results.Redirect("/herald/"));
                 await system.GetHeadAsync(ct).ConfigureAwait(false); // a broker's view starts watching now, not at the first page load
                 await app.StartAsync(ct).ConfigureAwait(false);

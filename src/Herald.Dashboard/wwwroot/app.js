@@ -9,6 +9,7 @@ function el(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === "class") e.className = v;
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "background") e.style.background = v; // a property, not a style attribute: the page's CSP allows no inline style
     else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
@@ -27,7 +28,8 @@ async function api(path, options) {
   return body;
 }
 function post(path, body) {
-  return api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  // The custom header is what a cross-site form or a simple request cannot send: actions refuse requests without it.
+  return api(path, { method: "POST", headers: { "content-type": "application/json", "x-herald-action": "1" }, body: JSON.stringify(body) });
 }
 function time(t) { return t ? new Date(t).toLocaleTimeString([], { hour12: false }) + "." + String(new Date(t).getMilliseconds()).padStart(3, "0") : ""; }
 function result(message, error) { return el("div", { class: "result" + (error ? " error" : ""), id: "result", role: "status" }, message); }
@@ -233,7 +235,7 @@ function chart(points, series, id) {
     points.forEach((p, i) => { if (p[key] !== null && p[key] !== undefined) d += (d ? " L" : "M") + x(i).toFixed(1) + "," + y(p[key]).toFixed(1); });
     if (d) root.append(svg("path", { d, stroke: color, fill: "none", "stroke-width": 2, "data-series": key }));
   }
-  const legend = el("div", { class: "legend" }, series.map(([k, c]) => el("span", {}, el("i", { style: "background:" + c }), k)),
+  const legend = el("div", { class: "legend" }, series.map(([k, c]) => el("span", {}, el("i", { background: c }), k)),
     el("span", { class: "muted" }, points.length ? `${points.length} s of data` : "collecting…"));
   return el("div", {}, root, legend);
 }
