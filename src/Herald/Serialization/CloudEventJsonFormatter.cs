@@ -89,81 +89,94 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
 
         using (document)
         {
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw new EventDecodingException($"A structured CloudEvent is a JSON object, not {root.ValueKind}.");
+                return ReadEnvelope(document.RootElement);
             }
-
-            string specVersion = RequiredString(root, "specversion");
-            if (specVersion != "1.0")
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException && ex is not EventDecodingException)
             {
-                throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
+                // JSON that parsed but holds what an attribute cannot be (a string that is not valid UTF-8, an id the
+                // envelope refuses): as malformed as bad JSON, and reported the same way.
+                throw new EventDecodingException($"The CloudEvent's attributes are malformed: {ex.Message}", ex);
             }
-
-            string type = RequiredString(root, "type");
-            string? topicProblem = Topic.Explain(type);
-            if (topicProblem is not null)
-            {
-                throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {topicProblem}");
-            }
-
-            DateTimeOffset time = default;
-            if (OptionalString(root, "time") is { } timeText
-                && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
-            {
-                throw new EventDecodingException($"The CloudEvent's time '{timeText}' is not an RFC 3339 timestamp.");
-            }
-
-            string? contentType = OptionalString(root, "datacontenttype");
-            ReadOnlyMemory<byte> payload = ReadOnlyMemory<byte>.Empty;
-            if (root.TryGetProperty("data_base64", out JsonElement base64))
-            {
-                payload = base64.ValueKind == JsonValueKind.String && base64.TryGetBytesFromBase64(out byte[]? bytes)
-                    ? bytes
-                    : throw new EventDecodingException("The CloudEvent's data_base64 is not a base64 string.");
-            }
-            else if (root.TryGetProperty("data", out JsonElement data) && data.ValueKind != JsonValueKind.Null)
-            {
-                contentType ??= "application/json";
-                payload = IsJson(contentType) || data.ValueKind != JsonValueKind.String
-                    ? System.Text.Encoding.UTF8.GetBytes(data.GetRawText())
-                    : System.Text.Encoding.UTF8.GetBytes(data.GetString()!);
-            }
-
-            var headers = new Dictionary<string, string>(StringComparer.Ordinal);
-            int attempt = 1;
-            foreach (JsonProperty property in root.EnumerateObject())
-            {
-                if (property.Name == "attempt")
-                {
-                    attempt = property.Value.TryGetInt32(out int a) && a >= 1
-                        ? a
-                        : throw new EventDecodingException($"The CloudEvent's attempt '{property.Value}' is not a positive integer.");
-                }
-                else if (!Envelope.ReservedNames.Contains(property.Name) && property.Value.ValueKind != JsonValueKind.Null)
-                {
-                    headers[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
-                }
-            }
-
-            return new Envelope(type, data: null, time, topicChecked: true)
-            {
-                Id = RequiredString(root, "id"),
-                Source = RequiredString(root, "source"),
-                Time = time,
-                Subject = OptionalString(root, "subject"),
-                DataContentType = payload.IsEmpty ? contentType : contentType ?? "application/json",
-                DataSchema = OptionalString(root, "dataschema"),
-                TraceParent = OptionalString(root, "traceparent"),
-                TraceState = OptionalString(root, "tracestate"),
-                CorrelationId = OptionalString(root, "correlationid"),
-                CausationId = OptionalString(root, "causationid"),
-                Attempt = attempt,
-                Headers = headers,
-                EncodedData = payload,
-            };
         }
+    }
+
+    private static Envelope ReadEnvelope(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new EventDecodingException($"A structured CloudEvent is a JSON object, not {root.ValueKind}.");
+        }
+
+        string specVersion = RequiredString(root, "specversion");
+        if (specVersion != "1.0")
+        {
+            throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
+        }
+
+        string type = RequiredString(root, "type");
+        string? topicProblem = Topic.Explain(type);
+        if (topicProblem is not null)
+        {
+            throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {topicProblem}");
+        }
+
+        DateTimeOffset time = default;
+        if (OptionalString(root, "time") is { } timeText
+            && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
+        {
+            throw new EventDecodingException($"The CloudEvent's time '{timeText}' is not an RFC 3339 timestamp.");
+        }
+
+        string? contentType = OptionalString(root, "datacontenttype");
+        ReadOnlyMemory<byte> payload = ReadOnlyMemory<byte>.Empty;
+        if (root.TryGetProperty("data_base64", out JsonElement base64))
+        {
+            payload = base64.ValueKind == JsonValueKind.String && base64.TryGetBytesFromBase64(out byte[]? bytes)
+                ? bytes
+                : throw new EventDecodingException("The CloudEvent's data_base64 is not a base64 string.");
+        }
+        else if (root.TryGetProperty("data", out JsonElement data) && data.ValueKind != JsonValueKind.Null)
+        {
+            contentType ??= "application/json";
+            payload = IsJson(contentType) || data.ValueKind != JsonValueKind.String
+                ? System.Text.Encoding.UTF8.GetBytes(data.GetRawText())
+                : System.Text.Encoding.UTF8.GetBytes(data.GetString()!);
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        int attempt = 1;
+        foreach (JsonProperty property in root.EnumerateObject())
+        {
+            if (property.Name == "attempt")
+            {
+                attempt = property.Value.TryGetInt32(out int a) && a >= 1
+                    ? a
+                    : throw new EventDecodingException($"The CloudEvent's attempt '{property.Value}' is not a positive integer.");
+            }
+            else if (!Envelope.ReservedNames.Contains(property.Name) && property.Value.ValueKind != JsonValueKind.Null)
+            {
+                headers[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+            }
+        }
+
+        return new Envelope(type, data: null, time, topicChecked: true)
+        {
+            Id = RequiredString(root, "id"),
+            Source = RequiredString(root, "source"),
+            Time = time,
+            Subject = OptionalString(root, "subject"),
+            DataContentType = payload.IsEmpty ? contentType : contentType ?? "application/json",
+            DataSchema = OptionalString(root, "dataschema"),
+            TraceParent = OptionalString(root, "traceparent"),
+            TraceState = OptionalString(root, "tracestate"),
+            CorrelationId = OptionalString(root, "correlationid"),
+            CausationId = OptionalString(root, "causationid"),
+            Attempt = attempt,
+            Headers = headers,
+            EncodedData = payload,
+        };
     }
 
     /// <summary>Reads the envelope's payload as <paramref name="type"/>, from <see cref="Envelope.Data"/> or by decoding <see cref="Envelope.EncodedData"/>.</summary>
