@@ -9,7 +9,14 @@ namespace Herald;
 /// </summary>
 internal sealed class DelayedDeliveries : IDisposable
 {
+    /// <summary>
+    /// The longest the timer is armed for at once. A timer cannot wait past ~49.7 days (it threw, after the event was
+    /// queued); a far due time is reached in steps instead, re-armed each time the timer fires early.
+    /// </summary>
+    internal static readonly TimeSpan MaxTimerWait = TimeSpan.FromDays(1);
+
     private readonly Lock _lock = new();
+    private readonly int _capacity;
     private readonly PriorityQueue<Envelope, (DateTimeOffset Due, long Sequence)> _queue = new();
     private readonly TimeProvider _time;
     private readonly HeldReleases _releases;
@@ -19,8 +26,9 @@ internal sealed class DelayedDeliveries : IDisposable
     private DateTimeOffset? _armedFor;
     private bool _releasing;
 
-    public DelayedDeliveries(TimeProvider time, Func<Envelope, CancellationToken, ValueTask> deliver, BackgroundWork background, ILogger logger)
+    public DelayedDeliveries(TimeProvider time, Func<Envelope, CancellationToken, ValueTask> deliver, BackgroundWork background, ILogger logger, int capacity)
     {
+        _capacity = capacity;
         _time = time;
         _releases = new HeldReleases(deliver, logger, static (log, ex, envelope, _) => Diagnostics.Log.DelayedFailed(log, ex, envelope.Id, envelope.Type));
         _background = background;
@@ -45,10 +53,19 @@ internal sealed class DelayedDeliveries : IDisposable
     /// <summary>Delayed events still waiting (or being released) when the bus was disposed.</summary>
     public long DroppedOnDispose => _releases.DroppedOnDispose;
 
+    /// <summary>Holds <paramref name="envelope"/> until <paramref name="due"/>; nothing is held when this throws.</summary>
+    /// <exception cref="PublishRejectedException"><see cref="EventBusOptions.DelayedCapacity"/> delayed events wait already.</exception>
     public void Schedule(Envelope envelope, DateTimeOffset due)
     {
         lock (_lock)
         {
+            if (_queue.Count >= _capacity)
+            {
+                throw new PublishRejectedException(
+                    $"Publishing '{envelope.Type}' with a delay was rejected: {_capacity} delayed events wait already (EventBusOptions.DelayedCapacity). "
+                    + "They are held in memory on this transport: raise the capacity, publish fewer delayed events, or use a transport that stores them (UseSqlite).");
+            }
+
             _queue.Enqueue(envelope, (due, _sequence++));
             if (!_releasing && (_armedFor is null || due < _armedFor))
             {
@@ -75,7 +92,7 @@ internal sealed class DelayedDeliveries : IDisposable
     {
         TimeSpan wait = due - _time.GetUtcNow();
         _armedFor = due;
-        _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        _timer.Change(wait <= TimeSpan.Zero ? TimeSpan.Zero : wait < MaxTimerWait ? wait : MaxTimerWait, Timeout.InfiniteTimeSpan);
     }
 
     private void OnDue()

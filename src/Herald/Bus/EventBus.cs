@@ -58,7 +58,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         _router = _transport as IBindingRouter;
         _consumers = new ConsumerRegistry(_telemetry, _time);
         Gates = new TopicGates(_telemetry, options.PausedGateCapacity, _transport.PublishAsync, _background);
-        _delayed = new DelayedDeliveries(_time, DeliverAsync, _background, _telemetry.Logger);
+        _delayed = new DelayedDeliveries(_time, DeliverAsync, _background, _telemetry.Logger, options.DelayedCapacity);
     }
 
     /// <summary>The bus name given in <see cref="EventBusOptions.Name"/>.</summary>

@@ -21,6 +21,13 @@ public sealed class EventBusOptions
     /// <summary>How many events a paused topic gate holds before publishers to it wait. Default 10,000.</summary>
     public int PausedGateCapacity { get; set; } = 10_000;
 
+    /// <summary>
+    /// How many delayed events (<see cref="PublishOptions.Delay"/>, <see cref="PublishOptions.DeliverAt"/>) the bus
+    /// holds in memory at once, on a transport that does not store them itself (in memory, RabbitMQ); a delayed publish
+    /// beyond it throws a <see cref="PublishRejectedException"/> and nothing is held. Default 100,000.
+    /// </summary>
+    public int DelayedCapacity { get; set; } = 100_000;
+
     /// <summary>The clock for envelope times, ids and timeouts. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -54,6 +61,11 @@ public sealed class EventBusOptions
         if (PausedGateCapacity < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(PausedGateCapacity), PausedGateCapacity, "EventBusOptions.PausedGateCapacity must be at least 1.");
+        }
+
+        if (DelayedCapacity < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DelayedCapacity), DelayedCapacity, "EventBusOptions.DelayedCapacity must be at least 1.");
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
