@@ -73,7 +73,7 @@ internal static class PublishCommand
     {
         try
         {
-            using JsonDocument document = JsonDocument.Parse(text);
+            using JsonDocument document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = CloudEventJsonFormatter.MaxDataDepth }); // what every reader reads
         }
         catch (JsonException ex)
         {

@@ -163,10 +163,13 @@ public sealed class Envelope
     /// <summary>
     /// An envelope for bytes that are not a CloudEvent Herald can read: their topic when it is one (else
     /// <c>herald.undecodable</c>), the bytes as an octet-stream payload, and the decoding error in a header when given.
+    /// Its id is made from the bytes (a SHA-256 prefix as a UUID), so every read of the same bytes shows the same id and
+    /// a link to it keeps working.
     /// </summary>
     internal static Envelope Undecodable(string? topic, byte[] bytes, DateTimeOffset time, string? error = null) =>
         new(Topic.IsValid(topic) ? topic! : "herald.undecodable", null, time, topicChecked: true)
         {
+            Id = new Guid(System.Security.Cryptography.SHA256.HashData(bytes).AsSpan(0, 16)).ToString(),
             EncodedData = bytes,
             DataContentType = "application/octet-stream",
             Headers = error is null ? NoHeaders : new Dictionary<string, string> { ["herald-decode-error"] = error },

@@ -70,6 +70,12 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
     }
 
     /// <summary>
+    /// How deep a payload's JSON may nest: what a publish accepts (System.Text.Json's default, the <c>herald publish
+    /// --data</c> check) is what every reader reads, the envelope around it not counted. 64.
+    /// </summary>
+    public const int MaxDataDepth = 64;
+
+    /// <summary>
     /// Decodes a structured CloudEvent. The payload stays encoded in <see cref="Envelope.EncodedData"/>; call
     /// <see cref="DecodeData"/> with the expected type to read it.
     /// </summary>
@@ -79,7 +85,8 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         JsonDocument document;
         try
         {
-            var reader = new Utf8JsonReader(json);
+            // The payload may nest MaxDataDepth deep, as a publish allows; the envelope around it is one level more.
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDataDepth + 1 });
             document = JsonDocument.ParseValue(ref reader);
         }
         catch (JsonException ex)
