@@ -290,11 +290,18 @@ internal sealed class SqliteSystem : HeraldSystem
         {
             cancellationToken.ThrowIfCancellationRequested();
             using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = forwards
-                ? "SELECT position, topic, envelope FROM herald_messages WHERE position > $p AND target IS NULL ORDER BY position LIMIT $n"
-                : "SELECT position, topic, envelope FROM herald_messages WHERE position < $p AND target IS NULL ORDER BY position DESC LIMIT $n";
+            // A row larger than WholeRow comes as a preview built by SQLite (its id, key, time and the start of its
+            // payload), so what a list costs follows the number of events, not their size; GetEventAsync reads one whole.
+            command.CommandText = $"""
+                SELECT position, topic, CASE WHEN length(envelope) <= $whole THEN envelope END, event_id, subject, length(envelope),
+                       CASE WHEN length(envelope) > $whole AND json_valid(CAST(envelope AS TEXT)) THEN json_extract(CAST(envelope AS TEXT), '$.time') END,
+                       CASE WHEN length(envelope) > $whole AND json_valid(CAST(envelope AS TEXT)) THEN substr(CAST(json_extract(CAST(envelope AS TEXT), '$.data') AS TEXT), 1, $preview) END
+                FROM herald_messages WHERE position {(forwards ? ">" : "<")} $p AND target IS NULL ORDER BY position {(forwards ? string.Empty : "DESC")} LIMIT $n
+                """;
             command.Parameters.AddWithValue("$p", from);
             command.Parameters.AddWithValue("$n", Page);
+            command.Parameters.AddWithValue("$whole", WholeRow);
+            command.Parameters.AddWithValue("$preview", PreviewChars);
             int read = 0;
             using SqliteDataReader reader = command.ExecuteReader();
             while (reader.Read())
@@ -303,7 +310,7 @@ internal sealed class SqliteSystem : HeraldSystem
                 from = reader.GetInt64(0);
                 if (found.Count < max && (pattern is null || pattern.IsMatch(reader.GetString(1))))
                 {
-                    found.Add(new ObservedEvent(from, Decode(reader.GetString(1), (byte[])reader[2])));
+                    found.Add(new ObservedEvent(from, reader.IsDBNull(2) ? Preview(reader) : Decode(reader.GetString(1), (byte[])reader[2])));
                 }
             }
 
@@ -314,6 +321,28 @@ internal sealed class SqliteSystem : HeraldSystem
         }
 
         return found;
+    }
+
+    /// <summary>Rows up to this size are read whole in lists; larger ones as a preview.</summary>
+    internal const int WholeRow = 64 * 1024;
+
+    /// <summary>How much of a large row's payload its preview keeps.</summary>
+    private const int PreviewChars = 1024;
+
+    /// <summary>The preview of a large row: id, topic, key, time, and the start of its payload, marked with its whole size.</summary>
+    private Envelope Preview(SqliteDataReader row)
+    {
+        string topic = row.GetString(1);
+        long size = row.GetInt64(5);
+        DateTimeOffset time = !row.IsDBNull(6) && DateTimeOffset.TryParse(row.GetString(6), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset t) ? t : Now();
+        return new Envelope(Topic.IsValid(topic) ? topic : "herald.undecodable", null, time)
+        {
+            Id = row.IsDBNull(3) || row.GetString(3).Length == 0 ? "unknown" : row.GetString(3),
+            Subject = row.IsDBNull(4) ? null : row.GetString(4),
+            DataContentType = "text/plain",
+            EncodedData = row.IsDBNull(7) ? ReadOnlyMemory<byte>.Empty : System.Text.Encoding.UTF8.GetBytes(row.GetString(7)),
+            Headers = new Dictionary<string, string> { [ObservedEvent.PreviewHeader] = size.ToString(CultureInfo.InvariantCulture) },
+        };
     }
 
     private Envelope Decode(string topic, byte[] stored)

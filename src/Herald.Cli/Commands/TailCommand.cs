@@ -39,7 +39,9 @@ internal static class TailCommand
                 foreach (ObservedEvent e in events)
                 {
                     position = e.Position;
-                    Console.Out.WriteLine(asJson ? Encoding.UTF8.GetString(formatter.Encode(e.Envelope)) : Line(e));
+                    // A large event is listed as a preview: --json prints it whole, read on its own.
+                    Envelope whole = asJson && e.IsPreview ? (await system.GetEventAsync(e.Envelope.Id, ct).ConfigureAwait(false))?.Event.Envelope ?? e.Envelope : e.Envelope;
+                    Console.Out.WriteLine(asJson ? Encoding.UTF8.GetString(formatter.Encode(whole)) : Line(e));
                     if (limit is not null && ++shown >= limit)
                     {
                         break;
