@@ -99,7 +99,7 @@ internal sealed class SqliteSystem : HeraldSystem
             topology = new TopologyView([], Groups(connection)); // who should see it; the topics' rates are not needed here
         }
 
-        IReadOnlyList<DeadLetter> letters = await _deadLetters.ListAsync(TopicPattern.Parse(found.Envelope.Type), 10_000, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<DeadLetter> letters = _deadLetters.OfEvent(found.Envelope.Id); // in SQL: not every dead letter of the topic loaded
         var deliveries = new List<DeliveryView>();
         foreach (GroupView group in topology.ConsumersOf(found.Envelope.Type))
         {

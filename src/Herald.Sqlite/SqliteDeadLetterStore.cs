@@ -74,6 +74,26 @@ public sealed class SqliteDeadLetterStore : IDeadLetterStore
         return ValueTask.FromResult<IReadOnlyList<DeadLetter>>(list);
     }
 
+    /// <summary>
+    /// The dead letters of one event (by its event id), found by SQLite itself: only the matching rows reach this process,
+    /// whatever the number and size of the others.
+    /// </summary>
+    internal IReadOnlyList<DeadLetter> OfEvent(string eventId)
+    {
+        var list = new List<DeadLetter>();
+        using SqliteConnection connection = _database.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM herald_dead_letters WHERE json_valid(CAST(envelope AS TEXT)) AND json_extract(CAST(envelope AS TEXT), '$.id') = $e ORDER BY seq";
+        command.Parameters.AddWithValue("$e", eventId);
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            list.Add(Read(reader));
+        }
+
+        return list;
+    }
+
     /// <inheritdoc />
     public ValueTask<DeadLetter?> GetAsync(string id, CancellationToken cancellationToken)
     {
