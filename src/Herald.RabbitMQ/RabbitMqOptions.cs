@@ -62,6 +62,11 @@ public sealed class RabbitMqOptions
             throw new ArgumentOutOfRangeException(nameof(PublishTimeout), PublishTimeout, "RabbitMqOptions.PublishTimeout must be positive: a publish never waits forever.");
         }
 
+        if (RecoveryInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RecoveryInterval), RecoveryInterval, "RabbitMqOptions.RecoveryInterval must be positive: it is the wait between reconnection attempts.");
+        }
+
         if (ConnectTimeout <= TimeSpan.Zero || ConnectTimeout == Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "RabbitMqOptions.ConnectTimeout must be positive and finite: a connect never waits forever.");
