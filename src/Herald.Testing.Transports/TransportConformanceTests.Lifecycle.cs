@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -113,33 +112,12 @@ public abstract partial class TransportConformanceTests
     {
         var logs = new CapturedLogs();
         await using HeraldTestHarness harness = await StartAsync(h => h.AddHandler<FirstHandler, Placed>(o => o.Name = "first"), logs);
-        long metered = 0;
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "Herald" && instrument.Name == "herald.events.unrouted")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (KeyValuePair<string, object?> tag in tags)
-            {
-                if (tag.Key == "herald.bus" && Equals(tag.Value, harness.Bus.Name))
-                {
-                    Interlocked.Add(ref metered, value);
-                }
-            }
-        });
-        listener.Start();
+        using var unrouted = new BusMeter(harness.Bus.Name, "herald.events.unrouted");
 
         await harness.Bus.PublishAsync(new Paid(1)); // nobody handles conformance.paid
 
         Assert.Equal(1, harness.Bus.Stats.Unrouted);
-        Assert.Equal(1, Interlocked.Read(ref metered));
+        Assert.Equal(1, unrouted.Total);
         Assert.Contains(logs.Lines, l => l.Message.Contains("conformance.paid", StringComparison.Ordinal) && l.Message.Contains("matched no subscription", StringComparison.Ordinal));
     }
 
@@ -179,7 +157,7 @@ public abstract partial class TransportConformanceTests
         await Script.Started(1).WaitAsync(Features.Patience);
         long expected = Features.PublishWaitsForConsumers ? 4 : 30; // 39 wait behind the held one; in memory only 4 fit
 
-        using var gauge = new DepthGauge(harness.Bus.Name);
+        using var gauge = new BusMeter(harness.Bus.Name, "herald.queue.depth");
         long seen = await Eventually.HoldsAsync(
             () => Task.FromResult(gauge.Read("first")),
             depth => depth >= expected,
