@@ -139,34 +139,48 @@ internal static class DeadLettersCommand
                 return ExitCodes.Ok;
             }
 
-            IReadOnlyList<DeadLetter> letters = await system.ListDeadLettersAsync(CommandRunner.Pattern(parse.GetValue(topic)), int.MaxValue, ct).ConfigureAwait(false);
-            if (letters.Count == 0)
+            // Counted, then acted on, a page of ids at a time: never every dead letter's envelope in memory at once.
+            TopicPattern? pattern = CommandRunner.Pattern(parse.GetValue(topic));
+            int total = 0;
+            await foreach ((string _, string _) in system.ListDeadLetterIdsAsync(pattern, ct).ConfigureAwait(false))
+            {
+                total++;
+            }
+
+            if (total == 0)
             {
                 Output.Console.WriteLine($"no dead letters to {name}");
                 return ExitCodes.Ok;
             }
 
-            if (!CommandRunner.Confirm(string.Format(System.Globalization.CultureInfo.InvariantCulture, question, letters.Count), parse.GetValue(yes)))
+            if (!CommandRunner.Confirm(string.Format(System.Globalization.CultureInfo.InvariantCulture, question, total), parse.GetValue(yes)))
             {
                 return ExitCodes.Error;
             }
 
-            int count = await EachAsync(letters, name, id => act(system, id, ct)).ConfigureAwait(false);
+            int count = await EachAsync(system.ListDeadLetterIdsAsync(pattern, ct), total, name, id => act(system, id, ct)).ConfigureAwait(false);
             Output.Console.WriteLine($"{done} {count} dead letter(s)");
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static async Task<int> EachAsync(IReadOnlyList<DeadLetter> letters, string what, Func<string, Task<bool>> act)
+    private static async Task<int> EachAsync(IAsyncEnumerable<(string Id, string Topic)> letters, int total, string what, Func<string, Task<bool>> act)
     {
+        // The ids acted on are collected first, a page at a time: acting while reading would move the reader's pages.
+        var ids = new List<string>(total);
+        await foreach ((string id, string _) in letters.ConfigureAwait(false))
+        {
+            ids.Add(id);
+        }
+
         int done = 0;
         await Output.Console.Progress().AutoClear(true).StartAsync(async progress =>
         {
-            ProgressTask task = progress.AddTask(what, maxValue: letters.Count);
-            foreach (DeadLetter letter in letters)
+            ProgressTask task = progress.AddTask(what, maxValue: ids.Count);
+            foreach (string id in ids)
             {
-                done += await act(letter.Id).ConfigureAwait(false) ? 1 : 0;
+                done += await act(id).ConfigureAwait(false) ? 1 : 0;
                 task.Increment(1);
             }
         }).ConfigureAwait(false);

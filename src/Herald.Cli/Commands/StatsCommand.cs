@@ -14,7 +14,11 @@ internal static class StatsCommand
         command.SetSystemAction(systems, async (parse, system, ct) =>
         {
             TopologyView topology = await system.GetTopologyAsync(ct).ConfigureAwait(false);
-            IReadOnlyList<DeadLetter> dead = await system.ListDeadLettersAsync(null, int.MaxValue, ct).ConfigureAwait(false);
+            var dead = new Dictionary<string, int>(StringComparer.Ordinal); // counted from ids and topics: no envelope loaded
+            await foreach ((string _, string topic) in system.ListDeadLetterIdsAsync(null, ct).ConfigureAwait(false))
+            {
+                dead[topic] = dead.GetValueOrDefault(topic) + 1;
+            }
 
             var topics = new Table().AddColumns("topic", "events held", "last minute", "per second", "dead letters");
             foreach (TopicView t in topology.Topics)
@@ -24,7 +28,7 @@ internal static class StatsCommand
                     t.Count.ToString(CultureInfo.InvariantCulture),
                     ((long)Math.Round(t.RatePerSecond * 60)).ToString(CultureInfo.InvariantCulture),
                     t.RatePerSecond.ToString("0.##", CultureInfo.InvariantCulture),
-                    dead.Count(d => d.Envelope.Type == t.Name).ToString(CultureInfo.InvariantCulture));
+                    dead.GetValueOrDefault(t.Name).ToString(CultureInfo.InvariantCulture));
             }
 
             var groups = new Table().AddColumns("group", "queue depth", "by topic");

@@ -37,6 +37,19 @@ internal abstract class HeraldSystem : IAsyncDisposable
     /// <summary>One dead letter, or null.</summary>
     public abstract Task<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The id and topic of every dead letter matching <paramref name="pattern"/>, oldest first, for bulk commands and
+    /// counts: a system that can (SQLite) reads them a page at a time without loading envelopes, so memory follows the
+    /// page, not the number of dead letters or their size.
+    /// </summary>
+    public virtual async IAsyncEnumerable<(string Id, string Topic)> ListDeadLetterIdsAsync(TopicPattern? pattern, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (DeadLetter letter in await ListDeadLettersAsync(pattern, int.MaxValue, cancellationToken).ConfigureAwait(false))
+        {
+            yield return (letter.Id, letter.Envelope.Type);
+        }
+    }
+
     /// <summary>Sends a dead letter back to the consumer that failed it, as a first attempt; false when there is none with that id.</summary>
     public abstract Task<bool> RedriveAsync(string id, CancellationToken cancellationToken);
 
