@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Herald.Testing;
 using Herald.Testing.Faults;
-using Herald.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -45,7 +44,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         long failed = 0, duplicated = 0, dropped = 0;
         for (int seed = 1; seed <= Runs; seed++)
         {
-            (long f, long d, long a) = await RunAsync(seed, _ => { });
+            (long f, long d, long a) = await RunAsync(seed);
             failed += f;
             duplicated += d;
             dropped += a;
@@ -55,30 +54,12 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         Assert.True(failed > 0 && duplicated > 0 && dropped > 0, "the runs injected every kind of fault");
     }
 
-    /// <summary>The same faults over the SQLite transport (fewer runs: each has a file of its own).</summary>
-    [Fact]
-    public async Task SeededFaults_OnSqlite_InboxAppliesEachEffectOnce_AndKeysKeepTheirOrder()
-    {
-        const int SqliteRuns = 50;
-        long injected = 0;
-        for (int seed = 1; seed <= SqliteRuns; seed++)
-        {
-            using var db = new TempDatabase();
-            (long f, long d, long a) = await RunAsync(seed, h => h.UseSqlite(db.ConnectionString, o => { o.Synchronous = Herald.Sqlite.SqliteSynchronous.Normal; o.PollInterval = TimeSpan.FromMilliseconds(10); }));
-            injected += f + d + a;
-        }
-
-        output.WriteLine($"{SqliteRuns} seeded runs on SQLite: {injected} faults injected; every effect once, every key in order");
-        Assert.True(injected > 0);
-    }
-
-    private static async Task<(long, long, long)> RunAsync(int seed, Action<HeraldBuilder> transport)
+    private static async Task<(long, long, long)> RunAsync(int seed)
     {
         var effects = new Effects();
         await using HeraldTestHarness harness = await HeraldTestHarness.StartAsync(
             h =>
             {
-                transport(h);
                 h.InjectFaults(new FaultPlan(seed));
                 h.AddHandler<Apply, Step>(o => { o.OrderedByKey = true; o.Concurrency = 2; o.Retry = Retry.None; });
             },
