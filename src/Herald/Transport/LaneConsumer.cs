@@ -28,7 +28,7 @@ public abstract class LaneConsumer : IConsumer
     int IConsumer.Lanes => Lanes.Count;
 
     /// <inheritdoc />
-    public virtual SubscriptionStats Stats => new(Lanes.Delivered, Lanes.Queued, 0, 0, 0, Interlocked.Read(ref _wrongType), 0, 0);
+    public SubscriptionStats Stats => new(Lanes.Delivered, Lanes.Queued, 0, 0, 0, Interlocked.Read(ref _wrongType), 0, 0);
 
     /// <summary>The local lanes: the transport's reader writes into them, the delivery loops read them.</summary>
     protected DeliveryLanes Lanes { get; }

@@ -1,14 +1,16 @@
-using Herald.Transport;
 using Herald.Diagnostics;
+using Herald.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.Handling.Middleware;
 
 /// <summary>
 /// Tries a failed attempt again, after the handler's <see cref="RetryPolicy"/> delay (exponential with jitter, on the
-/// injected <see cref="TimeProvider"/>), while attempts remain and the exception is retryable. On a durable transport
-/// the next attempt is stored to be delivered after the delay (it survives a restart, and the attempt count goes on);
-/// in memory the step waits and tries again itself. A cancellation caused
+/// injected <see cref="TimeProvider"/>), while attempts remain and the exception is retryable. On a transport whose
+/// consumer stores retries (<see cref="IRedeliveryScheduler"/>), the next attempt of a handler not ordered by key is
+/// stored to be delivered after the delay (it survives a restart, and the attempt count goes on); otherwise (in memory,
+/// or a handler ordered by key, whose later events must not overtake the retry) the step waits and tries again itself.
+/// A cancellation caused
 /// by shutdown is not a failure and is never retried; a poison event never is either.
 /// </summary>
 internal sealed class RetryMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
