@@ -16,6 +16,9 @@ public sealed class FaultyTransport : ITransport
     private readonly Random _publishes;
     private readonly Lock _lock = new();
     private long _published;
+    private long _failed;
+    private long _duplicated;
+    private long _droppedAcks;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     /// <param name="inner">The transport that carries the events.</param>
@@ -34,9 +37,6 @@ public sealed class FaultyTransport : ITransport
     public (long FailedPublishes, long DuplicatedPublishes, long DroppedAcks) Injected =>
         (Interlocked.Read(ref _failed), Interlocked.Read(ref _duplicated), Interlocked.Read(ref _droppedAcks));
 
-    private long _failed;
-    private long _duplicated;
-    private long _droppedAcks;
 
     /// <inheritdoc />
     public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
