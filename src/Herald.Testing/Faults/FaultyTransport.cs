@@ -4,9 +4,10 @@ namespace Herald.Testing.Faults;
 
 /// <summary>
 /// A transport decorator for tests that injects the faults real transports have, from a seed
-/// (<see cref="FaultPlan"/>): publishes that fail before reaching the transport, publishes stored twice, and lost
-/// acknowledgements (the delivery comes again). Whatever the inner transport promises is kept; the faults are the ones
-/// it may show anyway. Use it to prove a handler applies each effect once (through the inbox) and keeps per-key order.
+/// (<see cref="FaultPlan"/>): publishes that fail before reaching the transport, publishes stored twice, lost
+/// acknowledgements (the delivery comes again), consumers crashing mid-delivery (redelivered while the handling goes
+/// on), deliveries swapped where no order is promised, and delayed publishes and settles. Whatever the inner transport
+/// promises is kept; the faults are the ones it may show anyway. Use it to prove a handler applies each effect once (through the inbox) and keeps per-key order.
 /// </summary>
 /// <example><code>var harness = await HeraldTestHarness.StartAsync(h => { h.InjectFaults(new FaultPlan(seed)); h.AddHandler&lt;Pay, OrderPlaced&gt;(); });</code></example>
 public sealed class FaultyTransport : ITransport
@@ -15,10 +16,8 @@ public sealed class FaultyTransport : ITransport
     private readonly FaultPlan _plan;
     private readonly Random _publishes;
     private readonly Lock _lock = new();
+    private readonly FaultCounters _counters = new();
     private long _published;
-    private long _failed;
-    private long _duplicated;
-    private long _droppedAcks;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     /// <param name="inner">The transport that carries the events.</param>
@@ -33,33 +32,40 @@ public sealed class FaultyTransport : ITransport
         _publishes = new Random(plan.Seed);
     }
 
-    /// <summary>Faults injected so far: failed publishes, duplicated publishes, dropped acknowledgements.</summary>
-    public (long FailedPublishes, long DuplicatedPublishes, long DroppedAcks) Injected =>
-        (Interlocked.Read(ref _failed), Interlocked.Read(ref _duplicated), Interlocked.Read(ref _droppedAcks));
-
+    /// <summary>The faults injected so far, by this transport and its consumers.</summary>
+    public InjectedFaults Injected => _counters.Snapshot();
 
     /// <inheritdoc />
     public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(envelope);
         bool fail, duplicate;
+        TimeSpan delay;
         long number;
         lock (_lock)
         {
             number = ++_published;
             fail = _publishes.NextDouble() < _plan.FailPublish;
             duplicate = !fail && _publishes.NextDouble() < _plan.DuplicatePublish;
+            delay = fail ? TimeSpan.Zero : _plan.NextDelay(_publishes);
+        }
+
+        if (delay > TimeSpan.Zero)
+        {
+            _counters.Delayed();
+            await Task.Delay(delay, _plan.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
 
         if (fail)
         {
-            Interlocked.Increment(ref _failed);
+            _counters.FailedPublish();
             throw new InjectedFaultException($"Injected fault (seed {_plan.Seed}): publish #{number} of '{envelope.Type}' {envelope.Id} failed before reaching the transport.");
         }
 
         await _inner.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
         if (duplicate)
         {
-            Interlocked.Increment(ref _duplicated);
+            _counters.DuplicatedPublish();
             await _inner.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -72,7 +78,7 @@ public sealed class FaultyTransport : ITransport
 
         // Each consumer decides from its own sequence (the seed and its name), so its decisions replay whatever the
         // other consumers' loops do meanwhile.
-        return new FaultyConsumer(consumer, _plan, new Random(HashCode.Combine(_plan.Seed, (int)KeyHash.Of(spec.Name))), () => Interlocked.Increment(ref _droppedAcks));
+        return new FaultyConsumer(consumer, spec.Ordered, _plan, new Random(HashCode.Combine(_plan.Seed, (int)KeyHash.Of(spec.Name))), _counters);
     }
 
     /// <inheritdoc />
