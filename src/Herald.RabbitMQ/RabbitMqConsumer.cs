@@ -50,6 +50,14 @@ internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             consumer._probe = Task.Run(consumer.ProbeLoopAsync, CancellationToken.None);
             return consumer;
         }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406 && ex.Message.Contains("x-delivery-limit", StringComparison.Ordinal))
+        {
+            await channel.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException(
+                $"The queue '{queue}' (or its dead-letter queue) exists without the delivery limit Herald declares on quorum queues " +
+                $"(x-delivery-limit {RabbitMqTransport.QuorumDeliveryLimit}; without one RabbitMQ 4 drops a message after 20 deliveries). " +
+                "Recreate the queue once it is drained, or move its messages with a shovel: see docs/rabbitmq.md.", ex);
+        }
         catch
         {
             await channel.DisposeAsync().ConfigureAwait(false);

@@ -182,6 +182,9 @@ internal sealed class RabbitMqTransport : ITransport
         return consumer;
     }
 
+    /// <summary>The delivery limit declared on quorum queues: far beyond any attempt count Herald makes.</summary>
+    public const int QuorumDeliveryLimit = 1_000_000;
+
     /// <summary>
     /// The arguments of a group's queue. An ordered group's queue has a single active consumer: the broker delivers to
     /// one consumer at a time (the others wait as standbys), so the queue's order, and each key's, is kept across
@@ -190,6 +193,14 @@ internal sealed class RabbitMqTransport : ITransport
     public Dictionary<string, object?> QueueArguments(bool ordered = false)
     {
         var arguments = new Dictionary<string, object?> { ["x-queue-type"] = _options.QueueType == RabbitMqQueueType.Quorum ? "quorum" : "classic" };
+        if (_options.QueueType == RabbitMqQueueType.Quorum)
+        {
+            // Herald counts attempts itself and dead-letters with the reason. From RabbitMQ 4.0 a quorum queue without a
+            // limit gets one of 20 deliveries and then drops the message (no dead-letter exchange here): a dead letter
+            // browsed 20 times, or an event retried 20 times, would vanish. The broker's limit is set out of the way.
+            arguments["x-delivery-limit"] = QuorumDeliveryLimit;
+        }
+
         if (ordered)
         {
             arguments["x-single-active-consumer"] = true;

@@ -130,6 +130,52 @@ public sealed class RabbitMqTransportTests(RabbitMqBroker broker)
         Assert.Null(await second.DeadLetters.GetAsync(id));
     }
 
+    /// <summary>
+    /// Issue 17: from RabbitMQ 4.0 a quorum queue declared without a delivery limit drops a message after 20 deliveries,
+    /// and browsing a dead letter returns it to its queue (one delivery each time): the queues are declared with a
+    /// limit far beyond Herald's attempts, so a dead letter survives any number of views.
+    /// </summary>
+    [Fact]
+    public async Task QuorumQueues_DeclareADeliveryLimit_SoDeadLettersSurviveBeingBrowsed()
+    {
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(h => h.AddHandler<AlwaysFails, UserCreated>(o => { o.Name = "risk"; o.Retry = Retry.None; }), seen);
+        await harness.Bus.PublishAsync(User(21));
+        string id = (await harness.DeadLettered<UserCreated>(timeout: TimeSpan.FromSeconds(30))).Id;
+        for (int view = 0; view < 25; view++)
+        {
+            Assert.NotNull(await harness.DeadLetters.GetAsync(id));
+        }
+
+        // The declared argument is part of the queue's identity: a declare without it is refused as inequivalent.
+        var factory = new ConnectionFactory { Uri = new Uri(broker.Uri) };
+        await using IConnection connection = await factory.CreateConnectionAsync();
+        foreach (string queue in new[] { $"{_unique}.risk", $"{_unique}.risk.dead-letter" })
+        {
+            await using IChannel channel = await connection.CreateChannelAsync();
+            var refused = await Assert.ThrowsAnyAsync<global::RabbitMQ.Client.Exceptions.OperationInterruptedException>(() =>
+                channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }));
+            Assert.Contains("x-delivery-limit", refused.Message);
+        }
+    }
+
+    [Fact]
+    public async Task AQueueDeclaredWithoutTheDeliveryLimit_FailsTheStart_NamingTheQueueAndTheFix()
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(broker.Uri) };
+        await using (IConnection connection = await factory.CreateConnectionAsync())
+        await using (IChannel channel = await connection.CreateChannelAsync())
+        {
+            await channel.QueueDeclareAsync($"{_unique}.risk", durable: true, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
+        }
+
+        Exception failed = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(h => h.AddHandler<Email, UserCreated>(o => o.Name = "risk"), new Seen()));
+        var refused = Assert.IsType<InvalidOperationException>(failed is InvalidOperationException ? failed : failed.InnerException, exactMatch: false);
+        Assert.Contains($"'{_unique}.risk'", refused.Message);
+        Assert.Contains("x-delivery-limit", refused.Message);
+        Assert.Contains("docs/rabbitmq.md", refused.Message);
+    }
+
     [Fact]
     public async Task ManyFirstRetriesAtOnce_OnFreshQueues_AreAllHandled()
     {
