@@ -30,7 +30,7 @@ internal static class PublishCommand
                 throw CliException.Usage(Topic.Explain(name)!);
             }
 
-            byte[] payload = Json(parse.GetValue(data)!);
+            byte[] payload = Data(parse.GetValue(data)!);
             int n = parse.GetValue(count);
             if (n < 1)
             {
@@ -69,7 +69,8 @@ internal static class PublishCommand
         return command;
     }
 
-    private static byte[] Json(string text)
+    /// <summary>Checks <c>--data</c> as every reader will read it (JSON, at most the readers' depth) and encodes it: a usage error otherwise.</summary>
+    internal static byte[] Data(string text)
     {
         try
         {

@@ -140,6 +140,63 @@ public sealed class DecoderFuzzTests(ITestOutputHelper output)
         output.WriteLine($"AMQP binary mode: {Inputs} messages tried (seed {seed}), {decoded} decoded, the rest refused with EventDecodingException");
     }
 
+    /// <summary>
+    /// The CLI's <c>--data</c>: mutated JSON (deep nesting near the limit included) is either refused as a usage error
+    /// or accepted, and what it accepts every reader decodes: one depth limit for publish and read.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void CliData_MutatedJson_IsRefusedAsUsage_OrReadBackByEveryReader(int seed)
+    {
+        string nested(int depth) => new string('[', depth) + new string(']', depth);
+        byte[][] payloads =
+        [
+            """{"Id":42,"Email":"a@b.c","CreatedAt":"2026-01-01T00:00:00Z"}"""u8.ToArray(),
+            Encoding.UTF8.GetBytes(nested(CloudEventJsonFormatter.MaxDataDepth)),
+            Encoding.UTF8.GetBytes(nested(CloudEventJsonFormatter.MaxDataDepth - 1)),
+            """["\u001b]0;x\u0007",null,1e400,{"":{}}]"""u8.ToArray(),
+        ];
+        var random = new Random(seed);
+        int accepted = 0;
+        for (int i = 0; i < Inputs; i++)
+        {
+            string text = Encoding.UTF8.GetString(Mutate(random, payloads[random.Next(payloads.Length)]));
+            byte[] data;
+            try
+            {
+                data = Herald.Cli.Commands.PublishCommand.Data(text);
+            }
+            catch (Herald.Cli.CliException ex) when (ex.ExitCode == Herald.Cli.ExitCodes.Usage)
+            {
+                continue; // refused with a usage error naming the problem
+            }
+            catch (Exception ex)
+            {
+                Assert.Fail($"--data #{i} (seed {seed}) raised {ex.GetType().Name}, not a usage error: {ex.Message}");
+                throw;
+            }
+
+            accepted++;
+            byte[] stored = Formatter.Encode(new Envelope("user.created", null, Now) { EncodedData = data, DataContentType = "application/json" });
+            Envelope read = CloudEventJsonFormatter.Decode(stored); // what the CLI accepts, a reader reads: no EventDecodingException here
+            if (read.EncodedData.IsEmpty)
+            {
+                // JSON null is "no data" in a CloudEvent: read back as an event without a payload.
+                using var document = System.Text.Json.JsonDocument.Parse(data);
+                Assert.Equal(System.Text.Json.JsonValueKind.Null, document.RootElement.ValueKind);
+            }
+            else
+            {
+                Assert.Equal(data.AsSpan().Trim(" \t\r\n"u8).ToArray(), read.EncodedData.ToArray()); // the same JSON, without the whitespace around it
+            }
+            AssertOnlyDecodingErrors(() => Formatter.DecodeData(read, typeof(UserCreated)), seed, i, "--data as the handler's type");
+        }
+
+        output.WriteLine($"CLI --data: {Inputs} inputs tried (seed {seed}), {accepted} accepted and read back by the readers, the rest refused as usage errors");
+        Assert.InRange(accepted, 1, Inputs - 1);
+    }
+
     private static readonly string[] HeaderNames =
         ["cloudEvents_specversion", "cloudEvents_type", "cloudEvents_id", "cloudEvents_source", "cloudEvents_time", "cloudEvents_attempt", "cloudEvents_subject", "cloudEvents_x", "cloudEvents_Bad-Name", "cloudEvents_", "cloudEvents:type", "x-death"];
 
