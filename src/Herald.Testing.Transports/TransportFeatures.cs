@@ -19,6 +19,12 @@ public sealed record TransportFeatures
     /// </summary>
     public bool DurableInbox { get; init; }
 
+    /// <summary>
+    /// A publish of an event id the transport stored recently (within its duplicate window) is stored once: the copy
+    /// never reaches a consumer. Default false: the copy is delivered, and the inbox skips it.
+    /// </summary>
+    public bool DeduplicatesPublishes { get; init; }
+
     /// <summary>Consumers of one group compete (each event goes to one of them) while different groups each get a copy. Default true.</summary>
     public bool Groups { get; init; } = true;
 

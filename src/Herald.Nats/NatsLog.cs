@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Nats;
+
+/// <summary>The NATS transport's log messages (event ids 4100-4199).</summary>
+internal static partial class NatsLog
+{
+    [LoggerMessage(4101, LogLevel.Warning, "NATS consumer {Consumer}: a message on '{Subject}' is poison and was dead-lettered: {Reason}")]
+    public static partial void PoisonDeadLettered(ILogger logger, string consumer, string subject, string reason);
+
+    [LoggerMessage(4102, LogLevel.Error, "NATS consumer {Consumer}: a poison message on '{Subject}' could not be dead-lettered; it is delivered again later")]
+    public static partial void PoisonNotDeadLettered(ILogger logger, Exception exception, string consumer, string subject);
+
+    [LoggerMessage(4103, LogLevel.Warning, "NATS consumer {Consumer}: consuming '{Filter}' failed; it starts again in {Delay}")]
+    public static partial void ConsumeFailed(ILogger logger, Exception exception, string consumer, string filter, TimeSpan delay);
+
+    [LoggerMessage(4104, LogLevel.Warning, "NATS connection to {Endpoint} lost: {Reason}; reconnecting")]
+    public static partial void Disconnected(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(4105, LogLevel.Information, "NATS connection to {Endpoint} open")]
+    public static partial void Connected(ILogger logger, string endpoint);
+}

@@ -1,0 +1,363 @@
+using Herald.Transport;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Herald.Nats;
+
+/// <summary>
+/// The bus on NATS JetStream: one stream per application (<see cref="NatsOptions.Stream"/>, file storage) holding every
+/// topic as a subject under <see cref="NatsOptions.SubjectPrefix"/>; a durable pull consumer per consumer group and
+/// filter; a publish completes when JetStream stored the event (its id as <c>Nats-Msg-Id</c>, so a retried publish is
+/// stored once); acknowledgements after the handler pipeline. See docs/nats.md.
+/// </summary>
+/// <remarks>
+/// The connection is made on first use (a publish, a subscription), bounded by <see cref="NatsOptions.ConnectTimeout"/>
+/// and the caller's token: a server that accepts TCP and never speaks NATS fails the start with a clear exception.
+/// </remarks>
+internal sealed class NatsTransport : ITransport
+{
+    /// <summary>How often the consumers' filters on the stream are read again, for counting unrouted publishes.</summary>
+    private static readonly TimeSpan RoutesRefresh = TimeSpan.FromSeconds(1);
+
+    private readonly NatsOptions _options;
+    private readonly TransportContext _context;
+    private readonly SemaphoreSlim _connecting = new(1, 1);
+    private readonly List<NatsConsumer> _consumers = [];
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _ownFilters = new(StringComparer.Ordinal);
+    private NatsConnection? _connection;
+    private NatsJSContext? _js;
+    private volatile string[] _routes = [];
+    private long _routesReadAt;
+    private int _refreshingRoutes;
+    private bool _disposed;
+
+    public NatsTransport(NatsOptions options, TransportContext context)
+    {
+        options.Validate();
+        _options = options;
+        _context = context;
+    }
+
+    public ILogger Logger => _context.Logger;
+
+    public TimeProvider Time => _context.TimeProvider;
+
+    public NatsOptions Options => _options;
+
+    /// <summary>The first server's host and port (the URL without its credentials), for messages.</summary>
+    public string Endpoint => Uri.TryCreate(_options.Url.Split(',')[0].Trim(), UriKind.Absolute, out Uri? uri) ? $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 4222)}" : Redacted.Url(_options.Url);
+
+    public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        NatsJSContext js = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        string subject = NatsSubjects.Of(_options.SubjectPrefix, envelope.Type);
+        (NatsHeaders headers, ReadOnlyMemory<byte> body) = NatsCloudEvents.Encode(envelope, _options.Serializer);
+        await PublishStoredAsync(js, subject, headers, body, envelope.Id, $"event {envelope.Id} ('{envelope.Type}')", cancellationToken).ConfigureAwait(false);
+        if (!IsRouted(subject))
+        {
+            // Stored, as on every transport, but no group's filter takes it: counted, logged and metered as unrouted.
+            _context.ReportUnrouted(envelope);
+        }
+    }
+
+    /// <summary>
+    /// Publishes and waits for JetStream's acknowledgement, through a reconnect, up to <see cref="NatsOptions.PublishTimeout"/>:
+    /// attempts that get no answer (no responders while the server restarts, a lost acknowledgement) are repeated with
+    /// the same message id, which the stream stores once.
+    /// </summary>
+    /// <exception cref="NatsPublishException">Not stored within the timeout, or refused (the stream full); the message says which.</exception>
+    public async ValueTask<PubAckResponse> PublishStoredAsync(
+        NatsJSContext js, string subject, NatsHeaders headers, ReadOnlyMemory<byte> body, string? messageId, string what, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.PublishTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var opts = new NatsJSPubOpts { MsgId = messageId, RetryAttempts = 1 };
+        Exception? last = null;
+        while (true)
+        {
+            try
+            {
+                PubAckResponse ack = await js.PublishAsync(subject, body, NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, headers, linked.Token).ConfigureAwait(false);
+                if (ack.Error is { } error)
+                {
+                    throw new NatsPublishException(
+                        error.ErrCode == 10077
+                            ? $"JetStream refused {what}: the stream '{ack.Stream ?? _options.Stream}' is full ({error.Description}). Raise its limits or let consumers catch up."
+                            : $"JetStream refused {what} on '{subject}': {error.Description} (error {error.ErrCode}).")
+                    { ErrorCode = error.ErrCode };
+                }
+
+                return ack;
+            }
+            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new NatsPublishException(
+                    $"JetStream at {Endpoint} did not store {what} within {_options.PublishTimeout.TotalSeconds:0.#} s (NatsOptions.PublishTimeout): "
+                    + $"is the server up, and does the stream '{_options.Stream}' take '{subject}'? {last?.Message}", last ?? ex);
+            }
+            catch (NatsPayloadTooLargeException ex)
+            {
+                throw new NatsPublishException($"{what} is larger than the server's max_payload ({ex.Message}).", ex);
+            }
+            catch (NatsException ex) when (ex is not NatsJSApiException)
+            {
+                // No responders (the stream's leader is restarting), no acknowledgement, a connection down: tried again
+                // with the same id until the timeout; the stream stores the event once.
+                last = ex;
+                await Task.Delay(TimeSpan.FromMilliseconds(100), Time, linked.Token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The connection and JetStream context, made once (the streams created), within the connect timeout.</summary>
+    /// <exception cref="TimeoutException">The server did not complete the connection within <see cref="NatsOptions.ConnectTimeout"/>.</exception>
+    public async ValueTask<NatsJSContext> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _js) is { } ready)
+        {
+            return ready;
+        }
+
+        using var timeout = new CancellationTokenSource(_options.ConnectTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        NatsConnection? connection = null;
+        try
+        {
+            await _connecting.WaitAsync(linked.Token).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_js is not null)
+                {
+                    return _js;
+                }
+
+                connection = new NatsConnection(new NatsOpts
+                {
+                    Url = _options.Url,
+                    Name = "herald",
+                    ConnectTimeout = _options.ConnectTimeout,
+                    RequestTimeout = TimeSpan.FromSeconds(Math.Min(5, _options.PublishTimeout.TotalSeconds)),
+                    CommandTimeout = _options.PublishTimeout,
+                    MaxReconnectRetry = -1,
+                    ReconnectWaitMin = TimeSpan.FromMilliseconds(250),
+                    ReconnectWaitMax = TimeSpan.FromSeconds(2),
+                });
+                connection.ConnectionDisconnected += OnDisconnectedAsync;
+                connection.ConnectionOpened += OnOpenedAsync;
+                await connection.ConnectAsync().AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
+                if (connection.ServerInfo is { JetStreamAvailable: false })
+                {
+                    throw new InvalidOperationException($"The NATS server at {Endpoint} runs without JetStream: start it with -js (or jetstream {{}} in its configuration).");
+                }
+
+                var js = new NatsJSContext(connection);
+                await EnsureStreamsAsync(js, linked.Token).ConfigureAwait(false);
+                await RefreshRoutesAsync(js, linked.Token).ConfigureAwait(false);
+                _connection = connection;
+                connection = null;
+                Volatile.Write(ref _js, js);
+                return js;
+            }
+            finally
+            {
+                _connecting.Release();
+            }
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(
+                $"NATS at {Endpoint} did not complete the connection within {_options.ConnectTimeout.TotalSeconds:0.#} s (NatsOptions.ConnectTimeout): "
+                + "is it a NATS server with JetStream enabled, and is it answering?", ex);
+        }
+        catch (NatsException ex) when (ex is not NatsJSApiException)
+        {
+            throw new InvalidOperationException($"Could not connect to NATS at {Endpoint}: {ex.Message} {ex.InnerException?.Message}", ex);
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private ValueTask OnDisconnectedAsync(object? sender, NatsEventArgs args)
+    {
+        NatsLog.Disconnected(Logger, Endpoint, args.Message);
+        return ValueTask.CompletedTask;
+    }
+
+    private ValueTask OnOpenedAsync(object? sender, NatsEventArgs args)
+    {
+        NatsLog.Connected(Logger, Endpoint);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Creates the events' stream and the dead letters' stream when missing, and brings an existing one to Herald's
+    /// settings (subjects, age, duplicate window); a stream JetStream cannot update (another storage) fails the start.
+    /// </summary>
+    private async Task EnsureStreamsAsync(NatsJSContext js, CancellationToken cancellationToken)
+    {
+        var events = new StreamConfig(_options.Stream, [_options.SubjectPrefix + ".>", RedrivePrefix + ".>"])
+        {
+            Storage = StreamConfigStorage.File,
+            Retention = StreamConfigRetention.Limits,
+            Discard = StreamConfigDiscard.Old,
+            MaxAge = _options.MaxAge,
+            DuplicateWindow = _options.DuplicateWindow,
+            Description = "Herald events: one subject per topic.",
+        };
+        var deadLetters = new StreamConfig(_options.DeadLetterStream, [_options.DeadLetterPrefix + ".>"])
+        {
+            Storage = StreamConfigStorage.File,
+            Retention = StreamConfigRetention.Limits,
+            Discard = StreamConfigDiscard.Old,
+            DuplicateWindow = TimeSpan.FromMinutes(2),
+            Description = "Herald dead letters: one subject per consumer group, the reason in Herald-* headers.",
+        };
+        foreach (StreamConfig config in new[] { events, deadLetters })
+        {
+            try
+            {
+                await js.CreateOrUpdateStreamAsync(config, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsJSApiException ex)
+            {
+                throw new InvalidOperationException(
+                    $"The JetStream stream '{config.Name}' for {string.Join(", ", config.Subjects ?? [])} could not be created or updated: {ex.Error.Description} (error {ex.Error.ErrCode}). "
+                    + "Another stream may already take these subjects (choose NatsOptions.Stream and SubjectPrefix), or the existing stream differs in a setting JetStream cannot change.", ex);
+            }
+        }
+    }
+
+    /// <summary>The subjects of redrives: <c>{prefix}-redrive.{consumer}</c>, in the events' stream, each group's own.</summary>
+    public string RedrivePrefix => _options.SubjectPrefix + "-redrive";
+
+    public async ValueTask<IConsumer> SubscribeAsync(ConsumerSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Overflow != Overflow.Wait)
+        {
+            throw new NotSupportedException(
+                $"Consumer '{spec.Name}' asks for Overflow.{spec.Overflow}, which the NATS transport cannot honour: its group's events wait in the JetStream stream "
+                + "until a member takes them, and a publish never waits for a consumer (Overflow.Wait, the default, is what it does). "
+                + "Remove the Overflow setting for this consumer, or bound the stream itself (MaxAge, its byte and message limits).");
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+
+        NatsJSContext js = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        (IReadOnlyList<string> filters, bool approximate) = NatsSubjects.Filters(_options.SubjectPrefix, spec.Pattern);
+        lock (_lock)
+        {
+            _ownFilters.UnionWith(filters);
+        }
+
+        NatsConsumer consumer = await NatsConsumer.StartAsync(this, js, spec, filters, approximate, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _consumers.Add(consumer);
+        }
+
+        return consumer;
+    }
+
+    public void Forget(NatsConsumer consumer)
+    {
+        lock (_lock)
+        {
+            _consumers.Remove(consumer);
+        }
+    }
+
+    /// <summary>Whether some consumer's filter on the stream takes <paramref name="subject"/> (this process's at once, the others' as last read).</summary>
+    private bool IsRouted(string subject)
+    {
+        long now = Time.GetTimestamp();
+        if (Time.GetElapsedTime(Interlocked.Read(ref _routesReadAt), now) > RoutesRefresh && Interlocked.Exchange(ref _refreshingRoutes, 1) == 0 && _js is { } js)
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await RefreshRoutesAsync(js, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is NatsException or OperationCanceledException)
+                {
+                    // the server is away: keep the last filters, read them again on a later publish
+                }
+                finally
+                {
+                    Volatile.Write(ref _refreshingRoutes, 0);
+                }
+            });
+        }
+
+        lock (_lock)
+        {
+            if (_ownFilters.Any(f => NatsSubjects.Matches(f, subject)))
+            {
+                return true;
+            }
+        }
+
+        return _routes.Any(f => NatsSubjects.Matches(f, subject));
+    }
+
+    private async Task RefreshRoutesAsync(NatsJSContext js, CancellationToken cancellationToken)
+    {
+        var filters = new List<string>();
+        await foreach (INatsJSConsumer consumer in js.ListConsumersAsync(_options.Stream, cancellationToken).ConfigureAwait(false))
+        {
+            filters.Add(string.IsNullOrEmpty(consumer.Info.Config.FilterSubject) ? ">" : consumer.Info.Config.FilterSubject);
+        }
+
+        _routes = [.. filters];
+        Interlocked.Exchange(ref _routesReadAt, Time.GetTimestamp());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NatsConsumer[] consumers;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            consumers = [.. _consumers];
+        }
+
+        foreach (NatsConsumer consumer in consumers)
+        {
+            await consumer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _connecting.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_connection is { } connection)
+            {
+                connection.ConnectionDisconnected -= OnDisconnectedAsync;
+                connection.ConnectionOpened -= OnOpenedAsync;
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _connecting.Release();
+        }
+    }
+}
