@@ -168,7 +168,8 @@ internal sealed class NatsTransport : ITransport
                 _connecting.Release();
             }
         }
-        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is OperationCanceledException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                                   || (ex is NatsException && ex.InnerException is TimeoutException))
         {
             throw new TimeoutException(
                 $"NATS at {Endpoint} did not complete the connection within {_options.ConnectTimeout.TotalSeconds:0.#} s (NatsOptions.ConnectTimeout): "

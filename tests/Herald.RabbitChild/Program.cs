@@ -1,6 +1,7 @@
-// The RabbitMQ fault-test child: `Herald.RabbitChild <uri> <exchange> <queue-prefix>` joins consumer group "workers"
-// for user.created with a slow handler (50 ms, 4 at a time) and prints "READY" once consuming, "R <id>" when a handler
-// starts on user <id> and "H <id>" when it finished. The test kills it with SIGKILL in the middle.
+// The broker fault-test child: `Herald.RabbitChild <amqp-uri> <exchange> <queue-prefix>` (RabbitMQ) or
+// `Herald.RabbitChild <nats-url> <stream> <subject-prefix> <ack-wait-seconds>` (NATS JetStream) joins consumer group
+// "workers" for user.created with a slow handler (50 ms, 4 at a time) and prints "READY" once consuming, "R <id>" when a
+// handler starts on user <id> and "H <id>" when it finished. The test kills it with SIGKILL in the middle.
 using Herald;
 using Herald.RabbitChild;
 using Microsoft.Extensions.Hosting;
@@ -10,7 +11,15 @@ HostApplicationBuilder builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
 builder.Services.AddHerald(h =>
 {
-    h.UseRabbitMQ(args[0], o => { o.Exchange = args[1]; o.QueuePrefix = args[2]; });
+    if (args[0].StartsWith("nats://", StringComparison.Ordinal))
+    {
+        h.UseNats(args[0], o => { o.Stream = args[1]; o.SubjectPrefix = args[2]; o.AckWait = TimeSpan.FromSeconds(int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)); });
+    }
+    else
+    {
+        h.UseRabbitMQ(args[0], o => { o.Exchange = args[1]; o.QueuePrefix = args[2]; });
+    }
+
     h.AddHandler<SlowWorker, UserCreated>(o => { o.Group = "workers"; o.Concurrency = 4; });
 });
 

@@ -95,6 +95,20 @@ public sealed class NatsServer : IAsyncLifetime
         _server = null;
     }
 
+    /// <summary>SIGTERM and start again: a clean shutdown (the server writes its state), on the same port and store.</summary>
+    public async Task RestartAsync()
+    {
+        if (_server is { HasExited: false } server)
+        {
+            await ExternalCommand.RunAsync("kill", ["-TERM", Text(server.Id)], TimeSpan.FromSeconds(10));
+            await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            server.Dispose();
+            _server = null;
+        }
+
+        await StartAsync();
+    }
+
     public async Task DisposeAsync()
     {
         try
