@@ -151,7 +151,7 @@ internal sealed class NatsDeadLetterStore(Func<NatsTransport> transport, Func<st
             {
                 batch++;
                 seen = message.Metadata?.Sequence.Stream ?? last;
-                yield return new Stored(Read(message), seen);
+                yield return new Stored(Read(message), seen, message.Subject);
                 if (seen >= last)
                 {
                     break;
@@ -194,6 +194,10 @@ internal sealed class NatsDeadLetterStore(Func<NatsTransport> transport, Func<st
             DateTimeOffset.TryParse(Header(TimeHeader), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset time) ? time : envelope.Time);
     }
 
-    /// <summary>A dead letter and its sequence in the stream.</summary>
-    public sealed record Stored(DeadLetter Letter, ulong Sequence);
+    /// <summary>A dead letter, its sequence in the stream and its subject (<c>{prefix}-dead-letter.{group}</c>).</summary>
+    public sealed record Stored(DeadLetter Letter, ulong Sequence, string Subject)
+    {
+        /// <summary>The group token of the subject (the consumer group's JetStream name).</summary>
+        public string GroupToken => Subject[(Subject.LastIndexOf('.') + 1)..];
+    }
 }
