@@ -10,12 +10,14 @@
 // the last one left, then goes on. `--memory` runs the same handlers on the in-memory bus instead.
 //
 // `--rabbitmq amqp://...` runs the same handlers on a RabbitMQ broker (eng/rabbitmq-local.sh starts one), publishing
-// with 64 publishes in flight (publisher confirms), queues named registration.{handler}.
+// with 64 publishes in flight (publisher confirms), queues named registration.{handler}. `--nats nats://...` runs them on
+// NATS JetStream (eng/nats-local.sh starts a server): the stream REGISTRATION, 64 publishes in flight, each stored
+// before it completes, a durable consumer per handler.
 //
 // Settings from configuration override the code's (see docs/handling.md), for example
 //   Herald__Handlers__SendWelcomeEmail__Concurrency=2 dotnet run --project samples/Registration
 //
-// Usage: Registration [count] [--memory | --rabbitmq uri] [--db path]
+// Usage: Registration [count] [--memory | --rabbitmq uri | --nats url] [--db path]
 // It prints what each handler did, then the dead letters, and exits 1 if any event is unaccounted for.
 using System.Diagnostics;
 using System.Globalization;
@@ -29,7 +31,10 @@ using Registration;
 bool inMemory = args.Contains("--memory");
 int rabbitArg = Array.IndexOf(args, "--rabbitmq");
 string? rabbitUri = rabbitArg >= 0 && rabbitArg + 1 < args.Length ? args[rabbitArg + 1] : null;
-bool durable = !inMemory && rabbitUri is null; // the SQLite default
+int natsArg = Array.IndexOf(args, "--nats");
+string? natsUrl = natsArg >= 0 && natsArg + 1 < args.Length ? args[natsArg + 1] : null;
+bool broker = rabbitUri is not null || natsUrl is not null;
+bool durable = !inMemory && !broker; // the SQLite default
 int dbArg = Array.IndexOf(args, "--db");
 string dbPath = dbArg >= 0 && dbArg + 1 < args.Length ? args[dbArg + 1] : Path.Combine(AppContext.BaseDirectory, "herald.db");
 int count = args.FirstOrDefault(a => int.TryParse(a, CultureInfo.InvariantCulture, out _)) is { } c ? int.Parse(c, CultureInfo.InvariantCulture) : inMemory ? 100_000 : 10_000;
@@ -51,6 +56,10 @@ builder.Services.AddHerald(h =>
     {
         h.UseRabbitMQ(rabbitUri, o => o.QueuePrefix = "registration.");
     }
+    else if (natsUrl is not null)
+    {
+        h.UseNats(natsUrl, o => { o.Stream = "REGISTRATION"; o.SubjectPrefix = "registration"; });
+    }
     else if (durable)
     {
         h.UseSqlite(connectionString);
@@ -71,12 +80,13 @@ Latencies latencies = host.Services.GetRequiredService<Latencies>();
 Console.WriteLine(
     inMemory ? $"Herald Registration sample (in memory): publishing {count:N0} user.created events to 4 handlers..."
     : rabbitUri is not null ? $"Herald Registration sample on RabbitMQ: publishing {count:N0} user.created events to 4 handlers..."
+    : natsUrl is not null ? $"Herald Registration sample on NATS JetStream: publishing {count:N0} user.created events to 4 handlers..."
     : $"Herald Registration sample on {dbPath}: registering users {first:N0} to {first + count - 1:N0} (4 handlers, durable)...");
 var clock = Stopwatch.StartNew();
 DateTimeOffset createdAt = TimeProvider.System.GetUtcNow();
-if (rabbitUri is not null)
+if (broker)
 {
-    // Publisher confirms with many publishes in flight: the broker confirms in batches, not one round trip each.
+    // Many publishes in flight: the broker confirms (JetStream acknowledges) in batches, not one round trip each.
     await Parallel.ForAsync(0L, count, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
     {
         latencies.Published(i);
