@@ -80,14 +80,5 @@ public sealed class NodeInteropTests(RabbitMqBroker broker)
         Assert.Contains("five@example.com", read.GetProperty("body").GetString());
     }
 
-    private static async Task<string> NodeAsync(params string[] arguments)
-    {
-        string directory = Path.Combine(ExternalCommand.RepositoryRoot(), "tests", "interop");
-        if (!Directory.Exists(Path.Combine(directory, "node_modules", "amqplib")))
-        {
-            await ExternalCommand.RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5), directory);
-        }
-
-        return await ExternalCommand.RunAsync("node", ["amqp-interop.mjs", .. arguments], TimeSpan.FromSeconds(60), directory);
-    }
+    private static Task<string> NodeAsync(params string[] arguments) => NodeInterop.RunAsync("amqp-interop.mjs", arguments);
 }
