@@ -2,6 +2,7 @@
 //   fanout [--quick] [--csv out.csv] [--runs N] [--only a,b]   side-by-side scenarios, one fresh process per run
 //   durable [--quick] [--runs N]                                Herald on SQLite next to raw Microsoft.Data.Sqlite inserts
 //   broker [--quick] [--runs N]                                 Herald on RabbitMQ next to the raw RabbitMQ.Client (starts its own broker)
+//   nats [--quick] [--runs N] [--only a,b]                      Herald on NATS JetStream next to the raw NATS.Net client (starts its own server)
 //   micro [BenchmarkDotNet args]                                BenchmarkDotNet microbenchmarks
 //   worker <system> <mode> <events> <rate>                      (internal) one run in this process
 using System.Globalization;
@@ -25,11 +26,14 @@ switch (command)
     case "broker":
         int brokerRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int br) && br > 0 ? br : 3;
         return await Herald.Benchmarks.Broker.BrokerBenchmark.RunAsync(args.Contains("--quick"), brokerRuns);
+    case "nats":
+        int natsRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int nr) && nr > 0 ? nr : 3;
+        return await Herald.Benchmarks.Broker.NatsBenchmark.RunAsync(args.Contains("--quick"), natsRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | broker [--quick] [--runs N] | micro [BenchmarkDotNet args]");
+        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | broker [--quick] [--runs N] | nats [--quick] [--runs N] | micro [BenchmarkDotNet args]");
         return 2;
 }
 

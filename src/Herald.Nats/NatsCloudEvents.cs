@@ -21,7 +21,8 @@ internal static class NatsCloudEvents
     {
         ArgumentNullException.ThrowIfNull(envelope);
         (ReadOnlyMemory<byte> body, string? contentType) = EnvelopePayload.Encode(envelope, serializer);
-        var headers = new NatsHeaders
+        // Sized for what follows (the attributes, the extensions, and the Nats-Msg-Id the client adds): no regrowth.
+        var headers = new NatsHeaders(12 + envelope.Headers.Count)
         {
             [Prefix + "specversion"] = envelope.SpecVersion,
             [Prefix + "id"] = Escape(envelope.Id),

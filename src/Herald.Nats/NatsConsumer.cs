@@ -74,10 +74,14 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     }
 
     /// <summary>
-    /// The server's window of unacknowledged deliveries for one member: ten per delivery loop (at least 16), never more
-    /// than the lanes hold, as on RabbitMQ.
+    /// How many messages one member pulls at a time (the client's buffer): 64, or ten per delivery loop when more, never
+    /// more than the lanes hold. Pulls are round trips: smaller batches left the consumer waiting on the server (a
+    /// window of 16, RabbitMQ's prefetch, ran at 0.6x the raw client; 64 at 0.9x).
     /// </summary>
-    internal static int Prefetch(ConsumerSpec spec) => Math.Clamp(Math.Min(Math.Max(16, spec.Concurrency * 10), spec.Capacity * spec.Lanes), 1, 10_000);
+    internal static int Prefetch(ConsumerSpec spec) => Math.Clamp(Math.Min(Math.Max(64, spec.Concurrency * 10), spec.Capacity * spec.Lanes), 1, 10_000);
+
+    /// <summary>The group's window of delivered, unacknowledged messages (JetStream's MaxAckPending): four members' batches.</summary>
+    internal static int MaxAckPending(ConsumerSpec spec) => Prefetch(spec) * 4;
 
     private ValueTask<INatsJSConsumer> CreateAsync(string name, string filter, CancellationToken cancellationToken) =>
         _js.CreateOrUpdateConsumerAsync(_transport.Options.Stream, new ConsumerConfig(name)
@@ -86,7 +90,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             AckWait = _transport.Options.AckWait,
             MaxDeliver = -1, // Herald counts attempts and dead-letters with the reason
-            MaxAckPending = Prefetch(Spec) * 4, // room for a few members of the group
+            MaxAckPending = MaxAckPending(Spec), // room for a few members of the group
             DeliverPolicy = ConsumerConfigDeliverPolicy.New, // a new group starts with the events published from now on
             Description = $"Herald consumer group '{Spec.GroupName}' ({Spec.Pattern})",
         }, cancellationToken);

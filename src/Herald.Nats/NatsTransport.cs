@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Herald.Transport;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
@@ -30,6 +31,7 @@ internal sealed class NatsTransport : ITransport
     private NatsConnection? _connection;
     private NatsJSContext? _js;
     private volatile string[] _routes = [];
+    private ConcurrentDictionary<string, bool> _routed = new(StringComparer.Ordinal);
     private long _routesReadAt;
     private int _refreshingRoutes;
     private bool _disposed;
@@ -73,31 +75,47 @@ internal sealed class NatsTransport : ITransport
     public async ValueTask<PubAckResponse> PublishStoredAsync(
         NatsJSContext js, string subject, NatsHeaders headers, ReadOnlyMemory<byte> body, string? messageId, string what, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(_options.PublishTimeout, Time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var opts = new NatsJSPubOpts { MsgId = messageId, RetryAttempts = 1 };
-        Exception? last = null;
+        long started = Time.GetTimestamp();
+        try
+        {
+            // The first attempt needs no timer of its own: the client bounds its write (CommandTimeout) and its wait
+            // for the acknowledgement (RequestTimeout), both within PublishTimeout.
+            return Stored(await js.PublishAsync(subject, body, NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, headers, cancellationToken).ConfigureAwait(false), subject, what);
+        }
+        catch (NatsPayloadTooLargeException ex)
+        {
+            throw new NatsPublishException($"{what} is larger than the server's max_payload ({ex.Message}).", ex);
+        }
+        catch (NatsException ex) when (ex is not NatsJSApiException)
+        {
+            return await RetryStoredAsync(js, subject, headers, body, opts, what, ex, started, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Attempts after one that got no answer (no responders while the server restarts, a lost acknowledgement, the
+    /// connection down), with the same message id, until <see cref="NatsOptions.PublishTimeout"/> from the first.
+    /// </summary>
+    private async ValueTask<PubAckResponse> RetryStoredAsync(
+        NatsJSContext js, string subject, NatsHeaders headers, ReadOnlyMemory<byte> body, NatsJSPubOpts opts, string what, Exception first, long started, CancellationToken cancellationToken)
+    {
+        TimeSpan left = _options.PublishTimeout - Time.GetElapsedTime(started);
+        using var timeout = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1), Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        Exception last = first;
         while (true)
         {
             try
             {
-                PubAckResponse ack = await js.PublishAsync(subject, body, NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, headers, linked.Token).ConfigureAwait(false);
-                if (ack.Error is { } error)
-                {
-                    throw new NatsPublishException(
-                        error.ErrCode == 10077
-                            ? $"JetStream refused {what}: the stream '{ack.Stream ?? _options.Stream}' is full ({error.Description}). Raise its limits or let consumers catch up."
-                            : $"JetStream refused {what} on '{subject}': {error.Description} (error {error.ErrCode}).")
-                    { ErrorCode = error.ErrCode };
-                }
-
-                return ack;
+                await Task.Delay(TimeSpan.FromMilliseconds(100), Time, linked.Token).ConfigureAwait(false);
+                return Stored(await js.PublishAsync(subject, body, NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, headers, linked.Token).ConfigureAwait(false), subject, what);
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 throw new NatsPublishException(
                     $"JetStream at {Endpoint} did not store {what} within {_options.PublishTimeout.TotalSeconds:0.#} s (NatsOptions.PublishTimeout): "
-                    + $"is the server up, and does the stream '{_options.Stream}' take '{subject}'? {last?.Message}", last ?? ex);
+                    + $"is the server up, and does the stream '{_options.Stream}' take '{subject}'? {last.Message}", last is OperationCanceledException ? ex : last);
             }
             catch (NatsPayloadTooLargeException ex)
             {
@@ -105,12 +123,24 @@ internal sealed class NatsTransport : ITransport
             }
             catch (NatsException ex) when (ex is not NatsJSApiException)
             {
-                // No responders (the stream's leader is restarting), no acknowledgement, a connection down: tried again
-                // with the same id until the timeout; the stream stores the event once.
-                last = ex;
-                await Task.Delay(TimeSpan.FromMilliseconds(100), Time, linked.Token).ConfigureAwait(false);
+                last = ex; // tried again with the same id until the timeout; the stream stores the event once
             }
         }
+    }
+
+    /// <summary>The acknowledgement of a stored message; a refusal (the stream full, the message too large) throws.</summary>
+    private PubAckResponse Stored(PubAckResponse ack, string subject, string what)
+    {
+        if (ack.Error is { } error)
+        {
+            throw new NatsPublishException(
+                error.ErrCode == 10077
+                    ? $"JetStream refused {what}: the stream '{ack.Stream ?? _options.Stream}' is full ({error.Description}). Raise its limits or let consumers catch up."
+                    : $"JetStream refused {what} on '{subject}': {error.Description} (error {error.ErrCode}).")
+            { ErrorCode = error.ErrCode };
+        }
+
+        return ack;
     }
 
     /// <summary>The connection and JetStream context, made once (the streams created), within the connect timeout.</summary>
@@ -262,6 +292,7 @@ internal sealed class NatsTransport : ITransport
         lock (_lock)
         {
             _ownFilters.UnionWith(filters);
+            _routed = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         }
 
         NatsConsumer consumer = await NatsConsumer.StartAsync(this, js, spec, filters, approximate, cancellationToken).ConfigureAwait(false);
@@ -304,6 +335,12 @@ internal sealed class NatsTransport : ITransport
             });
         }
 
+        return _routed.GetOrAdd(subject, Route);
+    }
+
+    /// <summary>Whether a filter of this process or of the stream's consumers (as last read) takes <paramref name="subject"/>.</summary>
+    private bool Route(string subject)
+    {
         lock (_lock)
         {
             if (_ownFilters.Any(f => NatsSubjects.Matches(f, subject)))
@@ -324,6 +361,7 @@ internal sealed class NatsTransport : ITransport
         }
 
         _routes = [.. filters];
+        _routed = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal); // answers again from the new filters
         Interlocked.Exchange(ref _routesReadAt, Time.GetTimestamp());
     }
 

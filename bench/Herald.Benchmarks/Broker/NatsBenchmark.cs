@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Herald.Benchmarks.Fanout;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Herald.Benchmarks.Broker;
+
+/// <summary>
+/// `nats [--quick] [--runs N]`: Herald on NATS JetStream next to the raw NATS.Net client doing the same work, on one
+/// private nats-server (eng/nats-local.sh, installing nats-server when missing; stopped at the end):
+/// publish alone (64 acknowledgements in flight, each publish awaited until JetStream stored it, the event id as
+/// Nats-Msg-Id), and publish to handler end to end (the registration fan-out's three consumer groups, each a durable
+/// pull consumer acknowledging explicitly after handling). Herald runs in a default Generic Host with its logging and
+/// default options. Writes the section between the nats markers of docs/benchmarks.md (quick: docs/benchmarks.quick.md).
+/// </summary>
+internal static class NatsBenchmark
+{
+    private const string Begin = "<!-- nats:begin (written by the nats command; edit outside these markers) -->";
+    private const string End = "<!-- nats:end -->";
+    private const int InFlight = 64;
+
+    public static async Task<int> RunAsync(bool quick, int runs, string[] only)
+    {
+        int events = quick ? 5_000 : 20_000;
+        var scenarios = new (string Name, string What, Func<string, int, Task<(double Rate, double P50, double P99)>> Run)[]
+        {
+            ("raw-publish", $"raw NATS.Net: {InFlight} JetStream publishes in flight, each acknowledged (stored), Nats-Msg-Id set", (url, n) => RawPublishAsync(url, n, cloudEventHeaders: false)),
+            ("raw-publish-ce-headers", "raw NATS.Net: the same, carrying the six ce- headers Herald writes (like for like, not the target's reference)", (url, n) => RawPublishAsync(url, n, cloudEventHeaders: true)),
+            ("herald-publish", $"Herald: {InFlight} concurrent `await PublishAsync`, each completing when JetStream stored it", (url, n) => HeraldPublishAsync(url, n)),
+            ("raw-end-to-end", $"raw NATS.Net: the same publishes, three durable pull consumers (Herald's windows: 64 a pull, 256 unacknowledged) deserializing and acknowledging each message", (url, n) => RawEndToEndAsync(url, n)),
+            ("herald-end-to-end", "Herald: the same publishes, three handlers through the default pipeline (inbox, retries, timeouts, metrics)", (url, n) => HeraldEndToEndAsync(url, n)),
+        };
+
+        (string url, Func<Task> stop) = await StartServerAsync();
+        var results = new List<(string Name, string What, double Median, double Min, double Max, double P50, double P99)>();
+        try
+        {
+            foreach ((string name, string what, Func<string, int, Task<(double Rate, double P50, double P99)>> run) in scenarios.Where(s => only.Length == 0 || only.Contains(s.Name)))
+            {
+                var measured = new List<(double Rate, double P50, double P99)>();
+                for (int i = 0; i < runs; i++)
+                {
+                    await run(url, Math.Max(500, events / 10)); // warm-up, on its own stream
+                    (double rate, double p50, double p99) = await run(url, events);
+                    measured.Add((rate, p50, p99));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-20} run {i + 1}/{runs}: {rate,10:N0} events/s  p50 {p50,9:N0} µs  p99 {p99,9:N0} µs"));
+                }
+
+                double Median(Func<(double Rate, double P50, double P99), double> f) => measured.Select(f).Order().ElementAt(measured.Count / 2);
+                results.Add((name, what, Median(m => m.Rate), measured.Min(m => m.Rate), measured.Max(m => m.Rate), Median(m => m.P50), Median(m => m.P99)));
+            }
+        }
+        finally
+        {
+            await stop();
+        }
+
+        if (only.Length > 0)
+        {
+            return 0; // a partial run (for profiling) writes no report
+        }
+
+        string report = Report(results, events, quick, runs);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        await ReportSection.WriteAsync(Begin, End, report, quick);
+        return 0;
+    }
+
+    private static string NewRun(string kind) => ("B" + kind + Guid.NewGuid().ToString("N")[..8]).ToUpperInvariant();
+
+    /// <summary>A stream as Herald makes it (file storage, the duplicate window), for the raw client's runs.</summary>
+    private static async Task<NatsJSContext> StreamAsync(NatsConnection connection, string stream, string prefix)
+    {
+        var js = new NatsJSContext(connection);
+        await js.CreateStreamAsync(new StreamConfig(stream, [prefix + ".>"]) { Storage = StreamConfigStorage.File, DuplicateWindow = TimeSpan.FromMinutes(2), MaxAge = TimeSpan.FromDays(7) });
+        return js;
+    }
+
+    private static async Task<(double Rate, double P50, double P99)> RawPublishAsync(string url, int events, bool cloudEventHeaders)
+    {
+        string stream = NewRun("RP");
+        string prefix = stream.ToLowerInvariant();
+        await using var connection = new NatsConnection(new NatsOpts { Url = url });
+        NatsJSContext js = await StreamAsync(connection, stream, prefix);
+        long start = Stopwatch.GetTimestamp();
+        await PublishAllAsync(events, i => RawPublishOneAsync(js, prefix, i, cloudEventHeaders));
+        double rate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        await js.DeleteStreamAsync(stream);
+        return (rate, double.NaN, double.NaN);
+    }
+
+    private static async Task RawPublishOneAsync(NatsJSContext js, string prefix, int i, bool cloudEventHeaders = false)
+    {
+        byte[] body = JsonSerializer.SerializeToUtf8Bytes(new UserCreated(i, Email(i), Stopwatch.GetTimestamp()));
+        NatsHeaders? headers = !cloudEventHeaders ? null : new NatsHeaders
+        {
+            ["ce-specversion"] = "1.0", ["ce-id"] = Guid.NewGuid().ToString(), ["ce-source"] = "urn:herald:bench", ["ce-type"] = "user.created",
+            ["ce-time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), ["ce-datacontenttype"] = "application/json",
+        };
+        PubAckResponse ack = await js.PublishAsync($"{prefix}.user.created", body, opts: new NatsJSPubOpts { MsgId = $"raw-{i}" }, headers: headers);
+        if (ack.Error is { } error)
+        {
+            throw new InvalidOperationException(error.Description);
+        }
+    }
+
+    /// <summary>Herald in a default Generic Host, publishing only (a raw durable consumer makes the topic routed, as a running group would).</summary>
+    private static async Task<(double Rate, double P50, double P99)> HeraldPublishAsync(string url, int events)
+    {
+        string stream = NewRun("HP");
+        string prefix = stream.ToLowerInvariant();
+        await using (var connection = new NatsConnection(new NatsOpts { Url = url }))
+        {
+            NatsJSContext js = await StreamAsync(connection, stream, prefix);
+            await js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("idle") { FilterSubject = $"{prefix}.user.created", AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        }
+
+        using IHost host = HeraldHost(url, stream, prefix, handlers: false, probe: null);
+        await host.StartAsync();
+        EventBus bus = host.Services.GetRequiredService<EventBus>();
+        long start = Stopwatch.GetTimestamp();
+        await PublishAllAsync(events, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
+        double rate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        await host.StopAsync();
+        await DeleteAsync(url, stream);
+        return (rate, double.NaN, double.NaN);
+    }
+
+    private static async Task<(double Rate, double P50, double P99)> RawEndToEndAsync(string url, int events)
+    {
+        string stream = NewRun("RE");
+        string prefix = stream.ToLowerInvariant();
+        var probe = new Probe(events);
+        await using var connection = new NatsConnection(new NatsOpts { Url = url });
+        NatsJSContext js = await StreamAsync(connection, stream, prefix);
+        using var stop = new CancellationTokenSource();
+        var consuming = new List<Task>();
+        for (int s = 0; s < Probe.Subscribers; s++)
+        {
+            int subscriber = s;
+            INatsJSConsumer consumer = await js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig($"group{s}")
+            {
+                FilterSubject = $"{prefix}.user.created",
+                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                MaxAckPending = 256, // what Herald's consumer asks for at its default concurrency
+            });
+            consuming.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (INatsJSMsg<ReadOnlyMemory<byte>> message in consumer.ConsumeAsync(NatsRawSerializer<ReadOnlyMemory<byte>>.Default, new NatsJSConsumeOpts { MaxMsgs = 64 }, stop.Token))
+                    {
+                        probe.Record(subscriber, JsonSerializer.Deserialize<UserCreated>(message.Data.Span)!);
+                        await message.AckAsync(cancellationToken: stop.Token);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // stopped
+                }
+            }));
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        await PublishAllAsync(events, i => RawPublishOneAsync(js, prefix, i));
+        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
+        await stop.CancelAsync();
+        await Task.WhenAll(consuming);
+        await js.DeleteStreamAsync(stream);
+        return result;
+    }
+
+    private static async Task<(double Rate, double P50, double P99)> HeraldEndToEndAsync(string url, int events)
+    {
+        string stream = NewRun("HE");
+        string prefix = stream.ToLowerInvariant();
+        var probe = new Probe(events);
+        using IHost host = HeraldHost(url, stream, prefix, handlers: true, probe);
+        await host.StartAsync();
+        EventBus bus = host.Services.GetRequiredService<EventBus>();
+        long start = Stopwatch.GetTimestamp();
+        await PublishAllAsync(events, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
+        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
+        await host.StopAsync();
+        await DeleteAsync(url, stream);
+        return result;
+    }
+
+    /// <summary>What a user runs: a default Generic Host (its logging included) with Herald on NATS and default options.</summary>
+    private static IHost HeraldHost(string url, string stream, string prefix, bool handlers, Probe? probe)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        if (probe is not null)
+        {
+            builder.Services.AddSingleton(probe);
+        }
+
+        builder.Services.AddHerald(h =>
+        {
+            h.UseNats(url, o => { o.Stream = stream; o.SubjectPrefix = prefix; });
+            if (handlers)
+            {
+                h.AddHandler<Systems.HeraldHandlerSystem.EmailHandler, UserCreated>();
+                h.AddHandler<Systems.HeraldHandlerSystem.PointsHandler, UserCreated>();
+                h.AddHandler<Systems.HeraldHandlerSystem.RiskHandler, UserCreated>();
+            }
+        });
+        return builder.Build();
+    }
+
+    private static async Task DeleteAsync(string url, string stream)
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = url });
+        var js = new NatsJSContext(connection);
+        await js.DeleteStreamAsync(stream);
+        await js.DeleteStreamAsync(stream + "_DEAD_LETTERS");
+    }
+
+    /// <summary>{InFlight} workers, each awaiting its publish before the next: {InFlight} acknowledgements in flight.</summary>
+    private static async Task PublishAllAsync(int events, Func<int, Task> publish)
+    {
+        int next = -1;
+        var tasks = new Task[InFlight];
+        for (int p = 0; p < InFlight; p++)
+        {
+            tasks[p] = Task.Run(async () =>
+            {
+                for (int i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+                {
+                    await publish(i);
+                }
+            });
+        }
+
+        await Task.WhenAll(tasks);
+    }
+
+    private static async Task<(double Rate, double P50, double P99)> FinishAsync(Probe probe, int events, long start)
+    {
+        if (await Task.WhenAny(probe.Done, Task.Delay(TimeSpan.FromMinutes(2))) != probe.Done)
+        {
+            throw new TimeoutException($"only {probe.Received} of {Probe.Subscribers * (long)events} deliveries arrived within 2 minutes");
+        }
+
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        (double p50, double p99, _) = probe.Percentiles();
+        return (events / seconds, p50, p99);
+    }
+
+    private static string Email(long i) => $"user{i}@example.com";
+
+    /// <summary>Starts a private nats-server with eng/nats-local.sh in a temporary directory, on a free loopback port.</summary>
+    private static async Task<(string Url, Func<Task> Stop)> StartServerAsync()
+    {
+        string root = FanoutRunner.FindRepositoryRoot() ?? throw new InvalidOperationException("the nats benchmark runs from the repository (it starts nats-server with eng/nats-local.sh)");
+        string script = Path.Combine(root, "eng", "nats-local.sh");
+        DirectoryInfo home = Directory.CreateTempSubdirectory("herald-bench-nats-");
+        int port = Random.Shared.Next(20_000, 40_000);
+        string output = await ScriptAsync(script, home.FullName, "start", port.ToString(CultureInfo.InvariantCulture));
+        string url = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("nats://", StringComparison.Ordinal)).Trim();
+        Console.WriteLine($"nats-server started at {url}");
+        return (url, async () =>
+        {
+            await ScriptAsync(script, home.FullName, "stop");
+            home.Delete(recursive: true);
+        });
+    }
+
+    private static async Task<string> ScriptAsync(string script, string home, params string[] args)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(script);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["TMPDIR"] = home; // the script keeps the server's store under $TMPDIR
+        using Process process = Process.Start(start)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0
+            ? await stdout
+            : throw new InvalidOperationException($"eng/nats-local.sh {string.Join(' ', args)} exited {process.ExitCode}: {(await stderr).Trim()}");
+    }
+
+    private static string Report(List<(string Name, string What, double Median, double Min, double Max, double P50, double P99)> results, int events, bool quick, int runs)
+    {
+        StringBuilder md = ReportSection.Start(
+            Begin,
+            $"On NATS JetStream: Herald next to the raw client{(quick ? " (quick mode)" : string.Empty)}",
+            ReportSection.Command("nats", quick, runs),
+            "; nats-server 2.9 from Debian on 127.0.0.1 (JetStream, file storage), on the same cores",
+            string.Create(CultureInfo.InvariantCulture, $"{runs} runs per scenario of {events:N0} events, each on a fresh stream after a warm-up on another; {InFlight} publishes in flight, each awaited until JetStream acknowledged it; end to end: events/s until all three groups have every event, latency from publish to handler; Herald in a default Generic Host (console logging) with default options; medians and min-max."));
+        md.AppendLine("| scenario | what | events/s (median) | min-max | p50 µs | p99 µs |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            string p50 = double.IsNaN(r.P50) ? "-" : r.P50.ToString("N0", CultureInfo.InvariantCulture);
+            string p99 = double.IsNaN(r.P99) ? "-" : r.P99.ToString("N0", CultureInfo.InvariantCulture);
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Median:N0} | {r.Min:N0}-{r.Max:N0} | {p50} | {p99} |");
+        }
+
+        double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
+        double publish = Get("herald-publish") / Get("raw-publish");
+        double endToEnd = Get("herald-end-to-end") / Get("raw-end-to-end");
+        double likeForLike = Get("herald-publish") / Get("raw-publish-ce-headers");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Herald / raw: publish {publish:0.00}x (target at least 0.90: {(publish >= 0.9 ? "met" : "missed")}), end to end {endToEnd:0.00}x (target at least 0.70: {(endToEnd >= 0.7 ? "met" : "missed")}); publish next to raw with the same ce- headers {likeForLike:0.00}x.");
+        md.Append(End);
+        return md.ToString();
+    }
+}
