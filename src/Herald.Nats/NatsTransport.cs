@@ -28,6 +28,7 @@ internal sealed class NatsTransport : ITransport
     private readonly List<NatsConsumer> _consumers = [];
     private readonly Lock _lock = new();
     private readonly HashSet<string> _ownFilters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TopicPattern> _groupPatterns = new(StringComparer.Ordinal);
     private NatsConnection? _connection;
     private NatsJSContext? _js;
     private volatile string[] _routes = [];
@@ -287,6 +288,19 @@ internal sealed class NatsTransport : ITransport
             ObjectDisposedException.ThrowIf(_disposed, this);
         }
 
+        lock (_lock)
+        {
+            // A group is one set of durable consumers with one filter each (NATS 2.9): its members share the pattern.
+            if (_groupPatterns.TryGetValue(spec.GroupName, out TopicPattern? pattern) && !pattern.Equals(spec.Pattern))
+            {
+                throw new NotSupportedException(
+                    $"Consumer '{spec.Name}' joins group '{spec.GroupName}' with pattern '{spec.Pattern}', but the group already consumes '{pattern}': on NATS a group's "
+                    + "durable consumers have one filter each, so its members must share the pattern. Give the consumer a group of its own.");
+            }
+
+            _groupPatterns[spec.GroupName] = spec.Pattern;
+        }
+
         NatsJSContext js = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         (IReadOnlyList<string> filters, bool approximate) = NatsSubjects.Filters(_options.SubjectPrefix, spec.Pattern);
         lock (_lock)
@@ -324,9 +338,9 @@ internal sealed class NatsTransport : ITransport
                 {
                     await RefreshRoutesAsync(js, CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is NatsException or OperationCanceledException)
+                catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
                 {
-                    // the server is away: keep the last filters, read them again on a later publish
+                    // the server is away, or the transport stopping: keep the last filters, read them again on a later publish
                 }
                 finally
                 {
