@@ -95,61 +95,13 @@ internal static class NatsCloudEvents
             }
         }
 
-        string specVersion = Take(attributes, "specversion") ?? throw new EventDecodingException("The NATS message is not a CloudEvent: it has no ce-specversion header (nor Content-Type application/cloudevents+json).");
-        if (specVersion != "1.0")
-        {
-            throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
-        }
-
-        string type = Take(attributes, "type") ?? throw new EventDecodingException("The CloudEvent has no type (header ce-type): Herald needs it as the topic.");
-        if (Topic.Explain(type) is { } problem)
-        {
-            throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {problem}");
-        }
-
-        string id = Take(attributes, "id") ?? throw new EventDecodingException($"The CloudEvent '{type}' has no id (header ce-id).");
-        if (id.Length == 0)
-        {
-            throw new EventDecodingException($"The CloudEvent '{type}' has an empty id (header ce-id); CloudEvents requires a non-empty id.");
-        }
-
-        string source = Take(attributes, "source") ?? throw new EventDecodingException($"The CloudEvent '{type}' {id} has no source (header ce-source).");
-        DateTimeOffset time = Take(attributes, "time") is { } timeText
-            ? DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset parsed)
-                ? parsed
-                : throw new EventDecodingException($"The CloudEvent '{type}' {id} has a time '{timeText}' that is not an RFC 3339 timestamp.")
-            : receivedAt;
-        int attempt = Take(attributes, "attempt") is { } attemptText && int.TryParse(attemptText, CultureInfo.InvariantCulture, out int a) && a > 0 ? a : 1;
-        string? subject = Take(attributes, "subject");
-        string? dataSchema = Take(attributes, "dataschema");
-        string? dataContentType = Take(attributes, "datacontenttype");
-        string? traceParent = Take(attributes, "traceparent");
-        string? traceState = Take(attributes, "tracestate");
-        string? correlationId = Take(attributes, "correlationid");
-        string? causationId = Take(attributes, "causationid");
-        foreach (string name in attributes.Keys)
-        {
-            if (name.Length == 0 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9')))
-            {
-                throw new EventDecodingException($"The CloudEvent '{type}' {id} carries an extension '{name}' whose name is not lowercase letters and digits.");
-            }
-        }
-
-        return new Envelope(type, data: null, time)
-        {
-            Id = id,
-            Source = source,
-            Subject = subject,
-            DataSchema = dataSchema,
-            DataContentType = dataContentType,
-            TraceParent = traceParent,
-            TraceState = traceState,
-            CorrelationId = correlationId,
-            CausationId = causationId,
-            Attempt = attempt,
-            Headers = attributes,
-            EncodedData = body,
-        };
+        return CloudEventAttributes.ToEnvelope(
+            attributes,
+            name => Prefix + name,
+            "The NATS message is not a CloudEvent: it has no ce-specversion header (nor Content-Type application/cloudevents+json).",
+            body,
+            CloudEventAttributes.Take(attributes, "datacontenttype"),
+            receivedAt);
     }
 
     /// <summary>Percent-encodes what the binding requires: space, <c>"</c>, <c>%</c>, and every character outside printable ASCII (as UTF-8 bytes).</summary>
@@ -243,7 +195,4 @@ internal static class NatsCloudEvents
             headers[Prefix + name] = Escape(value);
         }
     }
-
-    private static string? Take(Dictionary<string, string> attributes, string name) =>
-        attributes.Remove(name, out string? value) ? value : null;
 }

@@ -94,61 +94,17 @@ internal static class AmqpCloudEvents
             }
         }
 
-        string specVersion = Take(attributes, "specversion") ?? throw new EventDecodingException("The AMQP message is not a CloudEvent: it has no cloudEvents_specversion header.");
-        if (specVersion != "1.0")
-        {
-            throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
-        }
-
-        string type = Take(attributes, "type") ?? throw new EventDecodingException("The CloudEvent has no type (header cloudEvents_type): Herald needs it as the topic.");
-        if (Topic.Explain(type) is { } problem)
-        {
-            throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {problem}");
-        }
-
-        string id = Take(attributes, "id") ?? properties.MessageId ?? throw new EventDecodingException($"The CloudEvent '{type}' has no id (header cloudEvents_id or message_id).");
-        if (id.Length == 0)
-        {
-            throw new EventDecodingException($"The CloudEvent '{type}' has an empty id (header cloudEvents_id or message_id); CloudEvents requires a non-empty id.");
-        }
-
-        string source = Take(attributes, "source") ?? throw new EventDecodingException($"The CloudEvent '{type}' {id} has no source (header cloudEvents_source).");
-        DateTimeOffset time = Take(attributes, "time") is { } timeText
-            ? DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset parsed)
-                ? parsed
-                : throw new EventDecodingException($"The CloudEvent '{type}' {id} has a time '{timeText}' that is not an RFC 3339 timestamp.")
-            : properties.IsTimestampPresent() ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime) : receivedAt;
-        int attempt = Take(attributes, "attempt") is { } attemptText && int.TryParse(attemptText, CultureInfo.InvariantCulture, out int a) && a > 0 ? a : 1;
-        string? subject = Take(attributes, "subject");
-        string? dataSchema = Take(attributes, "dataschema");
-        string? traceParent = Take(attributes, "traceparent");
-        string? traceState = Take(attributes, "tracestate");
-        string? correlationId = Take(attributes, "correlationid");
-        string? causationId = Take(attributes, "causationid");
-        attributes.Remove("datacontenttype"); // the content_type property says it in binary mode
-        foreach (string name in attributes.Keys)
-        {
-            if (name.Length == 0 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9')))
-            {
-                throw new EventDecodingException($"The CloudEvent '{type}' {id} carries an extension '{name}' whose name is not lowercase letters and digits.");
-            }
-        }
-
-        return new Envelope(type, data: null, time)
-        {
-            Id = id,
-            Source = source,
-            Subject = subject,
-            DataSchema = dataSchema,
-            DataContentType = properties.ContentType,
-            TraceParent = traceParent,
-            TraceState = traceState,
-            CorrelationId = correlationId,
-            CausationId = causationId,
-            Attempt = attempt,
-            Headers = attributes,
-            EncodedData = body,
-        };
+        // The content_type property says it in binary mode; an attribute of the same name is ignored.
+        attributes.Remove("datacontenttype");
+        return CloudEventAttributes.ToEnvelope(
+            attributes,
+            name => Prefix + name,
+            "The AMQP message is not a CloudEvent: it has no cloudEvents_specversion header.",
+            body,
+            properties.ContentType,
+            receivedAt,
+            fallbackId: (properties.MessageId, "message_id"),
+            fallbackTime: properties.IsTimestampPresent() ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime) : null);
     }
 
     private static void Optional(Dictionary<string, object?> headers, string name, string? value)
@@ -158,9 +114,6 @@ internal static class AmqpCloudEvents
             headers[Prefix + name] = value;
         }
     }
-
-    private static string? Take(Dictionary<string, string> attributes, string name) =>
-        attributes.Remove(name, out string? value) ? value : null;
 
     /// <summary>Header values arrive as bytes (AMQP long strings), or as numbers and booleans from other clients.</summary>
     private static string Text(object value, string header) => value switch

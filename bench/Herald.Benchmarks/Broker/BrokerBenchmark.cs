@@ -215,7 +215,8 @@ internal static class BrokerBenchmark
         }
     }
 
-    private static async Task PublishAllAsync(int events, int publishers, Func<int, Task> publish)
+    /// <summary><paramref name="publishers"/> workers, each awaiting its publish before the next: that many publishes in flight.</summary>
+    internal static async Task PublishAllAsync(int events, int publishers, Func<int, Task> publish)
     {
         int next = -1;
         var tasks = new Task[publishers];
@@ -233,7 +234,8 @@ internal static class BrokerBenchmark
         await Task.WhenAll(tasks);
     }
 
-    private static async Task<(double Rate, double P50, double P99)> FinishAsync(Probe probe, int events, long start)
+    /// <summary>Waits (two minutes at most) until every subscriber has every event: the rate from <paramref name="start"/>, and the latency percentiles.</summary>
+    internal static async Task<(double Rate, double P50, double P99)> FinishAsync(Probe probe, int events, long start)
     {
         if (await Task.WhenAny(probe.Done, Task.Delay(TimeSpan.FromMinutes(2))) != probe.Done)
         {
@@ -245,7 +247,7 @@ internal static class BrokerBenchmark
         return (events / seconds, p50, p99);
     }
 
-    private static string Email(long i) => $"user{i}@example.com";
+    internal static string Email(long i) => $"user{i}@example.com";
 
     /// <summary>Starts a private broker with eng/rabbitmq-local.sh in a temporary directory, on a free loopback port.</summary>
     private static async Task<(string Uri, Func<Task> Stop)> StartBrokerAsync()
@@ -264,7 +266,8 @@ internal static class BrokerBenchmark
         });
     }
 
-    private static async Task<string> ScriptAsync(string script, string home, params string[] args)
+    /// <summary>Runs an eng/ script with <c>TMPDIR</c> and the working directory in <paramref name="home"/>; its output, or an exception with its error.</summary>
+    internal static async Task<string> ScriptAsync(string script, string home, params string[] args)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(script);
@@ -273,15 +276,15 @@ internal static class BrokerBenchmark
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["TMPDIR"] = home; // the script keeps the broker's files under $TMPDIR
-        start.WorkingDirectory = home; // and an Erlang crash dump, if the broker fails to start, lands there too
+        start.Environment["TMPDIR"] = home; // the script keeps the server's files under $TMPDIR
+        start.WorkingDirectory = home; // and a crash dump, if the server fails to start, lands there too
         using Process process = Process.Start(start)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         return process.ExitCode == 0
             ? await stdout
-            : throw new InvalidOperationException($"eng/rabbitmq-local.sh {string.Join(' ', args)} exited {process.ExitCode}: {(await stderr).Trim()}");
+            : throw new InvalidOperationException($"eng/{Path.GetFileName(script)} {string.Join(' ', args)} exited {process.ExitCode}: {(await stderr).Trim()}");
     }
 
     /// <summary>

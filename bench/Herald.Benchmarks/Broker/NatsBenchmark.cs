@@ -90,7 +90,7 @@ internal static class NatsBenchmark
         await using var connection = new NatsConnection(new NatsOpts { Url = url });
         NatsJSContext js = await StreamAsync(connection, stream, prefix);
         long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, i => RawPublishOneAsync(js, prefix, i, cloudEventHeaders));
+        await BrokerBenchmark.PublishAllAsync(events, InFlight, i => RawPublishOneAsync(js, prefix, i, cloudEventHeaders));
         double rate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
         await js.DeleteStreamAsync(stream);
         return (rate, double.NaN, double.NaN);
@@ -98,7 +98,7 @@ internal static class NatsBenchmark
 
     private static async Task RawPublishOneAsync(NatsJSContext js, string prefix, int i, bool cloudEventHeaders = false)
     {
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(new UserCreated(i, Email(i), Stopwatch.GetTimestamp()));
+        byte[] body = JsonSerializer.SerializeToUtf8Bytes(new UserCreated(i, BrokerBenchmark.Email(i), Stopwatch.GetTimestamp()));
         NatsHeaders? headers = !cloudEventHeaders ? null : new NatsHeaders
         {
             ["ce-specversion"] = "1.0", ["ce-id"] = Guid.NewGuid().ToString(), ["ce-source"] = "urn:herald:bench", ["ce-type"] = "user.created",
@@ -126,7 +126,7 @@ internal static class NatsBenchmark
         await host.StartAsync();
         EventBus bus = host.Services.GetRequiredService<EventBus>();
         long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
+        await BrokerBenchmark.PublishAllAsync(events, InFlight, i => bus.PublishAsync(new UserCreated(i, BrokerBenchmark.Email(i), Stopwatch.GetTimestamp())).AsTask());
         double rate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
         await host.StopAsync();
         await DeleteAsync(url, stream);
@@ -169,8 +169,8 @@ internal static class NatsBenchmark
         }
 
         long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, i => RawPublishOneAsync(js, prefix, i));
-        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
+        await BrokerBenchmark.PublishAllAsync(events, InFlight, i => RawPublishOneAsync(js, prefix, i));
+        (double Rate, double P50, double P99) result = await BrokerBenchmark.FinishAsync(probe, events, start);
         await stop.CancelAsync();
         await Task.WhenAll(consuming);
         await js.DeleteStreamAsync(stream);
@@ -186,8 +186,8 @@ internal static class NatsBenchmark
         await host.StartAsync();
         EventBus bus = host.Services.GetRequiredService<EventBus>();
         long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
-        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
+        await BrokerBenchmark.PublishAllAsync(events, InFlight, i => bus.PublishAsync(new UserCreated(i, BrokerBenchmark.Email(i), Stopwatch.GetTimestamp())).AsTask());
+        (double Rate, double P50, double P99) result = await BrokerBenchmark.FinishAsync(probe, events, start);
         await host.StopAsync();
         await DeleteAsync(url, stream);
         return result;
@@ -223,39 +223,6 @@ internal static class NatsBenchmark
         await js.DeleteStreamAsync(stream + "_DEAD_LETTERS");
     }
 
-    /// <summary>{InFlight} workers, each awaiting its publish before the next: {InFlight} acknowledgements in flight.</summary>
-    private static async Task PublishAllAsync(int events, Func<int, Task> publish)
-    {
-        int next = -1;
-        var tasks = new Task[InFlight];
-        for (int p = 0; p < InFlight; p++)
-        {
-            tasks[p] = Task.Run(async () =>
-            {
-                for (int i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
-                {
-                    await publish(i);
-                }
-            });
-        }
-
-        await Task.WhenAll(tasks);
-    }
-
-    private static async Task<(double Rate, double P50, double P99)> FinishAsync(Probe probe, int events, long start)
-    {
-        if (await Task.WhenAny(probe.Done, Task.Delay(TimeSpan.FromMinutes(2))) != probe.Done)
-        {
-            throw new TimeoutException($"only {probe.Received} of {Probe.Subscribers * (long)events} deliveries arrived within 2 minutes");
-        }
-
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        (double p50, double p99, _) = probe.Percentiles();
-        return (events / seconds, p50, p99);
-    }
-
-    private static string Email(long i) => $"user{i}@example.com";
-
     /// <summary>Starts a private nats-server with eng/nats-local.sh in a temporary directory, on a free loopback port.</summary>
     private static async Task<(string Url, Func<Task> Stop)> StartServerAsync()
     {
@@ -263,33 +230,14 @@ internal static class NatsBenchmark
         string script = Path.Combine(root, "eng", "nats-local.sh");
         DirectoryInfo home = Directory.CreateTempSubdirectory("herald-bench-nats-");
         int port = Random.Shared.Next(20_000, 40_000);
-        string output = await ScriptAsync(script, home.FullName, "start", port.ToString(CultureInfo.InvariantCulture));
+        string output = await BrokerBenchmark.ScriptAsync(script, home.FullName, "start", port.ToString(CultureInfo.InvariantCulture));
         string url = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("nats://", StringComparison.Ordinal)).Trim();
         Console.WriteLine($"nats-server started at {url}");
         return (url, async () =>
         {
-            await ScriptAsync(script, home.FullName, "stop");
+            await BrokerBenchmark.ScriptAsync(script, home.FullName, "stop");
             home.Delete(recursive: true);
         });
-    }
-
-    private static async Task<string> ScriptAsync(string script, string home, params string[] args)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(script);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["TMPDIR"] = home; // the script keeps the server's store under $TMPDIR
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0
-            ? await stdout
-            : throw new InvalidOperationException($"eng/nats-local.sh {string.Join(' ', args)} exited {process.ExitCode}: {(await stderr).Trim()}");
     }
 
     private static string Report(List<(string Name, string What, double Median, double Min, double Max, double P50, double P99)> results, int events, bool quick, int runs)
