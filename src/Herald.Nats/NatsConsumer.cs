@@ -17,6 +17,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
 {
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly NatsTransport _transport;
     private readonly NatsJSContext _js;
@@ -105,7 +106,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             Expires = TimeSpan.FromSeconds(30),
             IdleHeartbeat = TimeSpan.FromSeconds(5),
             MaxConsecutive503Errors = -1,
-            DrainOnCancel = true, // what the client holds is handed over at a stop, and put back at once
+
+            // What the client holds at a stop is handed over and put back at once (a redelivery of a delivery released
+            // as the stop began would otherwise wait AckWait). The client's drain has no bound of its own: the stop
+            // bounds it (StopTimeout).
+            DrainOnCancel = true,
         };
         while (!stop.IsCancellationRequested)
         {
@@ -120,7 +125,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             {
                 return;
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException)
+            catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
             {
                 NatsLog.ConsumeFailed(_transport.Logger, ex, Name, filter, RestartDelay);
             }
@@ -134,7 +139,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             {
                 return;
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException)
+            catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
             {
                 NatsLog.ConsumeFailed(_transport.Logger, ex, Name, filter, RestartDelay);
             }
@@ -145,7 +150,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     {
         if (_stop.IsCancellationRequested)
         {
-            await NakAsync(message, null).ConfigureAwait(false); // drained at a stop: straight back to the stream
+            await NakAsync(message, null).ConfigureAwait(false); // read as the consumer stops: straight back to the stream
             return;
         }
 
@@ -248,7 +253,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         {
             await message.AckAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is NatsException or ObjectDisposedException)
+        catch (Exception ex) when (ex is NatsException or ObjectDisposedException or OperationCanceledException)
         {
             // The connection is down: the server delivers it again after AckWait, and the inbox skips it if handled.
         }
@@ -258,9 +263,12 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     {
         try
         {
-            await message.NakAsync(new AckOpts { NakDelay = delay }, CancellationToken.None).ConfigureAwait(false);
+            // Confirmed by the server (a double ack): a refusal or a release at a stop must not be lost in the client's
+            // buffer when the connection closes right after, or the event would wait AckWait to come again.
+            using var timeout = new CancellationTokenSource(StopTimeout, _transport.Time);
+            await message.NakAsync(new AckOpts { NakDelay = delay, DoubleAck = true }, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is NatsException or ObjectDisposedException)
+        catch (Exception ex) when (ex is NatsException or ObjectDisposedException or OperationCanceledException)
         {
             // The connection is down: the server delivers it again after AckWait.
         }
@@ -355,7 +363,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             {
                 return;
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException)
+            catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
             {
                 // the server is away: keep the last value, ask again later
             }
@@ -379,9 +387,21 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Bounded: a loop in the client that does not end (the server away) must not hold the stop.
 #pragma warning disable VSTHRD003 // this consumer's own loops, started in StartAsync
-        await Task.WhenAll(_loops).ConfigureAwait(false);
+            await Task.WhenAll(_loops).WaitAsync(StopTimeout, _transport.Time).ConfigureAwait(false);
 #pragma warning restore VSTHRD003
+        }
+        catch (TimeoutException)
+        {
+            NatsLog.StopTimedOut(_transport.Logger, Name, StopTimeout);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            NatsLog.ConsumeFailed(_transport.Logger, ex, Name, "(stopping)", TimeSpan.Zero); // a loop that failed must not fail the stop
+        }
         Lanes.Complete();
         _transport.Forget(this);
 

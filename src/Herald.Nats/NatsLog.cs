@@ -19,4 +19,7 @@ internal static partial class NatsLog
 
     [LoggerMessage(4105, LogLevel.Information, "NATS connection to {Endpoint} open")]
     public static partial void Connected(ILogger logger, string endpoint);
+
+    [LoggerMessage(4106, LogLevel.Warning, "NATS consumer {Consumer}: its reads did not end within {Timeout} of the stop; it stops without them (what it held is delivered again after AckWait)")]
+    public static partial void StopTimedOut(ILogger logger, string consumer, TimeSpan timeout);
 }

@@ -68,7 +68,8 @@ internal sealed class NatsTransport : ITransport
     }
 
     /// <summary>
-    /// Publishes and waits for JetStream's acknowledgement, through a reconnect, up to <see cref="NatsOptions.PublishTimeout"/>:
+    /// Publishes and waits for JetStream's acknowledgement, through a reconnect, up to <see cref="NatsOptions.PublishTimeout"/>
+    /// (plus at most one acknowledgement wait of the client, 5 s at the most, when the first attempt was written):
     /// attempts that get no answer (no responders while the server restarts, a lost acknowledgement) are repeated with
     /// the same message id, which the stream stores once.
     /// </summary>
@@ -88,8 +89,9 @@ internal sealed class NatsTransport : ITransport
         {
             throw new NatsPublishException($"{what} is larger than the server's max_payload ({ex.Message}).", ex);
         }
-        catch (NatsException ex) when (ex is not NatsJSApiException)
+        catch (Exception ex) when ((ex is NatsException && ex is not NatsJSApiException) || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // No answer, or the connection down past CommandTimeout: again with the same id, within PublishTimeout.
             return await RetryStoredAsync(js, subject, headers, body, opts, what, ex, started, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -116,13 +118,13 @@ internal sealed class NatsTransport : ITransport
             {
                 throw new NatsPublishException(
                     $"JetStream at {Endpoint} did not store {what} within {_options.PublishTimeout.TotalSeconds:0.#} s (NatsOptions.PublishTimeout): "
-                    + $"is the server up, and does the stream '{_options.Stream}' take '{subject}'? {last.Message}", last is OperationCanceledException ? ex : last);
+                    + $"is the server up, and does the stream '{_options.Stream}' take '{subject}'? (last: {last.GetType().Name}: {last.Message})", last is OperationCanceledException ? ex : last);
             }
             catch (NatsPayloadTooLargeException ex)
             {
                 throw new NatsPublishException($"{what} is larger than the server's max_payload ({ex.Message}).", ex);
             }
-            catch (NatsException ex) when (ex is not NatsJSApiException)
+            catch (Exception ex) when ((ex is NatsException && ex is not NatsJSApiException) || (ex is OperationCanceledException && !linked.IsCancellationRequested))
             {
                 last = ex; // tried again with the same id until the timeout; the stream stores the event once
             }
@@ -177,6 +179,9 @@ internal sealed class NatsTransport : ITransport
                     MaxReconnectRetry = -1,
                     ReconnectWaitMin = TimeSpan.FromMilliseconds(250),
                     ReconnectWaitMax = TimeSpan.FromSeconds(2),
+
+                    // A write while the connection is down waits for the reconnect at most CommandTimeout, not forever.
+                    PublishTimeoutOnDisconnected = true,
                 });
                 connection.ConnectionDisconnected += OnDisconnectedAsync;
                 connection.ConnectionOpened += OnOpenedAsync;
@@ -232,8 +237,9 @@ internal sealed class NatsTransport : ITransport
     }
 
     /// <summary>
-    /// Creates the events' stream and the dead letters' stream when missing, and brings an existing one to Herald's
-    /// settings (subjects, age, duplicate window); a stream JetStream cannot update (another storage) fails the start.
+    /// Creates the events' stream and the dead letters' stream when missing, with Herald's settings. An existing stream
+    /// is the operator's: its limits, age and duplicate window stay as they are set (a start never undoes
+    /// <c>nats stream edit</c>); only subjects Herald needs and the stream lacks are added.
     /// </summary>
     private async Task EnsureStreamsAsync(NatsJSContext js, CancellationToken cancellationToken)
     {
@@ -258,7 +264,7 @@ internal sealed class NatsTransport : ITransport
         {
             try
             {
-                await js.CreateOrUpdateStreamAsync(config, cancellationToken).ConfigureAwait(false);
+                await EnsureStreamAsync(js, config, cancellationToken).ConfigureAwait(false);
             }
             catch (NatsJSApiException ex)
             {
@@ -266,6 +272,29 @@ internal sealed class NatsTransport : ITransport
                     $"The JetStream stream '{config.Name}' for {string.Join(", ", config.Subjects ?? [])} could not be created or updated: {ex.Error.Description} (error {ex.Error.ErrCode}). "
                     + "Another stream may already take these subjects (choose NatsOptions.Stream and SubjectPrefix), or the existing stream differs in a setting JetStream cannot change.", ex);
             }
+        }
+    }
+
+    private static async Task EnsureStreamAsync(NatsJSContext js, StreamConfig config, CancellationToken cancellationToken)
+    {
+        INatsJSStream existing;
+        try
+        {
+            existing = await js.GetStreamAsync(config.Name!, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10059)
+        {
+            await js.CreateStreamAsync(config, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        ICollection<string> subjects = existing.Info.Config.Subjects ?? [];
+        string[] missing = [.. (config.Subjects ?? []).Where(s => !subjects.Contains(s))];
+        if (missing.Length > 0)
+        {
+            StreamConfig updated = existing.Info.Config;
+            updated.Subjects = [.. subjects, .. missing];
+            await js.UpdateStreamAsync(updated, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -405,6 +434,17 @@ internal sealed class NatsTransport : ITransport
             {
                 connection.ConnectionDisconnected -= OnDisconnectedAsync;
                 connection.ConnectionOpened -= OnOpenedAsync;
+                try
+                {
+                    // A round trip flushes what was written before it (the last acknowledgements), so closing loses none.
+                    using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(2), Time);
+                    await connection.PingAsync(flush.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+                {
+                    // the server is away: nothing more can be flushed
+                }
+
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
         }

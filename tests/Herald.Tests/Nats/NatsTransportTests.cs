@@ -112,6 +112,27 @@ public sealed class NatsTransportTests(NatsServer server)
         }
     }
 
+    /// <summary>An operator's limits on an existing stream stay (a start does not undo them), and a full stream is a clear refusal.</summary>
+    [Fact]
+    public async Task AFullStream_RefusesThePublish_WithItsErrorCode_AndTheOperatorsLimitsStay()
+    {
+        await using (var connection = new NatsConnection(new NatsOpts { Url = server.Url }))
+        {
+            await new NatsJSContext(connection).CreateStreamAsync(new NATS.Client.JetStream.Models.StreamConfig(Stream, [$"{_unique}.>"])
+            {
+                MaxMsgs = 1,
+                Discard = NATS.Client.JetStream.Models.StreamConfigDiscard.New,
+            });
+        }
+
+        var runs = new Runs();
+        await using HeraldTestHarness harness = await StartAsync(runs, h => h.AddHandler<Fast, UserCreated>());
+        await harness.Bus.PublishAsync(new UserCreated(1, "a@b.c", DateTimeOffset.UnixEpoch));
+        NatsPublishException refused = await Assert.ThrowsAsync<NatsPublishException>(() => harness.Bus.PublishAsync(new UserCreated(2, "a@b.c", DateTimeOffset.UnixEpoch)).AsTask());
+        Assert.Equal(10077, refused.ErrorCode);
+        Assert.Contains($"the stream '{Stream}' is full", refused.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task MembersOfOneGroup_WithDifferentPatterns_AreRefusedAtStart()
     {
