@@ -18,6 +18,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan NakTimeout = TimeSpan.FromSeconds(1);
 
     private readonly NatsTransport _transport;
     private readonly NatsJSContext _js;
@@ -125,8 +126,9 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             {
                 return;
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Whatever it was, the loop starts again: a member that silently stopped reading would look healthy.
                 NatsLog.ConsumeFailed(_transport.Logger, ex, Name, filter, RestartDelay);
             }
 
@@ -139,8 +141,9 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             {
                 return;
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Whatever it was, the loop starts again: a member that silently stopped reading would look healthy.
                 NatsLog.ConsumeFailed(_transport.Logger, ex, Name, filter, RestartDelay);
             }
         }
@@ -263,10 +266,10 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     {
         try
         {
-            // Confirmed by the server (a double ack): a refusal or a release at a stop must not be lost in the client's
-            // buffer when the connection closes right after, or the event would wait AckWait to come again.
-            using var timeout = new CancellationTokenSource(StopTimeout, _transport.Time);
-            await message.NakAsync(new AckOpts { NakDelay = delay, DoubleAck = true }, timeout.Token).ConfigureAwait(false);
+            // Written, not confirmed: the transport pings before it closes the connection, which flushes it. Bounded
+            // so that a stop with the server away does not wait the client's write timeout per delivery.
+            using var timeout = new CancellationTokenSource(NakTimeout, _transport.Time);
+            await message.NakAsync(new AckOpts { NakDelay = delay }, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NatsException or ObjectDisposedException or OperationCanceledException)
         {
@@ -283,7 +286,9 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         var headers = new NatsHeaders();
         foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> header in message.Headers ?? [])
         {
-            if (!header.Key.Equals("Nats-Msg-Id", StringComparison.OrdinalIgnoreCase))
+            // Not the server's Nats-* headers (an expected-stream or expected-sequence header would make the dead
+            // letter's own publish refused).
+            if (!header.Key.StartsWith("Nats-", StringComparison.OrdinalIgnoreCase))
             {
                 headers[header.Key] = header.Value;
             }
@@ -294,6 +299,22 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         try
         {
             await _transport.PublishStoredAsync(_js, NatsDeadLetterStore.Subject(_transport.Options, Spec.GroupName), headers, message.Data, messageId: null, $"a poison message on '{message.Subject}'", _stop.Token).ConfigureAwait(false);
+        }
+        catch (NatsPublishException ex) when (ex.ErrorCode is not null && ex.ErrorCode != 10077)
+        {
+            // Refused for good (too large, a header the stream refuses): trying again would loop forever. The server
+            // keeps the message in the events' stream (+TERM ends its deliveries); the log names it.
+            NatsLog.PoisonNotDeadLettered(_transport.Logger, ex, Name, message.Subject);
+            try
+            {
+                await message.AckTerminateAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception terminate) when (terminate is NatsException or ObjectDisposedException or OperationCanceledException)
+            {
+                // the connection is down: it comes again, and is refused again
+            }
+
+            return;
         }
         catch (Exception ex) when (ex is NatsPublishException or OperationCanceledException)
         {
@@ -405,14 +426,18 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         Lanes.Complete();
         _transport.Forget(this);
 
-        // What was read and not settled goes back at once (not after AckWait): the next member or start has it.
+        // What was read and not settled goes back at once (not after AckWait): the next member or start has it. All
+        // together, each bounded: a stop with the server away takes a second here, not one per delivery.
+        var putBack = new List<Task>();
         foreach (long tag in _outstanding.Keys)
         {
             if (_outstanding.TryRemove(tag, out Outstanding left))
             {
-                await NakAsync(left.Message, null).ConfigureAwait(false);
+                putBack.Add(NakAsync(left.Message, null).AsTask());
             }
         }
+
+        await Task.WhenAll(putBack).ConfigureAwait(false);
 
         _stop.Dispose();
     }

@@ -327,7 +327,6 @@ internal sealed class NatsTransport : ITransport
                     + "durable consumers have one filter each, so its members must share the pattern. Give the consumer a group of its own.");
             }
 
-            _groupPatterns[spec.GroupName] = spec.Pattern;
         }
 
         NatsJSContext js = await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -339,9 +338,22 @@ internal sealed class NatsTransport : ITransport
         }
 
         NatsConsumer consumer = await NatsConsumer.StartAsync(this, js, spec, filters, approximate, cancellationToken).ConfigureAwait(false);
+        bool disposed;
         lock (_lock)
         {
-            _consumers.Add(consumer);
+            disposed = _disposed;
+            if (!disposed)
+            {
+                _consumers.Add(consumer);
+                _groupPatterns[spec.GroupName] = spec.Pattern; // once it runs: a group that failed to start blocks nothing
+            }
+        }
+
+        if (disposed)
+        {
+            // The transport stopped while this consumer started: it must not run on unseen.
+            await consumer.DisposeAsync().ConfigureAwait(false);
+            throw new ObjectDisposedException(nameof(NatsTransport));
         }
 
         return consumer;

@@ -12,6 +12,6 @@ internal static partial class Redacted
     public static string Url(string? url) => url is null ? string.Empty : UserInfo().Replace(url, m =>
         m.Groups["password"].Success ? m.Groups["user"].Value + ":***@" : m.Groups["start"].Value + "***@");
 
-    [GeneratedRegex(@"(?<user>(?<start>^|//)[^/?#@:\s,]*)(?<password>:[^/?#\s,]*)?@")]
+    [GeneratedRegex(@"(?<user>(?<start>^|//)[^/?#@:\s,]*)(?<password>:(?!//)[^\s,]*)?@")]
     private static partial Regex UserInfo();
 }

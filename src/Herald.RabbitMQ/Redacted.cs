@@ -12,6 +12,6 @@ internal static partial class Redacted
     public static string Uri(string? uri) => uri is null ? string.Empty : UserInfo().Replace(uri, m => m.Groups["user"].Value + (m.Groups["password"].Success ? ":***@" : "@"));
 
     /// <summary>The user info of a URI: between the scheme's <c>//</c> (or the start) and the last <c>@</c> before the host.</summary>
-    [GeneratedRegex(@"(?<user>(?:^|//)[^/?#@:\s]*)(?<password>:[^/?#\s]*)?@")]
+    [GeneratedRegex(@"(?<user>(?:^|//)[^/?#@:\s]*)(?<password>:(?!//)[^\s]*)?@")]
     private static partial Regex UserInfo();
 }

@@ -78,8 +78,19 @@ internal sealed class FaultyConsumer(IConsumer inner, bool ordered, FaultPlan pl
         {
             // The copy stands in for this delivery: whatever its handling decided is lost with the "crashed" consumer,
             // and the transport forgets the original (a broker drops a dead channel's deliveries once it redelivers).
-            await crashed.ConfigureAwait(false);
-            await inner.SettleAsync(original, SettleKind.Ack, cancellationToken).ConfigureAwait(false);
+            // When the copy could not be written (a full queue), the crash did not happen: the original settles as decided.
+            bool copied;
+            try
+            {
+                await crashed.ConfigureAwait(false);
+                copied = true;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                copied = false;
+            }
+
+            await inner.SettleAsync(original, copied ? SettleKind.Ack : kind, cancellationToken).ConfigureAwait(false);
             return;
         }
 

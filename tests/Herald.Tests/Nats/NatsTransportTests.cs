@@ -163,6 +163,12 @@ public sealed class NatsTransportTests(NatsServer server)
         Assert.DoesNotContain("hunter2", refused.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("nats://u:pa?ss@h:4222", "nats://u:***@h:4222")]
+    [InlineData("nats://u:p/a#s@h", "nats://u:***@h")]
+    public void Passwords_WithUnencodedSeparators_AreMasked(string url, string shown) =>
+        Assert.Equal(shown, Herald.Nats.Redacted.Url(url));
+
     [Fact]
     public void Tokens_InTheUrl_AreMaskedWhole() =>
         Assert.Equal("nats://***@127.0.0.1:4222", Herald.Nats.Redacted.Url("nats://s3cr3t@127.0.0.1:4222"));

@@ -12,6 +12,7 @@ public sealed class RedactedTests
     [InlineData("guest:secret@127.0.0.1", "guest:***@127.0.0.1")]
     [InlineData("amqp://guest@127.0.0.1/", "amqp://guest@127.0.0.1/")]
     [InlineData("amqp://127.0.0.1:5672/", "amqp://127.0.0.1:5672/")]
+    [InlineData("amqp://guest:se?cr#et/x@127.0.0.1/", "amqp://guest:***@127.0.0.1/")] // separators left unencoded in the password
     public void Uri_HidesThePassword_KeepsTheRest(string uri, string shown) => Assert.Equal(shown, Redacted.Uri(uri));
 
     [Fact]
