@@ -41,7 +41,7 @@ internal sealed partial class NatsSystem : HeraldSystem
     {
         if (!Uri.TryCreate(url.Split(',')[0].Trim(), UriKind.Absolute, out Uri? nats) || nats.Scheme is not ("nats" or "tls" or "ws" or "wss"))
         {
-            throw CliException.Usage($"--nats takes a NATS URL such as nats://127.0.0.1:4222, not '{Redacted.Url(url)}'.");
+            throw CliException.Usage($"--nats takes a NATS URL such as nats://127.0.0.1:4222, not '{Redacted.NatsUrl(url)}'.");
         }
 
         var options = new NatsOptions { Url = url, Stream = stream, SubjectPrefix = subjectPrefix, ConnectTimeout = TimeSpan.FromSeconds(10) };

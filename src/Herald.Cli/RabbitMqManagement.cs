@@ -30,7 +30,7 @@ internal sealed class RabbitMqManagement(Uri api, string vhost, string user, str
         Uri api = management is not null
             ? System.Uri.TryCreate(management, UriKind.Absolute, out Uri? given) && given.Scheme is "http" or "https"
                 ? given
-                : throw CliException.Usage($"--management takes an http:// or https:// URL such as http://127.0.0.1:15672, not '{Herald.RabbitMQ.Redacted.Uri(management)}'.")
+                : throw CliException.Usage($"--management takes an http:// or https:// URL such as http://127.0.0.1:15672, not '{Redacted.Uri(management)}'.")
             : amqp.Scheme == "amqps" ? new UriBuilder("https", amqp.Host, 15671).Uri : new UriBuilder("http", amqp.Host, 15672).Uri;
         if (api.UserInfo.Length > 0)
         {

@@ -58,7 +58,7 @@ public sealed class NatsOptions
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || (uri.Scheme != "nats" && uri.Scheme != "tls" && uri.Scheme != "ws" && uri.Scheme != "wss"))
             {
-                throw new ArgumentException($"NatsOptions.Url '{Redacted.Url(url)}' is not a nats://, tls://, ws:// or wss:// URL.", nameof(Url));
+                throw new ArgumentException($"NatsOptions.Url '{Redacted.NatsUrl(url)}' is not a nats://, tls://, ws:// or wss:// URL.", nameof(Url));
             }
         }
 

@@ -51,7 +51,7 @@ internal sealed class NatsTransport : ITransport
     public NatsOptions Options => _options;
 
     /// <summary>The first server's host and port (the URL without its credentials), for messages.</summary>
-    public string Endpoint => Uri.TryCreate(_options.Url.Split(',')[0].Trim(), UriKind.Absolute, out Uri? uri) ? $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 4222)}" : Redacted.Url(_options.Url);
+    public string Endpoint => Uri.TryCreate(_options.Url.Split(',')[0].Trim(), UriKind.Absolute, out Uri? uri) ? $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 4222)}" : Redacted.NatsUrl(_options.Url);
 
     public async ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken)
     {

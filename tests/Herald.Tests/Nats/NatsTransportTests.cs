@@ -167,9 +167,9 @@ public sealed class NatsTransportTests(NatsServer server)
     [InlineData("nats://u:pa?ss@h:4222", "nats://u:***@h:4222")]
     [InlineData("nats://u:p/a#s@h", "nats://u:***@h")]
     public void Passwords_WithUnencodedSeparators_AreMasked(string url, string shown) =>
-        Assert.Equal(shown, Herald.Nats.Redacted.Url(url));
+        Assert.Equal(shown, Herald.Redacted.NatsUrl(url));
 
     [Fact]
     public void Tokens_InTheUrl_AreMaskedWhole() =>
-        Assert.Equal("nats://***@127.0.0.1:4222", Herald.Nats.Redacted.Url("nats://s3cr3t@127.0.0.1:4222"));
+        Assert.Equal("nats://***@127.0.0.1:4222", Herald.Redacted.NatsUrl("nats://s3cr3t@127.0.0.1:4222"));
 }
