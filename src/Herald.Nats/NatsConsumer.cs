@@ -11,7 +11,9 @@ namespace Herald.Nats;
 /// the group's redrives), consumed into the local lanes; each delivery is acknowledged after the pipeline, put back
 /// with <c>-NAK</c>, or put back later with <c>-NAK {delay}</c> for a retry (stored by the server: it survives
 /// restarts). Deliveries still being handled report progress (<c>+WPI</c>) so the server does not redeliver them under
-/// a long handler. Poison goes to the dead-letter stream before it is acknowledged.
+/// a long handler. Poison goes to the dead-letter stream before it is acknowledged. A member of a group ordered by key
+/// consumes only while it holds the group's lease (<see cref="NatsGroupLease"/>): one member is active, the others
+/// wait as standbys, so a key's events are handled in stream order by one process at a time.
 /// </summary>
 internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsumerBacklog
 {
@@ -19,6 +21,8 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan NakTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan PutBackTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AcquireInterval = TimeSpan.FromSeconds(1);
 
     private readonly NatsTransport _transport;
     private readonly NatsJSContext _js;
@@ -28,8 +32,12 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<long, Outstanding> _outstanding = new();
     private readonly ConcurrentDictionary<string, TimeSpan> _retries = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<INatsJSMsg<ReadOnlyMemory<byte>>> _drained = new();
     private readonly List<(string Name, string Filter)> _durables = [];
     private readonly List<Task> _loops = [];
+    private readonly SemaphoreSlim _putBack = new(1, 1);
+    private Session? _session;
+    private NatsGroupLease? _lease;
     private long _tags;
     private long _backlog;
     private int _disposed;
@@ -57,17 +65,21 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
 
         consumer._durables.Add((consumer._groupToken + "__redrive", consumer.RedriveSubject));
+        // Made before any member consumes (a standby too): the group's events are kept from now on.
         var started = new List<INatsJSConsumer>();
         foreach ((string name, string filter) in consumer._durables)
         {
             started.Add(await consumer.CreateAsync(name, filter, cancellationToken).ConfigureAwait(false));
         }
 
-        for (int i = 0; i < started.Count; i++)
+        if (spec.Ordered)
         {
-            (string name, string filter) = consumer._durables[i];
-            INatsJSConsumer first = started[i];
-            consumer._loops.Add(Task.Run(() => consumer.ConsumeLoopAsync(name, filter, first), CancellationToken.None));
+            consumer._lease = await NatsGroupLease.OpenAsync(js, transport.Options, consumer._groupToken, cancellationToken).ConfigureAwait(false);
+            consumer._loops.Add(Task.Run(consumer.LeaseLoopAsync, CancellationToken.None));
+        }
+        else
+        {
+            consumer._session = consumer.Begin(started);
         }
 
         consumer._loops.Add(Task.Run(consumer.ProgressLoopAsync, CancellationToken.None));
@@ -97,10 +109,146 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             Description = $"Herald consumer group '{Spec.GroupName}' ({Spec.Pattern})",
         }, cancellationToken);
 
-    /// <summary>Consumes one durable consumer into the lanes until the consumer stops; a failure (the consumer deleted, the server away) starts it again.</summary>
-    private async Task ConsumeLoopAsync(string name, string filter, INatsJSConsumer consumer)
+    /// <summary>Starts consuming every durable of the group into the lanes (<paramref name="started"/>: the consumers as made, else they are looked up).</summary>
+    private Session Begin(IReadOnlyList<INatsJSConsumer>? started)
     {
+        var session = new Session(CancellationTokenSource.CreateLinkedTokenSource(_stop.Token));
+        for (int i = 0; i < _durables.Count; i++)
+        {
+            (string name, string filter) = _durables[i];
+            INatsJSConsumer? first = started?[i];
+            session.Loops.Add(Task.Run(() => ConsumeLoopAsync(name, filter, first, session.Stop.Token), CancellationToken.None));
+        }
+
+        return session;
+    }
+
+    /// <summary>
+    /// Stops consuming: the reads end (bounded), what the lanes still hold is taken back, and everything read and not
+    /// settled is put back in stream order.
+    /// </summary>
+    private async Task EndAsync(Session session)
+    {
+        await session.Stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Bounded: a loop in the client that does not end (the server away) must not hold the stop.
+#pragma warning disable VSTHRD003 // this consumer's own loops, started in Begin
+            await Task.WhenAll(session.Loops).WaitAsync(StopTimeout, _transport.Time).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+        }
+        catch (TimeoutException)
+        {
+            NatsLog.StopTimedOut(_transport.Logger, Name, StopTimeout);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            NatsLog.ConsumeFailed(_transport.Logger, ex, Name, "(stopping)", TimeSpan.Zero); // a loop that failed must not fail the stop
+        }
+
+        session.Stop.Dispose();
+    }
+
+    /// <summary>Holds the group's lease while this member is its active one, consuming only then; a standby tries to take it every second.</summary>
+    private async Task LeaseLoopAsync()
+    {
+        NatsGroupLease lease = _lease!;
         CancellationToken stop = _stop.Token;
+        bool waiting = false;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (!await lease.TryAcquireAsync(stop).ConfigureAwait(false))
+                {
+                    if (!waiting)
+                    {
+                        NatsLog.Standby(_transport.Logger, Name, Spec.GroupName, lease.Bucket, lease.Key);
+                        waiting = true;
+                    }
+
+                    await Task.Delay(AcquireInterval, _transport.Time, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                waiting = false;
+                NatsLog.Active(_transport.Logger, Name, Spec.GroupName, lease.Bucket, lease.Key);
+                Session session = Begin(null);
+                Volatile.Write(ref _session, session);
+                string why = await HoldAsync(lease, stop).ConfigureAwait(false);
+                if (stop.IsCancellationRequested)
+                {
+                    return; // stopping: DisposeAsync puts back and gives the lease up
+                }
+
+                // Lost: stop taking deliveries before another member can take over, and put back what is held.
+                NatsLog.LeaseLost(_transport.Logger, Name, Spec.GroupName, why);
+                Volatile.Write(ref _session, null);
+                await EndAsync(session).ConfigureAwait(false);
+                while (Lanes.TryReadAny(this, out _))
+                {
+                    // taken back: still outstanding, put back below
+                }
+
+                await PutBackAsync().ConfigureAwait(false);
+                lease.Forget();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                NatsLog.ConsumeFailed(_transport.Logger, ex, Name, $"the lease {lease.Bucket}/{lease.Key}", AcquireInterval);
+                try
+                {
+                    await Task.Delay(AcquireInterval, _transport.Time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Renews the lease every quarter of its length until it is lost (the reason is returned) or the member stops.</summary>
+    private async Task<string> HoldAsync(NatsGroupLease lease, CancellationToken stop)
+    {
+        long renewed = _transport.Time.GetTimestamp();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(lease.Ttl / 4, _transport.Time, stop).ConfigureAwait(false);
+                if (!await lease.RenewAsync(stop).ConfigureAwait(false))
+                {
+                    return "another member holds it";
+                }
+
+                renewed = _transport.Time.GetTimestamp();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The server away: the lease runs out for the others after Ttl from the last renewal. This member
+                // stops at half of that, well before another can take over.
+                if (_transport.Time.GetElapsedTime(renewed) >= lease.Ttl / 2)
+                {
+                    return $"not renewed for {_transport.Time.GetElapsedTime(renewed).TotalSeconds:0.#} s ({ex.Message})";
+                }
+            }
+        }
+
+        return "stopping";
+    }
+
+    /// <summary>Consumes one durable consumer into the lanes until the session stops; a failure (the consumer deleted, the server away) starts it again.</summary>
+    private async Task ConsumeLoopAsync(string name, string filter, INatsJSConsumer? consumer, CancellationToken stop)
+    {
         var opts = new NatsJSConsumeOpts
         {
             MaxMsgs = Prefetch(Spec),
@@ -117,9 +265,10 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         {
             try
             {
+                consumer ??= await CreateAsync(name, filter, stop).ConfigureAwait(false);
                 await foreach (INatsJSMsg<ReadOnlyMemory<byte>> message in consumer.ConsumeAsync(NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, stop).ConfigureAwait(false))
                 {
-                    await OnMessageAsync(message).ConfigureAwait(false);
+                    await OnMessageAsync(message, stop).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -149,11 +298,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
     }
 
-    private async Task OnMessageAsync(INatsJSMsg<ReadOnlyMemory<byte>> message)
+    private async Task OnMessageAsync(INatsJSMsg<ReadOnlyMemory<byte>> message, CancellationToken stop)
     {
-        if (_stop.IsCancellationRequested)
+        if (stop.IsCancellationRequested)
         {
-            await NakAsync(message, null).ConfigureAwait(false); // read as the consumer stops: straight back to the stream
+            _drained.Enqueue(message); // read as consuming stops: put back with the rest, in stream order
             return;
         }
 
@@ -195,15 +344,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         _outstanding[tag] = new Outstanding(message, _transport.Time.GetTimestamp());
         try
         {
-            await Lanes.WriteAsync(envelope, tag, _stop.Token).ConfigureAwait(false);
+            await Lanes.WriteAsync(envelope, tag, stop).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
         {
-            // stopping: put back at once (DisposeAsync puts back whatever is still outstanding)
-            if (_outstanding.TryRemove(tag, out Outstanding left))
-            {
-                await NakAsync(left.Message, null).ConfigureAwait(false);
-            }
+            // stopping: still outstanding, put back with the rest in stream order
         }
     }
 
@@ -264,16 +409,73 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
 
     private async ValueTask NakAsync(INatsJSMsg<ReadOnlyMemory<byte>> message, TimeSpan? delay)
     {
+        // Bounded so that a settle with the server away does not wait the client's write timeout.
+        using var timeout = new CancellationTokenSource(NakTimeout, _transport.Time);
+        await NakAsync(message, delay, timeout.Token).ConfigureAwait(false);
+    }
+
+    private static async ValueTask NakAsync(INatsJSMsg<ReadOnlyMemory<byte>> message, TimeSpan? delay, CancellationToken cancellationToken)
+    {
         try
         {
-            // Written, not confirmed: the transport pings before it closes the connection, which flushes it. Bounded
-            // so that a stop with the server away does not wait the client's write timeout per delivery.
-            using var timeout = new CancellationTokenSource(NakTimeout, _transport.Time);
-            await message.NakAsync(new AckOpts { NakDelay = delay }, timeout.Token).ConfigureAwait(false);
+            // Written, not confirmed: a ping (the put back's, the transport's before it closes) flushes it.
+            await message.NakAsync(new AckOpts { NakDelay = delay }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NatsException or ObjectDisposedException or OperationCanceledException)
         {
             // The connection is down: the server delivers it again after AckWait.
+        }
+    }
+
+    /// <summary>
+    /// Puts back what was read and not settled (outstanding, and read as consuming stopped) in stream order, one
+    /// after another on the connection, so the server redelivers them in that order (a key's events stay in order for
+    /// the member that takes over); then a ping makes sure the server has them. Bounded as a whole: with the server
+    /// away it takes two seconds, and what is left comes again after AckWait.
+    /// </summary>
+    private async Task PutBackAsync()
+    {
+        await _putBack.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var held = new List<INatsJSMsg<ReadOnlyMemory<byte>>>();
+            foreach (long tag in _outstanding.Keys)
+            {
+                if (_outstanding.TryRemove(tag, out Outstanding left))
+                {
+                    held.Add(left.Message);
+                }
+            }
+
+            while (_drained.TryDequeue(out INatsJSMsg<ReadOnlyMemory<byte>>? message))
+            {
+                held.Add(message);
+            }
+
+            if (held.Count == 0)
+            {
+                return;
+            }
+
+            held.Sort((a, b) => (a.Metadata?.Sequence.Stream ?? 0).CompareTo(b.Metadata?.Sequence.Stream ?? 0));
+            using var timeout = new CancellationTokenSource(PutBackTimeout, _transport.Time);
+            foreach (INatsJSMsg<ReadOnlyMemory<byte>> message in held)
+            {
+                await NakAsync(message, null, timeout.Token).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await _js.Connection.PingAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+            {
+                // the server is away: what was not flushed comes again after AckWait
+            }
+        }
+        finally
+        {
+            _putBack.Release();
         }
     }
 
@@ -423,27 +625,43 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         {
             NatsLog.ConsumeFailed(_transport.Logger, ex, Name, "(stopping)", TimeSpan.Zero); // a loop that failed must not fail the stop
         }
+
+        if (Interlocked.Exchange(ref _session, null) is { } session)
+        {
+            await EndAsync(session).ConfigureAwait(false);
+        }
+
         Lanes.Complete();
         _transport.Forget(this);
 
-        // What was read and not settled goes back at once (not after AckWait): the next member or start has it. All
-        // together, each bounded: a stop with the server away takes a second here, not one per delivery.
-        var putBack = new List<Task>();
-        foreach (long tag in _outstanding.Keys)
+        // What was read and not settled goes back at once (not after AckWait), in stream order: the next member or
+        // start has it. Only then is the lease given up, so a standby taking over gets those first.
+        await PutBackAsync().ConfigureAwait(false);
+        if (_lease is { Held: true } lease)
         {
-            if (_outstanding.TryRemove(tag, out Outstanding left))
+            try
             {
-                putBack.Add(NakAsync(left.Message, null).AsTask());
+                using var timeout = new CancellationTokenSource(PutBackTimeout, _transport.Time);
+                await lease.ReleaseAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+            {
+                // the server is away: the lease runs out after its Ttl
             }
         }
 
-        await Task.WhenAll(putBack).ConfigureAwait(false);
-
         _stop.Dispose();
+        _putBack.Dispose();
     }
 
     public override string ToString() => $"{Name} ({Spec.Pattern}, JetStream consumer {_groupToken} on {_transport.Options.Stream})";
 
     private readonly record struct Outstanding(INatsJSMsg<ReadOnlyMemory<byte>> Message, long Since);
+
+    /// <summary>A period of consuming: its reads and what stops them.</summary>
+    private sealed record Session(CancellationTokenSource Stop)
+    {
+        public List<Task> Loops { get; } = [];
+    }
 
 }

@@ -22,4 +22,13 @@ internal static partial class NatsLog
 
     [LoggerMessage(4106, LogLevel.Warning, "NATS consumer {Consumer}: its reads did not end within {Timeout} of the stop; it stops without them (what it held is delivered again after AckWait)")]
     public static partial void StopTimedOut(ILogger logger, string consumer, TimeSpan timeout);
+
+    [LoggerMessage(4107, LogLevel.Information, "NATS consumer {Consumer} is the active member of ordered group '{Group}' (lease {Bucket}/{Key})")]
+    public static partial void Active(ILogger logger, string consumer, string group, string bucket, string key);
+
+    [LoggerMessage(4108, LogLevel.Information, "NATS consumer {Consumer} waits as a standby of ordered group '{Group}': another member holds the lease {Bucket}/{Key}")]
+    public static partial void Standby(ILogger logger, string consumer, string group, string bucket, string key);
+
+    [LoggerMessage(4109, LogLevel.Warning, "NATS consumer {Consumer} lost the lease of ordered group '{Group}' ({Reason}); it stops taking deliveries, puts back what it holds and waits as a standby")]
+    public static partial void LeaseLost(ILogger logger, string consumer, string group, string reason);
 }

@@ -11,7 +11,14 @@ namespace Herald.Nats;
 internal static class NatsSubjects
 {
     /// <summary>The filters of <paramref name="pattern"/>, and whether they select more than it matches (Herald then matches each event).</summary>
-    public static (IReadOnlyList<string> Filters, bool Approximate) Filters(string prefix, TopicPattern pattern)
+    /// <param name="prefix">The subject prefix.</param>
+    /// <param name="pattern">The pattern.</param>
+    /// <param name="single">
+    /// One filter only (a group ordered by key: events of two durable consumers are not ordered with each other). A
+    /// trailing <c>#</c> that needs two filters is then widened to one from the segment before it
+    /// (<c>a.b.#</c> is <c>herald.a.&gt;</c>) and Herald matches each event.
+    /// </param>
+    public static (IReadOnlyList<string> Filters, bool Approximate) Filters(string prefix, TopicPattern pattern, bool single = false)
     {
         string[] segments = pattern.Value.Split('.');
         int hash = Array.IndexOf(segments, "#");
@@ -27,7 +34,12 @@ internal static class NatsSubjects
         }
 
         // A trailing '#': one or more segments is '>'; zero segments is the head itself, when the head can be a topic.
-        return (hash >= 2 ? [head + ".>", head] : [head + ".>"], false);
+        if (hash < 2)
+        {
+            return ([head + ".>"], false);
+        }
+
+        return single ? ([string.Join('.', segments[..(hash - 1)].Prepend(prefix)) + ".>"], true) : ([head + ".>", head], false);
     }
 
     /// <summary>The subject of <paramref name="topic"/>.</summary>

@@ -330,7 +330,7 @@ internal sealed class NatsTransport : ITransport
         }
 
         NatsJSContext js = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        (IReadOnlyList<string> filters, bool approximate) = NatsSubjects.Filters(_options.SubjectPrefix, spec.Pattern);
+        (IReadOnlyList<string> filters, bool approximate) = NatsSubjects.Filters(_options.SubjectPrefix, spec.Pattern, single: spec.Ordered);
         lock (_lock)
         {
             _ownFilters.UnionWith(filters);

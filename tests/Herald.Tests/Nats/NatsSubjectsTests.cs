@@ -22,6 +22,21 @@ public sealed class NatsSubjectsTests
         Assert.Equal(approximate, isApproximate);
     }
 
+    /// <summary>A group ordered by key has one filter (two durable consumers' events are not ordered with each other): a trailing '#' that needs two is widened.</summary>
+    [Theory]
+    [InlineData("user.created", "herald.user.created", false)]
+    [InlineData("order.#", "herald.order.>", false)]
+    [InlineData("order.paid.#", "herald.order.>", true)]
+    [InlineData("*.paid.#", "herald.*.>", true)]
+    [InlineData("a.b.c.#", "herald.a.b.>", true)]
+    [InlineData("#.created", "herald.>", true)]
+    public void OrderedGroups_GetOneFilter(string pattern, string filter, bool approximate)
+    {
+        (IReadOnlyList<string> filters, bool isApproximate) = NatsSubjects.Filters("herald", TopicPattern.Parse(pattern), single: true);
+        Assert.Equal([filter], filters);
+        Assert.Equal(approximate, isApproximate);
+    }
+
     public static TheoryData<string, string> PatternsAndTopics => new()
     {
         { "order.#", "order.paid" }, { "order.#", "order.paid.late" }, { "order.#", "user.created" },
@@ -36,8 +51,14 @@ public sealed class NatsSubjectsTests
     [MemberData(nameof(PatternsAndTopics))]
     public void Filters_SelectWhatThePatternMatches(string pattern, string topic)
     {
+        Selects(pattern, topic, single: false);
+        Selects(pattern, topic, single: true);
+    }
+
+    private static void Selects(string pattern, string topic, bool single)
+    {
         var parsed = TopicPattern.Parse(pattern);
-        (IReadOnlyList<string> filters, bool approximate) = NatsSubjects.Filters("herald", parsed);
+        (IReadOnlyList<string> filters, bool approximate) = NatsSubjects.Filters("herald", parsed, single);
         bool selected = filters.Any(f => NatsSubjects.Matches(f, NatsSubjects.Of("herald", topic)));
         if (approximate)
         {
