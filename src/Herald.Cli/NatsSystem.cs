@@ -44,7 +44,8 @@ internal sealed partial class NatsSystem : HeraldSystem
             throw CliException.Usage($"--nats takes a NATS URL such as nats://127.0.0.1:4222, not '{Redacted.NatsUrl(url)}'.");
         }
 
-        var options = new NatsOptions { Url = url, Stream = stream, SubjectPrefix = subjectPrefix, ConnectTimeout = TimeSpan.FromSeconds(10) };
+        // An operator's tool finds the streams as they are: a typo in --stream or --subject-prefix is an error, not a new stream.
+        var options = new NatsOptions { Url = url, Stream = stream, SubjectPrefix = subjectPrefix, ConnectTimeout = TimeSpan.FromSeconds(10), CreatesStreams = false };
         EventBus bus;
         try
         {
@@ -197,8 +198,20 @@ internal sealed partial class NatsSystem : HeraldSystem
             return false;
         }
 
+        // Only a running group takes its redrives: without its redrive consumer the event would sit in the stream unread.
+        NatsJSContext js = await JetStreamAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await js.GetConsumerAsync(_options.Stream, stored.GroupToken + "__redrive", cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            throw new CliException($"Dead letter {id} belongs to group '{stored.Letter.Consumer}', which has no redrive consumer on stream {_options.Stream} (the JetStream consumer {stored.GroupToken}__redrive): start the group once, then redrive.", ex);
+        }
+
+        // The dead letter's id as the message id: a publish retried after a lost acknowledgement is stored once.
         (NatsHeaders headers, ReadOnlyMemory<byte> body) = NatsCloudEvents.Encode(stored.Letter.Envelope.WithAttempt(1), _options.Serializer);
-        await _transport.PublishStoredAsync(await JetStreamAsync(cancellationToken).ConfigureAwait(false), $"{_transport.RedrivePrefix}.{stored.GroupToken}", headers, body, messageId: null, $"the redrive of {id}", cancellationToken).ConfigureAwait(false);
+        await _transport.PublishStoredAsync(js, $"{_transport.RedrivePrefix}.{stored.GroupToken}", headers, body, messageId: "redrive-" + id, $"the redrive of {id}", cancellationToken).ConfigureAwait(false);
         return await _deadLetters.RemoveAsync(id, cancellationToken).ConfigureAwait(false);
     }
 

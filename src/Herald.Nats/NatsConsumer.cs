@@ -497,10 +497,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
 
         string topic = NatsSubjects.TopicOf(_transport.Options.SubjectPrefix, message.Subject) ?? message.Subject;
-        NatsDeadLetterStore.Describe(headers, Guid.CreateVersion7().ToString(), topic, "poison", reason.GetType().FullName, reason.Message, Name, (int)(message.Metadata?.NumDelivered ?? 1), _transport.Time.GetUtcNow());
+        string deadLetterId = Guid.CreateVersion7().ToString();
+        NatsDeadLetterStore.Describe(headers, deadLetterId, topic, "poison", reason.GetType().FullName, reason.Message, Name, (int)(message.Metadata?.NumDelivered ?? 1), _transport.Time.GetUtcNow());
         try
         {
-            await _transport.PublishStoredAsync(_js, NatsDeadLetterStore.Subject(_transport.Options, Spec.GroupName), headers, message.Data, messageId: null, $"a poison message on '{message.Subject}'", _stop.Token).ConfigureAwait(false);
+            await _transport.PublishStoredAsync(_js, NatsDeadLetterStore.Subject(_transport.Options, Spec.GroupName), headers, message.Data, messageId: deadLetterId, $"a poison message on '{message.Subject}'", _stop.Token).ConfigureAwait(false);
         }
         catch (NatsPublishException ex) when (ex.ErrorCode is not null && ex.ErrorCode != 10077)
         {

@@ -49,6 +49,13 @@ public sealed class NatsOptions
     /// <summary>The stream of dead letters, <see cref="Stream"/> + <c>_DEAD_LETTERS</c>.</summary>
     internal string DeadLetterStream => Stream + "_DEAD_LETTERS";
 
+    /// <summary>
+    /// Whether connecting creates the streams when missing and adds subjects they lack (an application's start does);
+    /// false for an operator's tool, which must find them as they are (a typo in a stream name or prefix is then an
+    /// error, not a new stream).
+    /// </summary>
+    internal bool CreatesStreams { get; set; } = true;
+
     /// <summary>The subject prefix of dead letters: <see cref="SubjectPrefix"/> + <c>-dead-letter</c>, then the group.</summary>
     internal string DeadLetterPrefix => SubjectPrefix + "-dead-letter";
 

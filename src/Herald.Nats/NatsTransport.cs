@@ -262,6 +262,12 @@ internal sealed class NatsTransport : ITransport
         };
         foreach (StreamConfig config in new[] { events, deadLetters })
         {
+            if (!_options.CreatesStreams)
+            {
+                await RequireStreamAsync(js, config, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             try
             {
                 await EnsureStreamAsync(js, config, cancellationToken).ConfigureAwait(false);
@@ -272,6 +278,29 @@ internal sealed class NatsTransport : ITransport
                     $"The JetStream stream '{config.Name}' for {string.Join(", ", config.Subjects ?? [])} could not be created or updated: {ex.Error.Description} (error {ex.Error.ErrCode}). "
                     + "Another stream may already take these subjects (choose NatsOptions.Stream and SubjectPrefix), or the existing stream differs in a setting JetStream cannot change.", ex);
             }
+        }
+    }
+
+    /// <summary>Checks that the stream exists and takes Herald's subjects, changing nothing.</summary>
+    private static async Task RequireStreamAsync(NatsJSContext js, StreamConfig config, CancellationToken cancellationToken)
+    {
+        INatsJSStream existing;
+        try
+        {
+            existing = await js.GetStreamAsync(config.Name!, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10059)
+        {
+            throw new InvalidOperationException(
+                $"The JetStream stream '{config.Name}' does not exist on the server. Check the stream name (an application with Herald creates it at its start; this tool does not).", ex);
+        }
+
+        ICollection<string> subjects = existing.Info.Config.Subjects ?? [];
+        string[] missing = [.. (config.Subjects ?? []).Where(s => !subjects.Contains(s))];
+        if (missing.Length > 0)
+        {
+            throw new InvalidOperationException(
+                $"The JetStream stream '{config.Name}' does not take {string.Join(", ", missing)} (it takes {string.Join(", ", subjects)}). Check the subject prefix.");
         }
     }
 

@@ -97,6 +97,19 @@ public sealed class CliNatsTests(NatsServer server)
         Assert.Equal(1, await harness.DeadLetters.CountAsync());
         Assert.Equal(1, (await Herald("dead-letters", "redrive", letters[0].Id)).ExitCode);
 
+        // A group whose redrive consumer is gone: the redrive is refused (the event would sit unread), the dead letter kept.
+        await using (var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = server.Url }))
+        {
+            var js = new NATS.Client.JetStream.NatsJSContext(connection);
+            await harness.Host.StopAsync(CancellationToken.None);
+            await js.DeleteConsumerAsync(Stream, "risk__redrive");
+        }
+
+        HeraldCli.Result orphan = await Herald("dead-letters", "redrive", letters[1].Id);
+        Assert.Equal(1, orphan.ExitCode);
+        Assert.Contains("no redrive consumer", orphan.Error);
+        Assert.Equal(1, await harness.DeadLetters.CountAsync());
+
         HeraldCli.Result purge = await Herald("dead-letters", "purge", "--all", "--yes");
         Assert.True(purge.ExitCode == 0, purge.ToString());
         Assert.Contains("purged 1 dead letter(s)", purge.Output);
@@ -157,6 +170,21 @@ public sealed class CliNatsTests(NatsServer server)
         HeraldCli.Result badUrl = await HeraldCli.RunAsync("stats", "--nats", "http://127.0.0.1");
         Assert.Equal(2, badUrl.ExitCode);
         Assert.Contains("--nats takes a NATS URL", badUrl.Error);
+
+        // A typo in the stream or the prefix is an error naming it, and creates or changes nothing.
+        HeraldCli.Result typo = await HeraldCli.RunAsync("stats", "--nats", server.Url, "--stream", Stream + "X", "--subject-prefix", _unique);
+        Assert.Equal(1, typo.ExitCode);
+        Assert.Contains($"'{Stream}X' does not exist", typo.Error);
+        HeraldCli.Result prefix = await HeraldCli.RunAsync("stats", "--nats", server.Url, "--stream", Stream, "--subject-prefix", _unique + "x");
+        Assert.Equal(1, prefix.ExitCode);
+        Assert.Contains($"does not take {_unique}x.>", prefix.Error);
+        await using (var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = server.Url }))
+        {
+            var js = new NATS.Client.JetStream.NatsJSContext(connection);
+            await Assert.ThrowsAsync<NATS.Client.JetStream.NatsJSApiException>(async () => await js.GetStreamAsync(Stream + "X"));
+            NATS.Client.JetStream.INatsJSStream events = await js.GetStreamAsync(Stream);
+            Assert.DoesNotContain(events.Info.Config.Subjects ?? [], s => s.StartsWith(_unique + "x", StringComparison.Ordinal));
+        }
 
         int closed = ClosedPort();
         HeraldCli.Result away = await HeraldCli.RunAsync("stats", "--nats", $"nats://admin:hunter2@127.0.0.1:{closed}");
