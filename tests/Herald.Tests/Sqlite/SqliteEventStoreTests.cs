@@ -1,265 +1,27 @@
+using System.Data.Common;
 using Herald.Sqlite;
+using Herald.Tests.Store;
 using Herald.Tests.Support;
 
 namespace Herald.Tests.Sqlite;
 
-public sealed class SqliteEventStoreTests : IDisposable
+/// <summary>The event-store conformance suite on SQLite: a new file per test.</summary>
+public sealed class SqliteEventStoreTests : EventStoreConformanceTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
     private readonly TempDatabase _db = new();
-    private readonly SqliteEventStore _store;
 
-    public SqliteEventStoreTests() => _store = new SqliteEventStore(_db.Options());
+    protected override Task<IEventStore> CreateStoreAsync() => Task.FromResult<IEventStore>(new SqliteEventStore(_db.Options()));
 
-    public void Dispose()
+    protected override async Task<DbConnection> OpenConnectionAsync()
     {
-        _store.Dispose();
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection(_db.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
         _db.Dispose();
     }
-
-    private static Envelope[] Events(long from, int count) =>
-        [.. Enumerable.Range(0, count).Select(i => new Envelope("order.paid", new OrderPaid(from + i, 10m), Now))];
-
-    [Fact]
-    public async Task Append_NewStream_VersionsFromOne_PositionsGlobal_ReadBackTyped()
-    {
-        AppendResult first = await _store.AppendAsync("order-1", Events(1, 3), ExpectedVersion.NoStream);
-        AppendResult second = await _store.AppendAsync("order-2", Events(10, 2), ExpectedVersion.NoStream);
-
-        Assert.Equal(3, first.NextExpectedVersion);
-        Assert.Equal(3, first.LastPosition);
-        Assert.Equal(2, second.NextExpectedVersion);
-        Assert.Equal(5, second.LastPosition);
-
-        IReadOnlyList<RecordedEvent> stream = await _store.ReadStreamAsync("order-1", 1, ReadDirection.Forwards, 100);
-        Assert.Equal([1L, 2, 3], stream.Select(e => e.Version));
-        Assert.Equal([1L, 2, 3], stream.Select(e => _store.Decode<OrderPaid>(e).OrderId));
-        Assert.Equal("order.paid", stream[0].Envelope.Type);
-
-        IReadOnlyList<RecordedEvent> all = await _store.ReadAllAsync(1, 100);
-        Assert.Equal([1L, 2, 3, 4, 5], all.Select(e => e.Position));
-        Assert.Equal(["order-1", "order-1", "order-1", "order-2", "order-2"], all.Select(e => e.StreamId));
-        Assert.Equal(5, await _store.GetLastPositionAsync());
-    }
-
-    [Fact]
-    public async Task Append_KeepsEnvelopeIdsAndAttributes()
-    {
-        var envelope = new Envelope("order.paid", new OrderPaid(7, 1m), Now) { Subject = "order-7", CorrelationId = "c-1", Headers = new Dictionary<string, string> { ["tenant"] = "acme" } };
-        await _store.AppendAsync("order-7", [envelope], ExpectedVersion.Any);
-
-        Envelope read = (await _store.ReadStreamAsync("order-7", 1, ReadDirection.Forwards, 1))[0].Envelope;
-        Assert.Equal(envelope.Id, read.Id);
-        Assert.Equal("order-7", read.Subject);
-        Assert.Equal("c-1", read.CorrelationId);
-        Assert.Equal("acme", read.Headers["tenant"]);
-        Assert.Equal(Now, read.Time);
-    }
-
-    [Fact]
-    public async Task Append_ExpectedVersions_AreChecked_AndAConflictWritesNothing()
-    {
-        await _store.AppendAsync("order-1", Events(1, 2), ExpectedVersion.NoStream);
-
-        var noStream = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => _store.AppendAsync("order-1", Events(3, 1), ExpectedVersion.NoStream));
-        Assert.Equal("order-1", noStream.StreamId);
-        Assert.Equal(2, noStream.Actual);
-        Assert.Contains("'order-1'", noStream.Message);
-        Assert.Contains("no stream", noStream.Message);
-
-        var exact = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => _store.AppendAsync("order-1", Events(3, 3), ExpectedVersion.Exactly(1)));
-        Assert.Equal(ExpectedVersion.Exactly(1), exact.Expected);
-        await Assert.ThrowsAsync<WrongExpectedVersionException>(() => _store.AppendAsync("order-9", Events(3, 1), ExpectedVersion.StreamExists));
-
-        Assert.Equal(2, (await _store.GetStreamAsync("order-1")).Version);
-        Assert.Equal(2, await _store.GetLastPositionAsync()); // the refused appends left nothing, not even a position
-        Assert.Equal(0, (await _store.GetStreamAsync("order-9")).Version);
-
-        AppendResult ok = await _store.AppendAsync("order-1", Events(3, 1), ExpectedVersion.Exactly(2));
-        Assert.Equal(3, ok.NextExpectedVersion);
-        await _store.AppendAsync("order-1", Events(4, 1), ExpectedVersion.StreamExists);
-        await _store.AppendAsync("order-1", Events(5, 1), ExpectedVersion.Any);
-        Assert.Equal(5, (await _store.GetStreamAsync("order-1")).Version);
-    }
-
-    [Fact]
-    public async Task Append_ConcurrentWritersOnOneStream_ExactlyOneWinsEachVersion()
-    {
-        // 8 writers race to extend one stream with exact expected versions; each version is written once.
-        int conflicts = 0;
-        await Parallel.ForAsync(0, 8, async (writer, ct) =>
-        {
-            for (int i = 0; i < 25; i++)
-            {
-                long version = (await _store.GetStreamAsync("race-1", ct)).Version;
-                try
-                {
-                    await _store.AppendAsync("race-1", Events(writer * 1000 + i, 1), ExpectedVersion.Exactly(version), cancellationToken: ct);
-                }
-                catch (WrongExpectedVersionException)
-                {
-                    Interlocked.Increment(ref conflicts);
-                }
-            }
-        });
-
-        IReadOnlyList<RecordedEvent> stream = await _store.ReadStreamAsync("race-1", 1, ReadDirection.Forwards, 1000);
-        Assert.Equal(200 - conflicts, stream.Count);
-        Assert.Equal(Enumerable.Range(1, stream.Count).Select(v => (long)v), stream.Select(e => e.Version));
-    }
-
-    [Fact]
-    public async Task ReadStream_Backwards_AndFromAVersion_AndMax()
-    {
-        await _store.AppendAsync("order-1", Events(1, 5), ExpectedVersion.NoStream);
-
-        Assert.Equal([5L, 4, 3], (await _store.ReadStreamAsync("order-1", long.MaxValue, ReadDirection.Backwards, 3)).Select(e => e.Version));
-        Assert.Equal([2L, 1], (await _store.ReadStreamAsync("order-1", 2, ReadDirection.Backwards, 10)).Select(e => e.Version));
-        Assert.Equal([4L, 5], (await _store.ReadStreamAsync("order-1", 4, ReadDirection.Forwards, 10)).Select(e => e.Version));
-        Assert.Empty(await _store.ReadStreamAsync("nothing-1", 1, ReadDirection.Forwards, 10));
-    }
-
-    [Fact]
-    public async Task Metadata_MaxCountAndTruncateBefore_DeleteOlderEvents_NowAndOnAppend()
-    {
-        await _store.AppendAsync("order-1", Events(1, 5), ExpectedVersion.NoStream);
-        await _store.SetStreamMetadataAsync("order-1", new StreamMetadata(MaxCount: 3));
-        Assert.Equal([3L, 4, 5], (await _store.ReadStreamAsync("order-1", 1, ReadDirection.Forwards, 10)).Select(e => e.Version));
-
-        await _store.AppendAsync("order-1", Events(6, 2), ExpectedVersion.Exactly(5));
-        Assert.Equal([5L, 6, 7], (await _store.ReadStreamAsync("order-1", 1, ReadDirection.Forwards, 10)).Select(e => e.Version));
-
-        await _store.SetStreamMetadataAsync("order-1", new StreamMetadata(TruncateBefore: 7));
-        Assert.Equal([7L], (await _store.ReadStreamAsync("order-1", 1, ReadDirection.Forwards, 10)).Select(e => e.Version));
-        Assert.Equal(new StreamMetadata(null, 7), (await _store.GetStreamAsync("order-1")).Metadata);
-        Assert.Single(await _store.ReadAllAsync(1, 100));
-    }
-
-    [Fact]
-    public async Task Delete_IsSoft_VersionsContinue_AndExpectationsSeeNoStream()
-    {
-        await _store.AppendAsync("order-1", Events(1, 3), ExpectedVersion.NoStream);
-        await Assert.ThrowsAsync<WrongExpectedVersionException>(() => _store.DeleteStreamAsync("order-1", ExpectedVersion.Exactly(2)));
-        await _store.DeleteStreamAsync("order-1", ExpectedVersion.Exactly(3));
-
-        StreamInfo info = await _store.GetStreamAsync("order-1");
-        Assert.True(info.Deleted);
-        Assert.Empty(await _store.ReadStreamAsync("order-1", 1, ReadDirection.Forwards, 10));
-        Assert.Empty(await _store.ReadAllAsync(1, 10));
-
-        AppendResult again = await _store.AppendAsync("order-1", Events(9, 1), ExpectedVersion.NoStream);
-        Assert.Equal(4, again.NextExpectedVersion); // versions are never reused
-        Assert.False((await _store.GetStreamAsync("order-1")).Deleted);
-    }
-
-    [Fact]
-    public async Task Snapshots_LatestWins_OlderNeverReplacesNewer()
-    {
-        Assert.Null(await _store.LoadSnapshotAsync<Totals>("order-1"));
-        await _store.SaveSnapshotAsync(new Snapshot<Totals>("order-1", 10, new Totals(10, 100m)));
-        await _store.SaveSnapshotAsync(new Snapshot<Totals>("order-1", 5, new Totals(5, 50m)));
-
-        Snapshot<Totals>? loaded = await _store.LoadSnapshotAsync<Totals>("order-1");
-        Assert.Equal(new Snapshot<Totals>("order-1", 10, new Totals(10, 100m)), loaded);
-    }
-
-    [Fact]
-    public async Task Decode_WrongPayload_NamesTheEvent()
-    {
-        await _store.AppendAsync("order-1", Events(1, 1), ExpectedVersion.NoStream);
-        RecordedEvent recorded = (await _store.ReadAllAsync(1, 1))[0];
-        var ex = Assert.Throws<EventDecodingException>(() => _store.Decode<int[]>(recorded));
-        Assert.Contains(recorded.Envelope.Id, ex.Message);
-    }
-
-    [Fact]
-    public async Task Subscribe_CatchesUpThenGoesLive_NoGapNoDuplicate_WhileWritersAppend()
-    {
-        await _store.AppendAsync("order-1", Events(1, 300), ExpectedVersion.NoStream); // more than one read batch of history
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-
-        // Writers keep appending while the subscription catches up and switches to live.
-        Task writers = Parallel.ForAsync(0, 4, cts.Token, async (w, ct) =>
-        {
-            for (int i = 0; i < 50; i++)
-            {
-                await _store.AppendAsync($"order-w{w}", Events(i, 2), ExpectedVersion.Any, cancellationToken: ct);
-            }
-        });
-
-        var positions = new List<long>();
-        await foreach (RecordedEvent recorded in _store.SubscribeAsync(1, category: null, cts.Token))
-        {
-            positions.Add(recorded.Position);
-            if (positions.Count == 300 + (4 * 50 * 2))
-            {
-                break;
-            }
-        }
-
-        await writers;
-        Assert.Equal(Enumerable.Range(1, 700).Select(p => (long)p), positions);
-    }
-
-    [Fact]
-    public async Task Subscribe_ByCategory_FromACheckpoint()
-    {
-        await _store.AppendAsync("order-1", Events(1, 2), ExpectedVersion.NoStream);
-        await _store.AppendAsync("orders-1", Events(1, 1), ExpectedVersion.NoStream); // another category, same prefix letters
-        await _store.AppendAsync("order-2", Events(1, 2), ExpectedVersion.NoStream);
-        await _store.SaveCheckpointAsync("billing", 1);
-        Assert.Equal(1, await _store.LoadCheckpointAsync("billing"));
-        Assert.Equal(0, await _store.LoadCheckpointAsync("never"));
-
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var seen = new List<(string, long)>();
-        await foreach (RecordedEvent recorded in _store.SubscribeAsync(await _store.LoadCheckpointAsync("billing") + 1, "order", cts.Token))
-        {
-            seen.Add((recorded.StreamId, recorded.Version));
-            if (seen.Count == 3)
-            {
-                break;
-            }
-        }
-
-        Assert.Equal([("order-1", 2L), ("order-2", 1L), ("order-2", 2L)], seen);
-    }
-
-    [Fact]
-    public async Task Transaction_CallersWriteAndEventsCommitTogether_OrNeither()
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(_db.ConnectionString);
-        connection.Open();
-        Execute(connection, null, "CREATE TABLE orders (id INTEGER PRIMARY KEY, total TEXT)");
-
-        using (var rolledBack = connection.BeginTransaction())
-        {
-            Execute(connection, rolledBack, "INSERT INTO orders VALUES (1, '10')");
-            await _store.AppendAsync("order-1", Events(1, 1), ExpectedVersion.NoStream, rolledBack);
-            rolledBack.Rollback();
-        }
-
-        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM orders"));
-        Assert.Equal(0, (await _store.GetStreamAsync("order-1")).Version);
-
-        using (var committed = connection.BeginTransaction())
-        {
-            Execute(connection, committed, "INSERT INTO orders VALUES (1, '10')");
-            await _store.AppendAsync("order-1", Events(1, 1), ExpectedVersion.NoStream, committed);
-            committed.Commit();
-        }
-
-        Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM orders"));
-        Assert.Equal(1, (await _store.GetStreamAsync("order-1")).Version);
-    }
-
-    private static void Execute(Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction? tx, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    public sealed record Totals(int Count, decimal Amount);
 }

@@ -1,0 +1,93 @@
+using Npgsql;
+
+namespace Herald.Postgres;
+
+/// <summary>
+/// One Herald schema in one PostgreSQL database: the pooled data source, the quoted schema name, and the schema brought
+/// to the current version once (at the first use; a failure is tried again at the next).
+/// </summary>
+internal sealed class PostgresDatabase : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _migrating = new(1, 1);
+    private volatile bool _ready;
+
+    public PostgresDatabase(PostgresOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        builder.ConnectionStringBuilder.ApplicationName ??= "herald";
+        DataSource = builder.Build();
+        Database = builder.ConnectionStringBuilder.Database;
+        Schema = PostgresSchema.Quote(options.Schema);
+    }
+
+    public PostgresOptions Options { get; }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>The database's name as the connection string gives it (null: Npgsql's default, the user's name).</summary>
+    public string? Database { get; }
+
+    /// <summary>The schema's quoted name, to put before table names.</summary>
+    public string Schema { get; }
+
+    /// <summary>Makes sure the schema is current (once per process and schema).</summary>
+    public async ValueTask EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        if (_ready)
+        {
+            return;
+        }
+
+        await _migrating.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_ready)
+            {
+                await PostgresSchema.MigrateAsync(DataSource, Options.Schema, cancellationToken).ConfigureAwait(false);
+                _ready = true;
+            }
+        }
+        finally
+        {
+            _migrating.Release();
+        }
+    }
+
+    /// <summary>An open connection from the pool, the schema current.</summary>
+    public async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        return await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The caller's transaction as an open Npgsql transaction on this database, or an exception naming the problem.</summary>
+    /// <exception cref="ArgumentException">Not an <see cref="NpgsqlTransaction"/>, already completed, or on another database.</exception>
+    public NpgsqlTransaction CallerTransaction(System.Data.Common.DbTransaction transaction, string parameter)
+    {
+        if (transaction is not NpgsqlTransaction npgsql)
+        {
+            throw new ArgumentException($"The transaction is a {transaction.GetType().FullName}; the PostgreSQL store takes an NpgsqlTransaction on its own database.", parameter);
+        }
+
+        if (npgsql.Connection is not { } connection)
+        {
+            throw new ArgumentException("The transaction has completed (committed or rolled back); pass an open one.", parameter);
+        }
+
+        if (Database is not null && !string.Equals(connection.Database, Database, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The transaction is on database '{connection.Database}', the store on '{Database}': the events and the caller's writes must commit in one database.", parameter);
+        }
+
+        return npgsql;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync().ConfigureAwait(false);
+        _migrating.Dispose();
+    }
+}
