@@ -30,9 +30,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     private readonly string _groupToken;
     private readonly CloudEventJsonFormatter _payloads;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationToken _stopping;
     private readonly ConcurrentDictionary<long, Outstanding> _outstanding = new();
     private readonly ConcurrentDictionary<string, TimeSpan> _retries = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<INatsJSMsg<ReadOnlyMemory<byte>>> _drained = new();
+    private readonly ConcurrentDictionary<string, ulong> _lastSeen = new(StringComparer.Ordinal);
     private readonly List<(string Name, string Filter)> _durables = [];
     private readonly List<Task> _loops = [];
     private readonly SemaphoreSlim _putBack = new(1, 1);
@@ -50,6 +52,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         _approximate = approximate;
         _groupToken = NatsSubjects.ConsumerName(spec.GroupName, 0);
         _payloads = new CloudEventJsonFormatter(transport.Options.Serializer);
+        _stopping = _stop.Token; // read once: loops that outlive a bounded stop must not touch the disposed source
     }
 
     /// <summary>The subject redrives of this group are published to.</summary>
@@ -112,7 +115,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     /// <summary>Starts consuming every durable of the group into the lanes (<paramref name="started"/>: the consumers as made, else they are looked up).</summary>
     private Session Begin(IReadOnlyList<INatsJSConsumer>? started)
     {
-        var session = new Session(CancellationTokenSource.CreateLinkedTokenSource(_stop.Token));
+        var session = new Session(CancellationTokenSource.CreateLinkedTokenSource(_stopping));
         for (int i = 0; i < _durables.Count; i++)
         {
             (string name, string filter) = _durables[i];
@@ -127,7 +130,8 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     /// Stops consuming: the reads end (bounded), what the lanes still hold is taken back, and everything read and not
     /// settled is put back in stream order.
     /// </summary>
-    private async Task EndAsync(Session session)
+    /// <returns>Whether the reads ended in time (else one may still hand over a message after the put back).</returns>
+    private async Task<bool> EndAsync(Session session)
     {
         await session.Stop.CancelAsync().ConfigureAwait(false);
         try
@@ -140,6 +144,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         catch (TimeoutException)
         {
             NatsLog.StopTimedOut(_transport.Logger, Name, StopTimeout);
+            return false; // the source stays undisposed: a read still running may look at its token
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -147,31 +152,32 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
 
         session.Stop.Dispose();
+        return true;
     }
 
     /// <summary>Holds the group's lease while this member is its active one, consuming only then; a standby tries to take it every second.</summary>
     private async Task LeaseLoopAsync()
     {
         NatsGroupLease lease = _lease!;
-        CancellationToken stop = _stop.Token;
-        bool waiting = false;
+        CancellationToken stop = _stopping;
+        bool standby = false;
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 if (!await lease.TryAcquireAsync(stop).ConfigureAwait(false))
                 {
-                    if (!waiting)
+                    if (!standby)
                     {
                         NatsLog.Standby(_transport.Logger, Name, Spec.GroupName, lease.Bucket, lease.Key);
-                        waiting = true;
+                        standby = true;
                     }
 
                     await Task.Delay(AcquireInterval, _transport.Time, stop).ConfigureAwait(false);
                     continue;
                 }
 
-                waiting = false;
+                standby = false;
                 NatsLog.Active(_transport.Logger, Name, Spec.GroupName, lease.Bucket, lease.Key);
                 Session session = Begin(null);
                 Volatile.Write(ref _session, session);
@@ -185,12 +191,16 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
                 NatsLog.LeaseLost(_transport.Logger, Name, Spec.GroupName, why);
                 Volatile.Write(ref _session, null);
                 await EndAsync(session).ConfigureAwait(false);
-                while (Lanes.TryReadAny(this, out _))
+
+                // What waits in the lanes is taken back and put back; what a handler holds now settles as usual (its
+                // acknowledgement still counts: the message is this member's until then).
+                var waiting = new HashSet<long>();
+                while (Lanes.TryReadAny(this, out Delivery taken))
                 {
-                    // taken back: still outstanding, put back below
+                    waiting.Add(taken.Tag);
                 }
 
-                await PutBackAsync().ConfigureAwait(false);
+                await PutBackAsync(waiting).ConfigureAwait(false);
                 lease.Forget();
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -220,8 +230,19 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         {
             try
             {
-                await Task.Delay(lease.Ttl / 4, _transport.Time, stop).ConfigureAwait(false);
-                if (!await lease.RenewAsync(stop).ConfigureAwait(false))
+                TimeSpan left = (lease.Ttl / 2) - _transport.Time.GetElapsedTime(renewed);
+                await Task.Delay(left < lease.Ttl / 4 ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : lease.Ttl / 4, _transport.Time, stop).ConfigureAwait(false);
+
+                // A renewal that hangs (the server away) is given up at half the lease: the stop must come before another member can take over.
+                TimeSpan bound = (lease.Ttl / 2) - _transport.Time.GetElapsedTime(renewed);
+                if (bound <= TimeSpan.Zero)
+                {
+                    return $"not renewed for {_transport.Time.GetElapsedTime(renewed).TotalSeconds:0.#} s";
+                }
+
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                deadline.CancelAfter(bound);
+                if (!await lease.RenewAsync(deadline.Token).ConfigureAwait(false))
                 {
                     return "another member holds it";
                 }
@@ -234,8 +255,8 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // The server away: the lease runs out for the others after Ttl from the last renewal. This member
-                // stops at half of that, well before another can take over.
+                // The server away (or the renewal given up at its bound): the lease runs out for the others after Ttl
+                // from the last renewal. This member stops at half of that, well before another can take over.
                 if (_transport.Time.GetElapsedTime(renewed) >= lease.Ttl / 2)
                 {
                     return $"not renewed for {_transport.Time.GetElapsedTime(renewed).TotalSeconds:0.#} s ({ex.Message})";
@@ -249,11 +270,14 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     /// <summary>Consumes one durable consumer into the lanes until the session stops; a failure (the consumer deleted, the server away) starts it again.</summary>
     private async Task ConsumeLoopAsync(string name, string filter, INatsJSConsumer? consumer, CancellationToken stop)
     {
+        // An ordered group's member pulls for a quarter of its lease at most: a member frozen (a pause, a stopped
+        // VM) with a pull open would otherwise be sent events after another took over.
+        TimeSpan expires = _lease is { } held ? TimeSpan.FromSeconds(Math.Clamp(held.Ttl.TotalSeconds / 4, 1, 30)) : TimeSpan.FromSeconds(30);
         var opts = new NatsJSConsumeOpts
         {
             MaxMsgs = Prefetch(Spec),
-            Expires = TimeSpan.FromSeconds(30),
-            IdleHeartbeat = TimeSpan.FromSeconds(5),
+            Expires = expires,
+            IdleHeartbeat = TimeSpan.FromSeconds(Math.Max(0.5, expires.TotalSeconds / 6)), // the server refuses a heartbeat over half the expiry; the client takes 0.5 s at least
             MaxConsecutive503Errors = -1,
 
             // What the client holds at a stop is handed over and put back at once (a redelivery of a delivery released
@@ -300,9 +324,14 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
 
     private async Task OnMessageAsync(INatsJSMsg<ReadOnlyMemory<byte>> message, CancellationToken stop)
     {
-        if (stop.IsCancellationRequested)
+        if (message.Metadata is { } metadata)
         {
-            _drained.Enqueue(message); // read as consuming stops: put back with the rest, in stream order
+            _lastSeen.AddOrUpdate(metadata.Consumer, metadata.Sequence.Consumer, (_, seen) => Math.Max(seen, metadata.Sequence.Consumer));
+        }
+
+        if (stop.IsCancellationRequested || _lease is { Held: false })
+        {
+            _drained.Enqueue(message); // read as consuming stops (or the lease is gone): put back with the rest, in stream order
             return;
         }
 
@@ -433,7 +462,9 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     /// the member that takes over); then a ping makes sure the server has them. Bounded as a whole: with the server
     /// away it takes two seconds, and what is left comes again after AckWait.
     /// </summary>
-    private async Task PutBackAsync()
+    /// <param name="only">The deliveries to put back; null for every one still outstanding.</param>
+    /// <returns>Whether every one was written and the server confirmed it had them (a ping answered).</returns>
+    private async Task<bool> PutBackAsync(IReadOnlySet<long>? only = null)
     {
         await _putBack.WaitAsync().ConfigureAwait(false);
         try
@@ -441,7 +472,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             var held = new List<INatsJSMsg<ReadOnlyMemory<byte>>>();
             foreach (long tag in _outstanding.Keys)
             {
-                if (_outstanding.TryRemove(tag, out Outstanding left))
+                if ((only is null || only.Contains(tag)) && _outstanding.TryRemove(tag, out Outstanding left))
                 {
                     held.Add(left.Message);
                 }
@@ -454,7 +485,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
 
             if (held.Count == 0)
             {
-                return;
+                return true;
             }
 
             held.Sort((a, b) => (a.Metadata?.Sequence.Stream ?? 0).CompareTo(b.Metadata?.Sequence.Stream ?? 0));
@@ -467,10 +498,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             try
             {
                 await _js.Connection.PingAsync(timeout.Token).ConfigureAwait(false);
+                return !timeout.IsCancellationRequested;
             }
             catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException or ObjectDisposedException)
             {
-                // the server is away: what was not flushed comes again after AckWait
+                return false; // the server is away: what was not flushed comes again after AckWait
             }
         }
         finally
@@ -501,7 +533,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         NatsDeadLetterStore.Describe(headers, deadLetterId, topic, "poison", reason.GetType().FullName, reason.Message, Name, (int)(message.Metadata?.NumDelivered ?? 1), _transport.Time.GetUtcNow());
         try
         {
-            await _transport.PublishStoredAsync(_js, NatsDeadLetterStore.Subject(_transport.Options, Spec.GroupName), headers, message.Data, messageId: deadLetterId, $"a poison message on '{message.Subject}'", _stop.Token).ConfigureAwait(false);
+            await _transport.PublishStoredAsync(_js, NatsDeadLetterStore.Subject(_transport.Options, Spec.GroupName), headers, message.Data, messageId: deadLetterId, $"a poison message on '{message.Subject}'", _stopping).ConfigureAwait(false);
         }
         catch (NatsPublishException ex) when (ex.ErrorCode is not null && ex.ErrorCode != 10077)
         {
@@ -533,7 +565,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     /// <summary>Reports progress (<c>+WPI</c>) for deliveries held longer than a third of AckWait, so a long handler or a retry waiting in its loop is not redelivered meanwhile.</summary>
     private async Task ProgressLoopAsync()
     {
-        CancellationToken stop = _stop.Token;
+        CancellationToken stop = _stopping;
         TimeSpan every = _transport.Options.AckWait / 3;
         while (!stop.IsCancellationRequested)
         {
@@ -569,7 +601,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
 
     private async Task ProbeLoopAsync()
     {
-        CancellationToken stop = _stop.Token;
+        CancellationToken stop = _stopping;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -611,34 +643,40 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        bool loopsEnded = true;
         try
         {
-            // Bounded: a loop in the client that does not end (the server away) must not hold the stop.
+            // Bounded: a loop in the client that does not end (the server away) must not hold the stop. A lease loop
+            // may be putting back after a lost lease: room for its own bounded stop and put back.
 #pragma warning disable VSTHRD003 // this consumer's own loops, started in StartAsync
-            await Task.WhenAll(_loops).WaitAsync(StopTimeout, _transport.Time).ConfigureAwait(false);
+            await Task.WhenAll(_loops).WaitAsync(StopTimeout + PutBackTimeout + TimeSpan.FromSeconds(1), _transport.Time).ConfigureAwait(false);
 #pragma warning restore VSTHRD003
         }
         catch (TimeoutException)
         {
-            NatsLog.StopTimedOut(_transport.Logger, Name, StopTimeout);
+            loopsEnded = false;
+            NatsLog.StopTimedOut(_transport.Logger, Name, StopTimeout + PutBackTimeout);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             NatsLog.ConsumeFailed(_transport.Logger, ex, Name, "(stopping)", TimeSpan.Zero); // a loop that failed must not fail the stop
         }
 
+        bool readsEnded = true;
         if (Interlocked.Exchange(ref _session, null) is { } session)
         {
-            await EndAsync(session).ConfigureAwait(false);
+            readsEnded = await EndAsync(session).ConfigureAwait(false);
         }
 
         Lanes.Complete();
         _transport.Forget(this);
 
         // What was read and not settled goes back at once (not after AckWait), in stream order: the next member or
-        // start has it. Only then is the lease given up, so a standby taking over gets those first.
-        await PutBackAsync().ConfigureAwait(false);
-        if (_lease is { Held: true } lease)
+        // start has it. Only then is the lease given up, so a standby taking over gets those first; when any of that
+        // did not complete (reads still running, the server away), the lease is left to run out instead, by which
+        // time what was not put back is due again and comes first.
+        bool putBack = await PutBackAsync().ConfigureAwait(false);
+        if (_lease is { Held: true } lease && loopsEnded && readsEnded && putBack && await SawEveryDeliveryAsync().ConfigureAwait(false))
         {
             try
             {
@@ -651,8 +689,41 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             }
         }
 
-        _stop.Dispose();
-        _putBack.Dispose();
+        if (loopsEnded && readsEnded)
+        {
+            _stop.Dispose();
+            _putBack.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Whether this member received every delivery the server made to it: a message the server sent as the reads
+    /// stopped is neither handled nor put back, and comes again only after AckWait. Then the lease is not given up
+    /// but left to run out (twice AckWait), so that message is due again, and first, when a standby takes over.
+    /// </summary>
+    private async Task<bool> SawEveryDeliveryAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(PutBackTimeout, _transport.Time);
+            foreach ((string name, _) in _durables)
+            {
+                INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
+                ulong delivered = consumer.Info.Delivered?.ConsumerSeq ?? 0;
+                ulong seen = _lastSeen.TryGetValue(name, out ulong last) ? last : 0;
+                if (delivered > seen)
+                {
+                    NatsLog.LeaseKept(_transport.Logger, Name, Spec.GroupName, name, delivered - seen);
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+        {
+            return false; // cannot tell: the lease runs out instead
+        }
     }
 
     public override string ToString() => $"{Name} ({Spec.Pattern}, JetStream consumer {_groupToken} on {_transport.Options.Stream})";

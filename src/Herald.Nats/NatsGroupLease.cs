@@ -52,6 +52,11 @@ internal sealed class NatsGroupLease
     {
         var kv = new NatsKVContext(js);
         string bucket = BucketOf(options);
+        if (!NatsSubjects.IsToken(bucket))
+        {
+            throw new InvalidOperationException($"An ordered group on stream '{options.Stream}' needs the key-value bucket '{bucket}', which is not a valid bucket name (letters, digits, '-' and '_'): choose a stream name of those.");
+        }
+
         INatsKVStore store;
         try
         {
@@ -94,7 +99,7 @@ internal sealed class NatsGroupLease
         NatsResult<ulong> created = await _store.TryCreateAsync(Key, Holder, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!created.Success)
         {
-            return false;
+            return await AdoptAsync(cancellationToken).ConfigureAwait(false); // ours already, when an earlier answer was lost
         }
 
         Volatile.Write(ref _revision, created.Value);
@@ -109,6 +114,12 @@ internal sealed class NatsGroupLease
         {
             if (updated.Error is NatsKVWrongLastRevisionException)
             {
+                // Taken by another, or renewed by this member with an answer that was lost: the key's value says which.
+                if (await AdoptAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
                 Volatile.Write(ref _revision, 0);
                 return false;
             }
@@ -118,6 +129,19 @@ internal sealed class NatsGroupLease
 
         Volatile.Write(ref _revision, updated.Value);
         return true;
+    }
+
+    /// <summary>Takes the key's revision when its value is this member (a create or renewal applied whose answer was lost).</summary>
+    private async ValueTask<bool> AdoptAsync(CancellationToken cancellationToken)
+    {
+        NatsResult<NatsKVEntry<string>> entry = await _store.TryGetEntryAsync<string>(Key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (entry.Success && entry.Value.Operation == NatsKVOperation.Put && entry.Value.Value == Holder)
+        {
+            Volatile.Write(ref _revision, entry.Value.Revision);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>Gives the lease up (when still held), so a standby takes over at once instead of after <see cref="Ttl"/>.</summary>

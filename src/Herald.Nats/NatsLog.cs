@@ -31,4 +31,7 @@ internal static partial class NatsLog
 
     [LoggerMessage(4109, LogLevel.Warning, "NATS consumer {Consumer} lost the lease of ordered group '{Group}' ({Reason}); it stops taking deliveries, puts back what it holds and waits as a standby")]
     public static partial void LeaseLost(ILogger logger, string consumer, string group, string reason);
+
+    [LoggerMessage(4110, LogLevel.Information, "NATS consumer {Consumer} stops without giving up the lease of ordered group '{Group}': the server sent {Unseen} message(s) of {Durable} as it stopped reading; a standby takes over when the lease runs out, those first")]
+    public static partial void LeaseKept(ILogger logger, string consumer, string group, string durable, ulong unseen);
 }

@@ -68,7 +68,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         {
             NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-            NpgsqlTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
             await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
             result = await AppendAsync(connection, tx, streamId, ids, types, encoded, expectedVersion, cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -179,7 +179,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
         NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
         var command = new NpgsqlCommand(
             $"""
@@ -363,7 +363,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     {
         NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
         var command = new NpgsqlCommand(sql, connection, tx);
         await using (command.ConfigureAwait(false))

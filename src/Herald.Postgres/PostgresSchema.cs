@@ -101,7 +101,7 @@ internal static class PostgresSchema
         string s = Quote(schema);
         NpgsqlConnection connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
 
         // One migrator at a time per schema (processes often start together); the others then find it current.
@@ -113,7 +113,11 @@ internal static class PostgresSchema
             bool marked = await ScalarAsync<bool>(connection, tx, "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = @schema AND tablename = 'herald_schema')", cancellationToken, ("schema", schema)).ConfigureAwait(false);
             if (!marked)
             {
-                long objects = await ScalarAsync<long>(connection, tx, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = @schema", cancellationToken, ("schema", schema)).ConfigureAwait(false);
+                long objects = await ScalarAsync<long>(connection, tx, """
+                    SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = @schema)
+                         + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = @schema)
+                         + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = @schema AND t.typtype IN ('e', 'd', 'r', 'm'))
+                    """, cancellationToken, ("schema", schema)).ConfigureAwait(false);
                 if (objects > 0)
                 {
                     throw new PostgresSchemaException($"The PostgreSQL schema '{schema}' holds {objects} object(s) but no herald_schema table: it is another application's. Give Herald a schema of its own (PostgresOptions.Schema).");

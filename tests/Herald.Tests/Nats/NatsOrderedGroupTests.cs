@@ -79,8 +79,10 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
     {
         const int Count = 1_000;
         var log = new Log();
-        await using HeraldTestHarness a = await StartMemberAsync(log, "a");
-        await using HeraldTestHarness b = await StartMemberAsync(log, "b");
+        // AckWait 5 s: a stop that cannot hand over at once (the server sent a message as the reads stopped) keeps its
+        // lease until it runs out (10 s), and that message comes first after it.
+        await using HeraldTestHarness a = await StartMemberAsync(log, "a", ackWaitSeconds: 5);
+        await using HeraldTestHarness b = await StartMemberAsync(log, "b", ackWaitSeconds: 5);
         HeraldTestHarness publisher = a;
         for (int i = 0; i < 50; i++)
         {
