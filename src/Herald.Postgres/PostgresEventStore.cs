@@ -67,9 +67,9 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         else
         {
             NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+            await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
             NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
-            await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
+            await using ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
             result = await AppendAsync(connection, tx, streamId, ids, types, encoded, expectedVersion, cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             Signal();
@@ -80,15 +80,15 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
 
     private async Task<AppendResult> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string streamId, string[] ids, string[] types, byte[][] encoded, ExpectedVersion expectedVersion, CancellationToken cancellationToken)
     {
-        NpgsqlCommand command = new NpgsqlCommand($"SELECT accepted, actual, next_version, last_position FROM {S}.append_events($1, $2, $3, $4, $5)", connection, tx);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
+        var command = new NpgsqlCommand($"SELECT accepted, actual, next_version, last_position FROM {S}.append_events($1, $2, $3, $4, $5)", connection, tx);
+        await using ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expectedVersion.Value });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = encoded, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         if (!reader.GetBoolean(0))
         {
@@ -129,23 +129,17 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     public async Task<StreamInfo> GetStreamAsync(string streamId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlCommand command = new NpgsqlCommand($"SELECT version, max_count, truncate_before, deleted FROM {S}.streams WHERE stream_id = $1", connection);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-        NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return new StreamInfo(streamId, 0, new StreamMetadata(), Deleted: false);
-        }
-
-        return new StreamInfo(
-            streamId,
-            reader.GetInt64(0),
-            new StreamMetadata(await reader.IsDBNullAsync(1, cancellationToken).ConfigureAwait(false) ? null : reader.GetInt64(1), await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetInt64(2)),
-            reader.GetBoolean(3));
+        return await QueryAsync(
+            $"SELECT version, max_count, truncate_before, deleted FROM {S}.streams WHERE stream_id = $1",
+            async (reader, ct) => !await reader.ReadAsync(ct).ConfigureAwait(false)
+                ? new StreamInfo(streamId, 0, new StreamMetadata(), Deleted: false)
+                : new StreamInfo(
+                    streamId,
+                    reader.GetInt64(0),
+                    new StreamMetadata(await reader.IsDBNullAsync(1, ct).ConfigureAwait(false) ? null : reader.GetInt64(1), await reader.IsDBNullAsync(2, ct).ConfigureAwait(false) ? null : reader.GetInt64(2)),
+                    reader.GetBoolean(3)),
+            cancellationToken,
+            streamId).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -178,9 +172,9 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
         NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
         NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
         var command = new NpgsqlCommand(
             $"""
             SELECT last FROM {S}.event_positions WHERE id = 1 FOR UPDATE;
@@ -192,7 +186,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         {
             command.Parameters.Add(new NpgsqlParameter<string>("s", streamId));
             NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
+            await using ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             long actual = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
             if (!expectedVersion.IsSatisfiedBy(actual))
@@ -245,31 +239,13 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     public async Task<Snapshot<TState>?> LoadSnapshotAsync<TState>(string streamId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlCommand command = new NpgsqlCommand($"SELECT version, state FROM {S}.snapshots WHERE stream_id = $1", connection);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-        NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-
-        long version = reader.GetInt64(0);
-        byte[] state = await reader.GetFieldValueAsync<byte[]>(1, cancellationToken).ConfigureAwait(false);
-        object? value;
-        try
-        {
-            value = _database.Options.Serializer.Deserialize(state, typeof(TState));
-        }
-        catch (EventDecodingException ex)
-        {
-            throw new EventDecodingException($"The snapshot of stream '{streamId}' (version {version}) cannot be read as {typeof(TState).FullName}: {ex.Message}", ex);
-        }
-
-        return new Snapshot<TState>(streamId, version, (TState)value!);
+        return await QueryAsync(
+            $"SELECT version, state FROM {S}.snapshots WHERE stream_id = $1",
+            async (reader, ct) => !await reader.ReadAsync(ct).ConfigureAwait(false)
+                ? null
+                : StoredEvents.ReadSnapshot<TState>(_database.Options.Serializer, streamId, reader.GetInt64(0), await reader.GetFieldValueAsync<byte[]>(1, ct).ConfigureAwait(false)),
+            cancellationToken,
+            streamId).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -329,14 +305,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public TEvent Decode<TEvent>(RecordedEvent recordedEvent)
-    {
-        ArgumentNullException.ThrowIfNull(recordedEvent);
-        object? value = _formatter.DecodeData(recordedEvent.Envelope, typeof(TEvent));
-        return value is TEvent typed
-            ? typed
-            : throw new EventDecodingException($"Event {recordedEvent.Envelope.Id} ({recordedEvent.StreamId} v{recordedEvent.Version}) has no payload to read as {typeof(TEvent).FullName}.");
-    }
+    public TEvent Decode<TEvent>(RecordedEvent recordedEvent) => StoredEvents.Decode<TEvent>(_formatter, recordedEvent);
 
     /// <summary>Closes the store's connections (when it made its own data source).</summary>
     public async ValueTask DisposeAsync()
@@ -362,9 +331,9 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     private async Task WriteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
     {
         NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
         NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
         var command = new NpgsqlCommand(sql, connection, tx);
         await using (command.ConfigureAwait(false))
         {
@@ -379,53 +348,43 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task<T> ScalarAsync<T>(string sql, CancellationToken cancellationToken, params object[] parameters)
+    private Task<T> ScalarAsync<T>(string sql, CancellationToken cancellationToken, params object[] parameters) =>
+        QueryAsync(
+            sql,
+            async (reader, ct) => await reader.ReadAsync(ct).ConfigureAwait(false) && !await reader.IsDBNullAsync(0, ct).ConfigureAwait(false) ? await reader.GetFieldValueAsync<T>(0, ct).ConfigureAwait(false) : default!,
+            cancellationToken,
+            parameters);
+
+    private Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(string sql, CancellationToken cancellationToken, params object[] parameters) =>
+        QueryAsync<IReadOnlyList<RecordedEvent>>(
+            sql,
+            async (reader, ct) =>
+            {
+                var events = new List<RecordedEvent>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    events.Add(StoredEvents.Read(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), await reader.GetFieldValueAsync<byte[]>(3, ct).ConfigureAwait(false)));
+                }
+
+                return events;
+            },
+            cancellationToken,
+            parameters);
+
+    /// <summary>Runs one query (positional parameters <c>$1</c>…) on a pooled connection, the schema current, and reads its rows with <paramref name="read"/>.</summary>
+    private async Task<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken, params object[] parameters)
     {
         NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlCommand command = new NpgsqlCommand(sql, connection);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand(sql, connection);
+        await using ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
         foreach (object parameter in parameters)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });
         }
 
-        object? value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return value is null or DBNull ? default! : (T)value;
-    }
-
-    private async Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        NpgsqlCommand command = new NpgsqlCommand(sql, connection);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
-        foreach (object parameter in parameters)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        }
-
-        var events = new List<RecordedEvent>();
         NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            string stream = reader.GetString(0);
-            long version = reader.GetInt64(1);
-            long position = reader.GetInt64(2);
-            Envelope envelope;
-            try
-            {
-                envelope = CloudEventJsonFormatter.Decode(await reader.GetFieldValueAsync<byte[]>(3, cancellationToken).ConfigureAwait(false));
-            }
-            catch (EventDecodingException ex)
-            {
-                throw new EventDecodingException($"The stored event {stream} v{version} (position {position}) cannot be read: {ex.Message}", ex);
-            }
-
-            events.Add(new RecordedEvent(stream, version, position, envelope));
-        }
-
-        return events;
+        await using ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
+        return await read(reader, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -7,6 +7,9 @@ internal sealed class EnvelopeCodec(IEventSerializer serializer)
 {
     private readonly CloudEventJsonFormatter _formatter = new(serializer);
 
+    /// <summary>The structured-mode formatter the codec writes with.</summary>
+    public CloudEventJsonFormatter Formatter => _formatter;
+
     public IEventSerializer Serializer { get; } = serializer;
 
     public byte[] Encode(Envelope envelope) => _formatter.Encode(envelope);

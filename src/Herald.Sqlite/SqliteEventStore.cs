@@ -187,19 +187,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
             return Task.FromResult<Snapshot<TState>?>(null);
         }
 
-        long version = reader.GetInt64(0);
-        byte[] state = (byte[])reader.GetValue(1);
-        object? value;
-        try
-        {
-            value = _codec.Serializer.Deserialize(state, typeof(TState));
-        }
-        catch (EventDecodingException ex)
-        {
-            throw new EventDecodingException($"The snapshot of stream '{streamId}' (version {version}) cannot be read as {typeof(TState).FullName}: {ex.Message}", ex);
-        }
-
-        return Task.FromResult<Snapshot<TState>?>(new Snapshot<TState>(streamId, version, (TState)value!));
+        return Task.FromResult<Snapshot<TState>?>(StoredEvents.ReadSnapshot<TState>(_codec.Serializer, streamId, reader.GetInt64(0), (byte[])reader.GetValue(1)));
     }
 
     /// <inheritdoc />
@@ -251,14 +239,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
     }
 
     /// <inheritdoc />
-    public TEvent Decode<TEvent>(RecordedEvent recordedEvent)
-    {
-        ArgumentNullException.ThrowIfNull(recordedEvent);
-        object? value = _codec.DecodeData(recordedEvent.Envelope, typeof(TEvent));
-        return value is TEvent typed
-            ? typed
-            : throw new EventDecodingException($"Event {recordedEvent.Envelope.Id} ({recordedEvent.StreamId} v{recordedEvent.Version}) has no payload to read as {typeof(TEvent).FullName}.");
-    }
+    public TEvent Decode<TEvent>(RecordedEvent recordedEvent) => StoredEvents.Decode<TEvent>(_codec.Formatter, recordedEvent);
 
     /// <summary>Releases the store's database handle (connections are pooled by Microsoft.Data.Sqlite).</summary>
     public void Dispose()
@@ -391,20 +372,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         using SqliteDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
-            string stream = reader.GetString(0);
-            long version = reader.GetInt64(1);
-            long position = reader.GetInt64(2);
-            Envelope envelope;
-            try
-            {
-                envelope = EnvelopeCodec.Decode((byte[])reader.GetValue(3));
-            }
-            catch (EventDecodingException ex)
-            {
-                throw new EventDecodingException($"The stored event {stream} v{version} (position {position}) cannot be read: {ex.Message}", ex);
-            }
-
-            events.Add(new RecordedEvent(stream, version, position, envelope));
+            events.Add(StoredEvents.Read(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), (byte[])reader.GetValue(3)));
         }
 
         return events;

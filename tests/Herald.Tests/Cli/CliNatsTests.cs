@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Herald.Testing;
 using Herald.Tests.Nats;
 using Herald.Tests.Support;
@@ -186,7 +184,7 @@ public sealed class CliNatsTests(NatsServer server)
             Assert.DoesNotContain(events.Info.Config.Subjects ?? [], s => s.StartsWith(_unique + "x", StringComparison.Ordinal));
         }
 
-        int closed = ClosedPort();
+        int closed = LoopbackPort.Free();
         HeraldCli.Result away = await HeraldCli.RunAsync("stats", "--nats", $"nats://admin:hunter2@127.0.0.1:{closed}");
         Assert.Equal(1, away.ExitCode);
         Assert.Contains($"127.0.0.1:{closed} is not reachable", away.Error);
@@ -197,10 +195,4 @@ public sealed class CliNatsTests(NatsServer server)
         Assert.DoesNotContain("s3cr3tt0ken", token.Error);
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

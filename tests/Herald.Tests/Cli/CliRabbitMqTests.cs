@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Herald.Testing;
 using Herald.Tests.RabbitMQ;
 using Herald.Tests.Support;
@@ -152,7 +150,7 @@ public sealed class CliRabbitMqTests(RabbitMqBroker broker)
         Assert.Equal(2, badUri.ExitCode);
         Assert.Contains("--rabbitmq takes an AMQP URI", badUri.Error);
 
-        int closed = ClosedPort();
+        int closed = LoopbackPort.Free();
         HeraldCli.Result away = await HeraldCli.RunAsync("stats", "--rabbitmq", $"amqp://guest:secret@127.0.0.1:{closed}/");
         Assert.Equal(1, away.ExitCode);
         Assert.Contains($"127.0.0.1:{closed} is not reachable", away.Error);
@@ -173,10 +171,4 @@ public sealed class CliRabbitMqTests(RabbitMqBroker broker)
         Assert.DoesNotContain("hunter2", badManagement.Error);
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port; // free again once stopped: nothing listens there
-    }
 }

@@ -47,19 +47,6 @@ public sealed class NatsFaultTests(NatsServer server, ITestOutputHelper output)
             },
             s => s.AddSingleton(handled));
 
-    private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, Func<string> what)
-    {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"timed out: {what()}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 
     /// <summary>
     /// (1) SIGKILL the server in the middle of 10,000 acknowledged publishes and start it again on the same store: every
@@ -88,13 +75,13 @@ public sealed class NatsFaultTests(NatsServer server, ITestOutputHelper output)
             }
         });
 
-        await WaitAsync(() => acknowledged.Count >= Count / 3, TimeSpan.FromSeconds(60), () => $"{acknowledged.Count} acknowledged");
+        await Poll.UntilAsync(() => acknowledged.Count >= Count / 3, TimeSpan.FromSeconds(60), () => $"{acknowledged.Count} acknowledged");
         await server.KillAsync();
         long killedAt = acknowledged.Count;
         await server.StartAsync();
         await publishing.WaitAsync(TimeSpan.FromMinutes(3));
 
-        await WaitAsync(
+        await Poll.UntilAsync(
             () => acknowledged.Keys.All(handled.Ids.ContainsKey),
             TimeSpan.FromMinutes(2),
             () => $"{acknowledged.Keys.Count(id => !handled.Ids.ContainsKey(id))} acknowledged events not handled, e.g. {string.Join(", ", acknowledged.Keys.Where(id => !handled.Ids.ContainsKey(id)).Order().Take(10))}");
@@ -131,7 +118,7 @@ public sealed class NatsFaultTests(NatsServer server, ITestOutputHelper output)
 
         HashSet<long> startedThere = [.. child.Lines.Where(l => l.StartsWith("R ", StringComparison.Ordinal)).Select(l => long.Parse(l[2..], CultureInfo.InvariantCulture))];
         HashSet<long> finishedThere = [.. child.Lines.Where(l => l.StartsWith("H ", StringComparison.Ordinal)).Select(l => long.Parse(l[2..], CultureInfo.InvariantCulture))];
-        await WaitAsync(
+        await Poll.UntilAsync(
             () => Enumerable.Range(0, Count).All(i => handled.Ids.ContainsKey(i) || finishedThere.Contains(i)),
             TimeSpan.FromSeconds(60),
             () => $"not every event was handled: here {handled.Ids.Count}, in the killed process {finishedThere.Count}");
@@ -189,7 +176,7 @@ public sealed class NatsFaultTests(NatsServer server, ITestOutputHelper output)
         var handled = new Handled();
         await using HeraldTestHarness harness = await StartAsync(handled, o => o.PublishTimeout = TimeSpan.FromSeconds(2));
         await harness.Bus.PublishAsync(new UserCreated(1, "x@y.z", DateTimeOffset.UnixEpoch));
-        await WaitAsync(() => handled.Ids.ContainsKey(1), TimeSpan.FromSeconds(30), () => "first event");
+        await Poll.UntilAsync(() => handled.Ids.ContainsKey(1), TimeSpan.FromSeconds(30), () => "first event");
 
         await server.KillAsync();
         try
@@ -206,7 +193,7 @@ public sealed class NatsFaultTests(NatsServer server, ITestOutputHelper output)
         }
 
         await harness.Bus.PublishAsync(new UserCreated(3, "x@y.z", DateTimeOffset.UnixEpoch));
-        await WaitAsync(() => handled.Ids.ContainsKey(3), TimeSpan.FromSeconds(60), () => "the consumer did not resume after the restart");
+        await Poll.UntilAsync(() => handled.Ids.ContainsKey(3), TimeSpan.FromSeconds(60), () => "the consumer did not resume after the restart");
     }
 
     public sealed class FailsFirst(Handled handled) : IEventHandler<UserCreated>
@@ -243,7 +230,7 @@ public sealed class NatsFaultTests(NatsServer server, ITestOutputHelper output)
         long nakked = Environment.TickCount64;
         await server.RestartAsync(); // SIGTERM: the server keeps the consumer's state, the retry's delay with it
         await using HeraldTestHarness second = await Start();
-        await WaitAsync(() => handled.Ids.ContainsKey(702), TimeSpan.FromSeconds(60), () => $"attempt 2 never came: {string.Join(", ", handled.Ids.Keys)}");
+        await Poll.UntilAsync(() => handled.Ids.ContainsKey(702), TimeSpan.FromSeconds(60), () => $"attempt 2 never came: {string.Join(", ", handled.Ids.Keys)}");
         long waited = Environment.TickCount64 - nakked;
         output.WriteLine($"retry after a server restart came {waited} ms after the -NAK of 4 s");
         Assert.InRange(waited, 1_000, 20_000); // the delay, not AckWait (30 s): the server kept it

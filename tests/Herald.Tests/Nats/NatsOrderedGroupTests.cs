@@ -56,19 +56,6 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
 
     private static string KeyOf(long id) => $"k{id % Keys}";
 
-    private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, Func<string> what)
-    {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"timed out: {what()}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 
     /// <summary>
     /// Two members of an ordered group: only the lease holder handles; when it stops (mid-stream, a thousand events
@@ -89,7 +76,7 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
             await publisher.Bus.PublishAsync(new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Key = KeyOf(i) });
         }
 
-        await WaitAsync(() => log.Entries.Count >= 50, TimeSpan.FromSeconds(30), () => $"{log.Entries.Count} of the first 50 handled");
+        await Poll.UntilAsync(() => log.Entries.Count >= 50, TimeSpan.FromSeconds(30), () => $"{log.Entries.Count} of the first 50 handled");
         string[] first = [.. log.Entries.Select(e => e.Member).Distinct()];
         Assert.Single(first); // one member active, the other a standby
         HeraldTestHarness active = first[0] == "a" ? a : b;
@@ -103,12 +90,12 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
                 await standby.Bus.PublishAsync(new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Key = KeyOf(i) });
             }
         });
-        await WaitAsync(() => log.Entries.Count >= 300, TimeSpan.FromSeconds(30), () => $"{log.Entries.Count} of 300 handled before the stop");
+        await Poll.UntilAsync(() => log.Entries.Count >= 300, TimeSpan.FromSeconds(30), () => $"{log.Entries.Count} of 300 handled before the stop");
         await active.DisposeAsync();
         int handledBeforeStop = log.Entries.Count;
         await publishing;
 
-        await WaitAsync(() => log.Entries.Select(e => e.Id).Distinct().Count() >= Count, TimeSpan.FromSeconds(60),
+        await Poll.UntilAsync(() => log.Entries.Select(e => e.Id).Distinct().Count() >= Count, TimeSpan.FromSeconds(60),
             () => $"{log.Entries.Select(e => e.Id).Distinct().Count()} of {Count} handled; missing {string.Join(", ", Enumerable.Range(0, Count).Where(i => !log.Entries.Any(e => e.Id == i)).Take(10))}; handled before the stop {handledBeforeStop}");
 
         (string Member, string Key, long Id)[] entries = [.. log.Entries];
@@ -155,7 +142,7 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
         long killedAt = Environment.TickCount64;
 
         HashSet<long> finishedThere = [.. child.Lines.Where(l => l.StartsWith("H ", StringComparison.Ordinal)).Select(l => long.Parse(l[2..], CultureInfo.InvariantCulture))];
-        await WaitAsync(
+        await Poll.UntilAsync(
             () => Enumerable.Range(0, Count).All(i => finishedThere.Contains(i) || log.Entries.Any(e => e.Id == i)),
             TimeSpan.FromSeconds(60),
             () => $"not every event was handled: here {log.Entries.Count}, in the killed process {finishedThere.Count}");

@@ -54,7 +54,7 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
         await broker.ControlAsync(["start_app"], TimeSpan.FromSeconds(60));
         await publishing.WaitAsync(TimeSpan.FromMinutes(3));
 
-        await WaitAsync(() => seen.Email.Count >= Count, TimeSpan.FromMinutes(2));
+        await Poll.UntilAsync(() => seen.Email.Count >= Count, TimeSpan.FromMinutes(2), () => $"{seen.Email.Count} of {Count} handled");
         int deliveries = seen.Email.Values.Sum();
         int duplicates = harness.Deliveries.Count(d => d.Outcome == DeliveryOutcome.Duplicate);
         string figures = $"broker restart: confirmed {confirmed}, distinct handled {seen.Email.Count}, handler runs {deliveries}, duplicates suppressed {duplicates}, publish failures during the outage {failures.Count}";
@@ -107,13 +107,4 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, ITestOutputHelper 
             s => s.AddSingleton(seen));
     }
 
-    private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "timed out");
-            await Task.Delay(20);
-        }
-    }
 }

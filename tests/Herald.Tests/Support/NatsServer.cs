@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Herald.Tests.Support;
 
@@ -25,8 +23,8 @@ public sealed class NatsServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await ExternalCommand.RunAsync("bash", [Path.Combine(ExternalCommand.RepositoryRoot(), "eng", "install-nats.sh")], TimeSpan.FromMinutes(10));
-        Port = FreePort();
-        MonitorPort = FreePort();
+        Port = LoopbackPort.Free();
+        MonitorPort = LoopbackPort.Free();
         await StartAsync();
     }
 
@@ -139,10 +137,4 @@ public sealed class NatsServer : IAsyncLifetime
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

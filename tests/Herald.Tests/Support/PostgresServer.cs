@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
@@ -41,7 +40,7 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         await RunAsUserAsync(Path.Combine(_bin, "initdb"), ["-D", DataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale"], TimeSpan.FromMinutes(2));
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         await StartAsync();
     }
 
@@ -165,10 +164,4 @@ public sealed class PostgresServer : IAsyncLifetime
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Herald.Tests.Support;
 
@@ -32,9 +30,9 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await ExternalCommand.RunAsync("bash", [Path.Combine(ExternalCommand.RepositoryRoot(), "eng", "install-rabbitmq.sh")], TimeSpan.FromMinutes(10));
-        Port = FreePort();
-        int distribution = FreePort();
-        ManagementPort = FreePort();
+        Port = LoopbackPort.Free();
+        int distribution = LoopbackPort.Free();
+        ManagementPort = LoopbackPort.Free();
         File.WriteAllText(Path.Combine(_directory, "rabbitmq-env.conf"), string.Empty);
         File.WriteAllText(Path.Combine(_directory, "enabled_plugins"), "[rabbitmq_management].");
         File.WriteAllText(Path.Combine(_directory, "rabbitmq.conf"), $"loopback_users = none\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {ManagementPort}\n");
@@ -96,12 +94,6 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     public Task ControlAsync(string[] arguments, TimeSpan timeout) =>
         ExternalCommand.RunAsync(Control, ["-n", _node, .. arguments], timeout, environment: Environment);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private void Environment(ProcessStartInfo start) => Environment(start, distribution: 0);
 
