@@ -12,8 +12,17 @@ public sealed partial class PostgresOptions
     /// <summary>The PostgreSQL schema Herald's tables live in (created when missing); <c>herald</c> by default.</summary>
     public string Schema { get; set; } = "herald";
 
-    /// <summary>How long a subscription waits for news before it reads again when nothing woke it (another process's appends); 250 ms by default.</summary>
+    /// <summary>How long a reader waits before it looks again when nothing woke it (a notification lost, a delayed event coming due); 250 ms by default.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How long a member's claim on a message lasts without renewal: a member that dies holding messages has them
+    /// taken over by the others after this (renewed every third of it while a handler runs); 30 s by default.
+    /// </summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the inbox remembers a handled event id (entries older are deleted); 7 days by default.</summary>
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The serializer of payloads and snapshots.</summary>
     public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
@@ -47,6 +56,11 @@ public sealed partial class PostgresOptions
         if (PollInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("PostgresOptions.PollInterval must be positive.");
+        }
+
+        if (ClaimLease < TimeSpan.FromSeconds(1) || InboxRetention <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("PostgresOptions: ClaimLease must be at least 1 s and InboxRetention positive.");
         }
 
         ArgumentNullException.ThrowIfNull(Serializer);

@@ -89,6 +89,49 @@ internal static class PostgresSchema
         END
         $fn$;
         """,
+
+        // 2: the durable bus. A publish writes one row per consumer group whose pattern matches (groups.regex), so
+        // each group's members compete for its rows: claimed with FOR UPDATE SKIP LOCKED and a lease (claimed_until),
+        // deleted when handled, put back (or delayed: due) otherwise. A group ordered by key claims a row only when no
+        // earlier row of its key is left, so a key's events are handled one after another across processes and retries.
+        """
+        CREATE TABLE {s}.groups (
+            name text PRIMARY KEY,
+            pattern text NOT NULL,
+            regex text NOT NULL,
+            ordered boolean NOT NULL,
+            created timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE {s}.messages (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            group_name text NOT NULL,
+            event_id text NOT NULL,
+            topic text NOT NULL,
+            key text,
+            envelope bytea NOT NULL,
+            due timestamptz NOT NULL DEFAULT now(),
+            attempts int NOT NULL DEFAULT 0,
+            claimed_by text,
+            claimed_until timestamptz,
+            published timestamptz NOT NULL DEFAULT now());
+        CREATE INDEX messages_group ON {s}.messages (group_name, seq);
+        CREATE INDEX messages_key ON {s}.messages (group_name, key, seq) WHERE key IS NOT NULL;
+        CREATE TABLE {s}.dead_letters (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            consumer text NOT NULL,
+            topic text NOT NULL,
+            reason text NOT NULL,
+            exception_type text,
+            exception_message text,
+            attempts int NOT NULL,
+            time timestamptz NOT NULL,
+            envelope bytea NOT NULL);
+        CREATE TABLE {s}.inbox (
+            consumer text NOT NULL,
+            event_id text NOT NULL,
+            time timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, event_id));
+        """,
     ];
 
     /// <summary>The newest schema version this Herald knows.</summary>

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace Herald.Postgres;
+
+/// <summary>
+/// The inbox in the PostgreSQL schema (the table <c>inbox</c>): the event ids each handler has handled, shared by every
+/// process, so a redelivery to any member of a group is recognised. For an effect applied exactly once, record the
+/// event in the handler's own transaction with <see cref="TryRecordAsync"/> and commit the two together. Entries older
+/// than <see cref="PostgresOptions.InboxRetention"/> are deleted (at most once a minute, by the process that records).
+/// </summary>
+public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
+{
+    private readonly PostgresDatabase _database;
+    private readonly bool _ownsDatabase;
+    private readonly ConcurrentDictionary<(string Consumer, string EventId), byte> _claims = new();
+    private long _prunedAt;
+
+    /// <summary>Opens the inbox in the schema <paramref name="options"/> names (created or migrated at the first use).</summary>
+    public PostgresInboxStore(PostgresOptions options)
+        : this(new PostgresDatabase(options), ownsDatabase: true)
+    {
+    }
+
+    internal PostgresInboxStore(PostgresDatabase database, bool ownsDatabase)
+    {
+        _database = database;
+        _ownsDatabase = ownsDatabase;
+    }
+
+    private string S => _database.Schema;
+
+    /// <summary>
+    /// Records (<paramref name="consumer"/>, <paramref name="eventId"/>) in <paramref name="transaction"/>: true when it
+    /// was not recorded yet (apply the effect), false when it was (a duplicate: apply nothing). Commit the transaction
+    /// with the effect. A concurrent delivery of the same event waits for this transaction and then gets false.
+    /// </summary>
+    /// <param name="transaction">An open transaction on this database, holding the handler's own writes.</param>
+    /// <param name="consumer">The consumer (handler) name.</param>
+    /// <param name="eventId">The event id.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="ArgumentException">Not an open <see cref="NpgsqlTransaction"/> on this database.</exception>
+    public async Task<bool> TryRecordAsync(NpgsqlTransaction transaction, string consumer, string eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(eventId);
+        NpgsqlTransaction tx = _database.CallerTransaction(transaction, nameof(transaction));
+        await _database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand($"INSERT INTO {S}.inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", tx.Connection, tx);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = eventId });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TryBeginAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        if (!_claims.TryAdd((consumer, eventId), 0))
+        {
+            return false; // being handled by another delivery of this process right now
+        }
+
+        try
+        {
+            NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var command = new NpgsqlCommand($"SELECT 1 FROM {S}.inbox WHERE consumer = $1 AND event_id = $2", connection);
+                await using (command.ConfigureAwait(false))
+                {
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = eventId });
+                    if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        catch
+        {
+            _claims.TryRemove((consumer, eventId), out _);
+            throw;
+        }
+
+        _claims.TryRemove((consumer, eventId), out _);
+        return false;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                long now = _database.Options.TimeProvider.GetTimestamp();
+                bool prune = _database.Options.TimeProvider.GetElapsedTime(Interlocked.Read(ref _prunedAt), now) > TimeSpan.FromMinutes(1)
+                             && Interlocked.Exchange(ref _prunedAt, now) != now;
+                var command = new NpgsqlCommand(
+                    prune
+                        ? $"INSERT INTO {S}.inbox (consumer, event_id) VALUES (@c, @i) ON CONFLICT DO NOTHING; DELETE FROM {S}.inbox WHERE time < now() - @keep"
+                        : $"INSERT INTO {S}.inbox (consumer, event_id) VALUES (@c, @i) ON CONFLICT DO NOTHING",
+                    connection);
+                await using (command.ConfigureAwait(false))
+                {
+                    command.Parameters.Add(new NpgsqlParameter<string>("c", consumer));
+                    command.Parameters.Add(new NpgsqlParameter<string>("i", eventId));
+                    if (prune)
+                    {
+                        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("keep", _database.Options.InboxRetention));
+                    }
+
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _claims.TryRemove((consumer, eventId), out _);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AbandonAsync(string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        _claims.TryRemove((consumer, eventId), out _);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Closes the store's connections (when it made its own data source).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDatabase)
+        {
+            await _database.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,390 @@
+using System.Data.Common;
+using System.Threading.Channels;
+using Herald.Transport;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Herald.Postgres;
+
+/// <summary>
+/// The durable bus on PostgreSQL, shared by every process that uses the schema. A publish writes one row per consumer
+/// group whose pattern matches (routed in SQL against the groups table, so a group registered by any process gets the
+/// events published after it), in a group commit with the publishes made at the same time, and completes once that
+/// commit is durable; a <c>NOTIFY</c> in the same transaction wakes the members, polling covers a lost one. Members of
+/// a group compete for its rows (<see cref="PostgresConsumer"/>). A publish in the caller's transaction (the outbox) is
+/// written in that transaction: it is delivered when, and only if, the caller commits.
+/// </summary>
+internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransactionalPublish
+{
+    private const int MaxBatch = 512;
+
+    private readonly PostgresDatabase _database;
+    private readonly TransportContext _context;
+    private readonly bool _ownsDatabase;
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lock = new();
+    private readonly List<PostgresConsumer> _consumers = [];
+    private readonly Task _writer;
+    private Task? _listener;
+    private bool _disposed;
+
+    public PostgresTransport(PostgresDatabase database, TransportContext context, bool ownsDatabase)
+    {
+        _database = database;
+        _context = context;
+        _ownsDatabase = ownsDatabase;
+        Formatter = new CloudEventJsonFormatter(database.Options.Serializer);
+        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+    }
+
+    public PostgresDatabase Database => _database;
+
+    public CloudEventJsonFormatter Formatter { get; }
+
+    public ILogger Logger => _context.Logger;
+
+    public TimeProvider Time => _database.Options.TimeProvider;
+
+    /// <summary>The channel members listen on.</summary>
+    public string NotifyChannel => "herald_" + _database.Options.Schema;
+
+    private string S => _database.Schema;
+
+    /// <inheritdoc />
+    public ValueTask PublishAsync(Envelope envelope, CancellationToken cancellationToken) => EnqueueAsync(envelope, due: null, cancellationToken);
+
+    /// <summary>A delayed publish: stored now with the time it comes due (durable: it survives restarts).</summary>
+    public ValueTask ScheduleAsync(Envelope envelope, DateTimeOffset due, CancellationToken cancellationToken) => EnqueueAsync(envelope, due, cancellationToken);
+
+    /// <summary>The outbox: written in the caller's transaction, delivered once it commits (and never if it rolls back).</summary>
+    /// <exception cref="ArgumentException">Not an open <see cref="NpgsqlTransaction"/> on this database.</exception>
+    public async ValueTask PublishAsync(Envelope envelope, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(transaction);
+        NpgsqlTransaction tx = _database.CallerTransaction(transaction, nameof(transaction));
+        await _database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        Pending[] one = [new Pending(envelope, null, Formatter.Encode(envelope), null)];
+        await InsertAsync(tx.Connection!, tx, one, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask EnqueueAsync(Envelope envelope, DateTimeOffset? due, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var pending = new Pending(envelope, due, Formatter.Encode(envelope), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _pending.Writer.TryWrite(pending);
+        }
+
+#pragma warning disable VSTHRD003 // completed by this transport's writer loop after the commit
+        await pending.Committed!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+    }
+
+    /// <summary>Group commit: whatever waits is written in one transaction; each publish completes when it is durable.</summary>
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        ChannelReader<Pending> reader = _pending.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out Pending? next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                await _database.EnsureSchemaAsync(_stop.Token).ConfigureAwait(false);
+                NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, _stop.Token).ConfigureAwait(false);
+                    await using (tx.ConfigureAwait(false))
+                    {
+                        await InsertAsync(connection, tx, batch, _stop.Token).ConfigureAwait(false);
+                        await tx.CommitAsync(_stop.Token).ConfigureAwait(false);
+                    }
+                }
+
+                foreach (Pending pending in batch)
+                {
+                    pending.Committed!.TrySetResult();
+                }
+
+                RingAll(); // this process's members need no notification
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                var failed = new PostgresPublishException($"PostgreSQL did not store {batch.Count} publish(es) (the first: {batch[0].Envelope.Id}, '{batch[0].Envelope.Type}'): {ex.Message}", ex);
+                foreach (Pending pending in batch)
+                {
+                    pending.Committed!.TrySetException(failed);
+                }
+            }
+        }
+    }
+
+    /// <summary>One row per event and matching group, in publish order, and a notification; unrouted events are reported.</summary>
+    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<Pending> batch, CancellationToken cancellationToken)
+    {
+        string[] ids = new string[batch.Count];
+        string[] topics = new string[batch.Count];
+        string?[] keys = new string?[batch.Count];
+        byte[][] envelopes = new byte[batch.Count][];
+        DateTime?[] dues = new DateTime?[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            ids[i] = batch[i].Envelope.Id;
+            topics[i] = batch[i].Envelope.Type;
+            keys[i] = batch[i].Envelope.Subject;
+            envelopes[i] = batch[i].Encoded;
+            dues[i] = batch[i].Due?.UtcDateTime;
+        }
+
+        var insert = new NpgsqlBatch(connection, tx)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"""
+                    INSERT INTO {S}.messages (group_name, event_id, topic, key, envelope, due)
+                    SELECT g.name, e.id, e.topic, e.key, e.envelope, coalesce(e.due, now())
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[]) WITH ORDINALITY AS e(id, topic, key, envelope, due, n)
+                    JOIN {S}.groups g ON '.' || e.topic ~ g.regex
+                    ORDER BY e.n, g.name
+                    RETURNING event_id
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                        new NpgsqlParameter<string[]> { TypedValue = topics, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                        new NpgsqlParameter<string?[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                        new NpgsqlParameter<byte[][]> { TypedValue = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea },
+                        new NpgsqlParameter<DateTime?[]> { TypedValue = dues, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+                    },
+                },
+                new NpgsqlBatchCommand("SELECT pg_notify($1, '')") { Parameters = { new NpgsqlParameter<string> { TypedValue = NotifyChannel } } },
+            },
+        };
+        await using (insert.ConfigureAwait(false))
+        {
+            var routed = new HashSet<string>(StringComparer.Ordinal);
+            NpgsqlDataReader reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    routed.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (Pending pending in batch)
+            {
+                if (!routed.Contains(pending.Envelope.Id))
+                {
+                    _context.ReportUnrouted(pending.Envelope);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IConsumer> SubscribeAsync(ConsumerSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Overflow != Overflow.Wait)
+        {
+            throw new NotSupportedException(
+                $"Consumer '{spec.Name}' asks for Overflow.{spec.Overflow}, which the PostgreSQL transport cannot honour: its group's events wait in the database until a "
+                + "member takes them, and a publish never waits for a consumer (Overflow.Wait, the default, is what it does). Remove the Overflow setting for this consumer.");
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+
+        await RegisterGroupAsync(spec, cancellationToken).ConfigureAwait(false);
+        var consumer = new PostgresConsumer(this, spec);
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(PostgresTransport));
+            }
+
+            _consumers.Add(consumer);
+            _listener ??= Task.Run(ListenLoopAsync, CancellationToken.None);
+        }
+
+        consumer.Start();
+        return consumer;
+    }
+
+    /// <summary>Registers the group (its pattern as an expression, whether it is ordered); members of one group must agree on both.</summary>
+    private async Task RegisterGroupAsync(ConsumerSpec spec, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = new NpgsqlCommand(
+                $"""
+                INSERT INTO {S}.groups (name, pattern, regex, ordered) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING;
+                """,
+                connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = spec.GroupName });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = spec.Pattern.Value });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PostgresPatterns.Regex(spec.Pattern) });
+                command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = spec.Ordered });
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var check = new NpgsqlCommand($"SELECT pattern, ordered FROM {S}.groups WHERE name = $1", connection);
+            await using (check.ConfigureAwait(false))
+            {
+                check.Parameters.Add(new NpgsqlParameter<string> { TypedValue = spec.GroupName });
+                NpgsqlDataReader reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    string pattern = reader.GetString(0);
+                    bool ordered = reader.GetBoolean(1);
+                    if (pattern != spec.Pattern.Value || ordered != spec.Ordered)
+                    {
+                        throw new NotSupportedException(
+                            $"Consumer '{spec.Name}' joins group '{spec.GroupName}' with pattern '{spec.Pattern}'{(spec.Ordered ? ", ordered by key" : "")}, but the group is registered "
+                            + $"with '{pattern}'{(ordered ? ", ordered by key" : "")}: the members of a group share one pattern and one ordering. Give the consumer a group of its own.");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Wakes this process's members when another process publishes (LISTEN); reconnects after a failure.</summary>
+    private async Task ListenLoopAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(stop).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    connection.Notification += (_, _) => RingAll();
+                    var listen = new NpgsqlCommand($"LISTEN {NotifyChannel}", connection);
+                    await using (listen.ConfigureAwait(false))
+                    {
+                        await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
+                    }
+
+                    RingAll(); // what was published while not listening
+                    while (!stop.IsCancellationRequested)
+                    {
+                        await connection.WaitAsync(stop).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                PostgresLog.ListenFailed(Logger, ex, NotifyChannel);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), Time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void RingAll()
+    {
+        lock (_lock)
+        {
+            foreach (PostgresConsumer consumer in _consumers)
+            {
+                consumer.Wake();
+            }
+        }
+    }
+
+    public void Forget(PostgresConsumer consumer)
+    {
+        lock (_lock)
+        {
+            _consumers.Remove(consumer);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        PostgresConsumer[] consumers;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            consumers = [.. _consumers];
+            _pending.Writer.TryComplete();
+        }
+
+        foreach (PostgresConsumer consumer in consumers)
+        {
+            await consumer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // The publishes already taken are written (bounded by the connection's own timeouts), then the loops end.
+#pragma warning disable VSTHRD003 // this transport's own loops
+        try
+        {
+            await _writer.WaitAsync(TimeSpan.FromSeconds(30), Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // the database away: the cancellation below fails what is left
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_listener is { } listener)
+        {
+            try
+            {
+                await listener.WaitAsync(TimeSpan.FromSeconds(10), Time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // a LISTEN connection that does not close: the data source's disposal closes it
+            }
+        }
+#pragma warning restore VSTHRD003
+
+        if (_ownsDatabase)
+        {
+            await _database.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    private sealed record Pending(Envelope Envelope, DateTimeOffset? Due, byte[] Encoded, TaskCompletionSource? Committed);
+}
