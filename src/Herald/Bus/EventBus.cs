@@ -314,7 +314,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         if (_transport is not ITransactionalPublish transactional)
         {
             throw new NotSupportedException(
-                $"PublishOptions.Transaction needs a transport that stores events in that database (UseSqlite on the same file); bus '{Name}' runs on {_transport.GetType().Name}.");
+                $"PublishOptions.Transaction needs a transport that stores events in that database (UseSqlite on the same file, UsePostgres on the same database); bus '{Name}' runs on {_transport.GetType().Name}.");
         }
 
         if (due is not null)

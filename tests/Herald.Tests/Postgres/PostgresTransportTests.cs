@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using Herald.Postgres;
+using Herald.Testing;
+using Herald.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Herald.Tests.Postgres;
+
+/// <summary>
+/// The PostgreSQL transport on a real server, beyond the conformance suite: routing in SQL, competing members of one
+/// group (each a bus of its own, as separate processes would be), per-key order across them and across retries, the
+/// outbox and the inbox in the caller's transaction.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresTransportTests(PostgresServer server, ITestOutputHelper output)
+{
+    private const int Keys = 8;
+    private readonly string _schema = $"t{Guid.NewGuid():N}"[..16];
+
+    /// <summary>What the members handled, in the order they finished.</summary>
+    public sealed class Log
+    {
+        public ConcurrentQueue<(string Member, string Key, long Id)> Entries { get; } = new();
+    }
+
+    public sealed record Member(string Name);
+
+    /// <summary>Fails each event's first attempt, then records it.</summary>
+    public sealed class FailsFirst(Log log, Member member) : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            if (context.Attempt == 1)
+            {
+                throw new InvalidOperationException($"first attempt of {context.Event.Id}");
+            }
+
+            log.Entries.Enqueue((member.Name, context.Key!, context.Event.Id));
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Takes a little while per event, and records it.</summary>
+    public sealed class Slow(Log log, Member member) : IEventHandler<UserCreated>
+    {
+        public async Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken)
+        {
+            await Task.Delay(2, cancellationToken);
+            log.Entries.Enqueue((member.Name, context.Key ?? "", context.Event.Id));
+        }
+    }
+
+    private Task<HeraldTestHarness> StartAsync(string cs, Action<HeraldBuilder> handlers, Log log, string member) =>
+        HeraldTestHarness.StartAsync(
+            h =>
+            {
+                h.UsePostgres(cs, o => { o.Schema = _schema; o.PollInterval = TimeSpan.FromMilliseconds(50); });
+                handlers(h);
+            },
+            s => s.AddSingleton(log).AddSingleton(new Member(member)));
+
+    private static string KeyOf(long id) => $"k{id % Keys}";
+
+    public static TheoryData<string, string> PatternsAndTopics => new()
+    {
+        { "user.created", "user.created" }, { "user.created", "user.deleted" }, { "user.*", "user.created" }, { "user.*", "user.created.late" },
+        { "*.created", "order.created" }, { "order.#", "order.paid" }, { "order.#", "order.paid.late" }, { "order.#", "user.created" },
+        { "order.paid.#", "order.paid" }, { "order.paid.#", "order.paid.x.y" }, { "order.paid.#", "order.paidx" }, { "#", "a.b" }, { "#", "a.b.c.d" },
+        { "#.created", "user.created" }, { "#.created", "user.deleted" }, { "order.#.late", "order.late" }, { "order.#.late", "order.paid.late" },
+        { "order.#.late", "order.paid" }, { "a-b.c_d", "a-b.c_d" }, { "a-b.c_d", "axb.c_d" },
+    };
+
+    /// <summary>Routing in SQL selects exactly what Herald's own matcher matches.</summary>
+    [Theory]
+    [MemberData(nameof(PatternsAndTopics))]
+    public async Task PatternsAsExpressions_MatchWhatHeraldMatches(string pattern, string topic)
+    {
+        var parsed = TopicPattern.Parse(pattern);
+        await using var connection = new NpgsqlConnection(server.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT '.' || $1 ~ $2", connection);
+        command.Parameters.AddWithValue(topic);
+        command.Parameters.AddWithValue(PostgresPatterns.Regex(parsed));
+        Assert.Equal(parsed.IsMatch(topic), (bool)(await command.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>
+    /// Three members of a group ordered by key, each event failing its first attempt: every key's events are handled
+    /// once each, in publish order, across the three; and each member handled some.
+    /// </summary>
+    [Fact]
+    public async Task ThreeCompetingMembers_KeepEveryKeysOrder_AcrossFailedFirstAttempts()
+    {
+        const int Count = 300;
+        string cs = await server.CreateDatabaseAsync("ord");
+        var log = new Log();
+        void Handlers(HeraldBuilder h) => h.AddHandler<FailsFirst, UserCreated>(o => { o.Group = "workers"; o.OrderedByKey = true; o.Concurrency = 4; o.Retry = Retry.Exponential(5, TimeSpan.FromMilliseconds(10)); });
+        await using HeraldTestHarness a = await StartAsync(cs, Handlers, log, "a");
+        await using HeraldTestHarness b = await StartAsync(cs, Handlers, log, "b");
+        await using HeraldTestHarness c = await StartAsync(cs, Handlers, log, "c");
+        for (int i = 0; i < Count; i++)
+        {
+            await (i % 3 == 0 ? a : i % 3 == 1 ? b : c).Bus.PublishAsync(new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Key = KeyOf(i) });
+        }
+
+        await Poll.UntilAsync(() => log.Entries.Count >= Count, TimeSpan.FromSeconds(60), () => $"{log.Entries.Count} of {Count} handled");
+        (string Member, string Key, long Id)[] entries = [.. log.Entries];
+        output.WriteLine(string.Join(", ", entries.GroupBy(e => e.Member).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}")));
+        foreach (IGrouping<string, (string Member, string Key, long Id)> key in entries.GroupBy(e => e.Key))
+        {
+            Assert.Equal(Enumerable.Range(0, Count).Where(i => KeyOf(i) == key.Key).Select(i => (long)i), key.Select(e => e.Id));
+        }
+
+        Assert.Equal(3, entries.Select(e => e.Member).Distinct().Count());
+    }
+
+    /// <summary>Three members of an unordered group share its events: each handled once, by one member, each member some.</summary>
+    [Fact]
+    public async Task ThreeCompetingMembers_ShareTheWork_EachEventOnce()
+    {
+        const int Count = 600;
+        string cs = await server.CreateDatabaseAsync("share");
+        var log = new Log();
+        void Handlers(HeraldBuilder h) => h.AddHandler<Slow, UserCreated>(o => { o.Group = "workers"; o.Concurrency = 2; });
+        await using HeraldTestHarness a = await StartAsync(cs, Handlers, log, "a");
+        await using HeraldTestHarness b = await StartAsync(cs, Handlers, log, "b");
+        await using HeraldTestHarness c = await StartAsync(cs, Handlers, log, "c");
+        await Parallel.ForAsync(0, Count, async (i, ct) => await a.Bus.PublishAsync(new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch), ct));
+
+        await Poll.UntilAsync(() => log.Entries.Count >= Count, TimeSpan.FromSeconds(60), () => $"{log.Entries.Count} of {Count} handled");
+        (string Member, string Key, long Id)[] entries = [.. log.Entries];
+        output.WriteLine(string.Join(", ", entries.GroupBy(e => e.Member).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}")));
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), entries.Select(e => e.Id).Order());
+        Assert.Equal(3, entries.Select(e => e.Member).Distinct().Count());
+    }
+
+    /// <summary>The outbox: a publish in the caller's transaction is delivered when it commits, never when it rolls back.</summary>
+    [Fact]
+    public async Task Outbox_TheCallersWriteAndTheEventCommitTogether_OrNeither()
+    {
+        string cs = await server.CreateDatabaseAsync("outbox");
+        var log = new Log();
+        await using HeraldTestHarness harness = await StartAsync(cs, h => h.AddHandler<Slow, UserCreated>(), log, "a");
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync();
+        await using (var create = new NpgsqlCommand("CREATE TABLE users (id bigint PRIMARY KEY)", connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        foreach ((long id, bool commit) in new[] { (1L, false), (2L, true) })
+        {
+            await using NpgsqlTransaction tx = await connection.BeginTransactionAsync();
+            await using (var insert = new NpgsqlCommand($"INSERT INTO users VALUES ({id})", connection, tx))
+            {
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            await harness.Bus.PublishAsync(new UserCreated(id, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Transaction = tx });
+            await (commit ? tx.CommitAsync() : tx.RollbackAsync());
+        }
+
+        await harness.Consumed<UserCreated>(e => e.Event.Id == 2);
+        await using var count = new NpgsqlCommand($"SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM \"{_schema}\".messages)", connection);
+        string? counts = null;
+        await Poll.UntilAsync(() => (counts = (string?)count.ExecuteScalar()) == "1/0", TimeSpan.FromSeconds(10), () => $"users/messages {counts}"); // the row, and the event handled and its row deleted (settled in the background)
+        Assert.DoesNotContain(log.Entries, e => e.Id == 1);
+    }
+
+    /// <summary>The inbox in the handler's own transaction: the first record wins, a second (a redelivery elsewhere) is refused.</summary>
+    [Fact]
+    public async Task Inbox_TryRecordInTheHandlersTransaction_IsOncePerConsumerAndEvent()
+    {
+        string cs = await server.CreateDatabaseAsync("inbox");
+        await using var inbox = new PostgresInboxStore(new PostgresOptions { ConnectionString = cs, Schema = _schema });
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync();
+        await using (NpgsqlTransaction rolledBack = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await inbox.TryRecordAsync(rolledBack, "billing", "e-1"));
+            await rolledBack.RollbackAsync();
+        }
+
+        await using (NpgsqlTransaction first = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await inbox.TryRecordAsync(first, "billing", "e-1")); // the rollback left nothing
+            Assert.True(await inbox.TryRecordAsync(first, "email", "e-1")); // another consumer
+            await first.CommitAsync();
+        }
+
+        await using (NpgsqlTransaction again = await connection.BeginTransactionAsync())
+        {
+            Assert.False(await inbox.TryRecordAsync(again, "billing", "e-1"));
+        }
+
+        Assert.False(await inbox.TryBeginAsync("billing", "e-1", CancellationToken.None));
+        Assert.True(await inbox.TryBeginAsync("billing", "e-2", CancellationToken.None));
+    }
+}
