@@ -12,12 +12,14 @@
 // `--rabbitmq amqp://...` runs the same handlers on a RabbitMQ broker (eng/rabbitmq-local.sh starts one), publishing
 // with 64 publishes in flight (publisher confirms), queues named registration.{handler}. `--nats nats://...` runs them on
 // NATS JetStream (eng/nats-local.sh starts a server): the stream REGISTRATION, 64 publishes in flight, each stored
-// before it completes, a durable consumer per handler.
+// before it completes, a durable consumer per handler. `--postgres "Host=...;Database=...;Username=..."` runs them on
+// PostgreSQL (the schema "registration"): 64 publishes in flight, group-committed, each handler a consumer group whose
+// members (run the sample twice at once to see two) compete for its rows.
 //
 // Settings from configuration override the code's (see docs/handling.md), for example
 //   Herald__Handlers__SendWelcomeEmail__Concurrency=2 dotnet run --project samples/Registration
 //
-// Usage: Registration [count] [--memory | --rabbitmq uri | --nats url] [--db path]
+// Usage: Registration [count] [--memory | --rabbitmq uri | --nats url | --postgres connection-string] [--db path]
 // It prints what each handler did, then the dead letters, and exits 1 if any event is unaccounted for.
 using System.Diagnostics;
 using System.Globalization;
@@ -33,7 +35,9 @@ int rabbitArg = Array.IndexOf(args, "--rabbitmq");
 string? rabbitUri = rabbitArg >= 0 && rabbitArg + 1 < args.Length ? args[rabbitArg + 1] : null;
 int natsArg = Array.IndexOf(args, "--nats");
 string? natsUrl = natsArg >= 0 && natsArg + 1 < args.Length ? args[natsArg + 1] : null;
-bool broker = rabbitUri is not null || natsUrl is not null;
+int postgresArg = Array.IndexOf(args, "--postgres");
+string? postgres = postgresArg >= 0 && postgresArg + 1 < args.Length ? args[postgresArg + 1] : null;
+bool broker = rabbitUri is not null || natsUrl is not null || postgres is not null;
 bool durable = !inMemory && !broker; // the SQLite default
 int dbArg = Array.IndexOf(args, "--db");
 string dbPath = dbArg >= 0 && dbArg + 1 < args.Length ? args[dbArg + 1] : Path.Combine(AppContext.BaseDirectory, "herald.db");
@@ -60,6 +64,10 @@ builder.Services.AddHerald(h =>
     {
         h.UseNats(natsUrl, o => { o.Stream = "REGISTRATION"; o.SubjectPrefix = "registration"; });
     }
+    else if (postgres is not null)
+    {
+        h.UsePostgres(postgres, o => o.Schema = "registration");
+    }
     else if (durable)
     {
         h.UseSqlite(connectionString);
@@ -81,12 +89,13 @@ Console.WriteLine(
     inMemory ? $"Herald Registration sample (in memory): publishing {count:N0} user.created events to 4 handlers..."
     : rabbitUri is not null ? $"Herald Registration sample on RabbitMQ: publishing {count:N0} user.created events to 4 handlers..."
     : natsUrl is not null ? $"Herald Registration sample on NATS JetStream: publishing {count:N0} user.created events to 4 handlers..."
+    : postgres is not null ? $"Herald Registration sample on PostgreSQL: publishing {count:N0} user.created events to 4 handlers..."
     : $"Herald Registration sample on {dbPath}: registering users {first:N0} to {first + count - 1:N0} (4 handlers, durable)...");
 var clock = Stopwatch.StartNew();
 DateTimeOffset createdAt = TimeProvider.System.GetUtcNow();
 if (broker)
 {
-    // Many publishes in flight: the broker confirms (JetStream acknowledges) in batches, not one round trip each.
+    // Many publishes in flight: the broker confirms (JetStream acknowledges, PostgreSQL commits) in batches, not one round trip each.
     await Parallel.ForAsync(0L, count, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
     {
         latencies.Published(i);

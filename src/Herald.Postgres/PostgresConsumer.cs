@@ -59,7 +59,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
     /// <summary>How many messages a member holds at most (claimed, not settled): ten per delivery loop, 32 at least, never more than the lanes hold.</summary>
     internal int MaxHeld => Math.Clamp(Math.Max(32, Spec.Concurrency * 10), 1, Spec.Capacity * Spec.Lanes);
 
-    /// <summary>The group's rows no member has claimed, as of the last look (every second).</summary>
+    /// <summary>The group's rows no member has claimed, as of the last look (every five seconds: a count over the group's rows).</summary>
     public long Backlog => Interlocked.Read(ref _backlog);
 
     private string S => _transport.Database.Schema;
@@ -84,8 +84,10 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         {
             try
             {
-                int room = MaxHeld - _outstanding.Count;
-                if (room <= 0)
+                // Refilled in batches (a quarter of the window at least), not one claim per settled delivery.
+                int held = _outstanding.Count;
+                int room = MaxHeld - held;
+                if (room <= 0 || (held > 0 && room < MaxHeld / 4))
                 {
                     await WaitAsync(_room, stop).ConfigureAwait(false);
                     continue;
@@ -323,7 +325,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         {
             var command = new NpgsqlCommand(
                 $"""
-                SET LOCAL synchronous_commit TO off;
+                SELECT set_config('synchronous_commit', 'off', true);
                 DELETE FROM {S}.messages WHERE seq = ANY(@done) AND claimed_by = @member;
                 UPDATE {S}.messages m SET claimed_by = NULL, claimed_until = NULL, due = coalesce(b.due, m.due),
                         attempts = CASE WHEN b.attempts < 0 THEN greatest(m.attempts - 1, 0) ELSE b.attempts END
@@ -400,7 +402,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                     }
                 }
 
-                await Task.Delay(TimeSpan.FromSeconds(1), _transport.Time, stop).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(5), _transport.Time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

@@ -102,10 +102,11 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
                 long now = _database.Options.TimeProvider.GetTimestamp();
                 bool prune = _database.Options.TimeProvider.GetElapsedTime(Interlocked.Read(ref _prunedAt), now) > TimeSpan.FromMinutes(1)
                              && Interlocked.Exchange(ref _prunedAt, now) != now;
+                // Without waiting for the disk: the acknowledgement that follows is written after this record (the WAL
+                // is in order), so a crash loses both or neither, and losing both means one redelivery, handled again.
                 var command = new NpgsqlCommand(
-                    prune
-                        ? $"INSERT INTO {S}.inbox (consumer, event_id) VALUES (@c, @i) ON CONFLICT DO NOTHING; DELETE FROM {S}.inbox WHERE time < now() - @keep"
-                        : $"INSERT INTO {S}.inbox (consumer, event_id) VALUES (@c, @i) ON CONFLICT DO NOTHING",
+                    $"SELECT set_config('synchronous_commit', 'off', true); INSERT INTO {S}.inbox (consumer, event_id) VALUES (@c, @i) ON CONFLICT DO NOTHING"
+                    + (prune ? $"; DELETE FROM {S}.inbox WHERE time < now() - @keep" : ""),
                     connection);
                 await using (command.ConfigureAwait(false))
                 {
