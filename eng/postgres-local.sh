@@ -13,7 +13,10 @@ case "${1:-}" in
     port="${2:-5432}"
     bin="$("$(dirname "$0")/install-postgres.sh" | tail -n 1)"
     mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres:postgres "$dir"
+      chmod a+x "$(dirname "$dir")" # the postgres user must reach its directory (a private TMPDIR is 700)
+    fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-locale > "$dir/initdb.out"
     fi

@@ -3,6 +3,7 @@
 //   durable [--quick] [--runs N]                                Herald on SQLite next to raw Microsoft.Data.Sqlite inserts
 //   broker [--quick] [--runs N]                                 Herald on RabbitMQ next to the raw RabbitMQ.Client (starts its own broker)
 //   nats [--quick] [--runs N] [--only a,b]                      Herald on NATS JetStream next to the raw NATS.Net client (starts its own server)
+//   postgres [--quick] [--runs N] [--only a,b]                  Herald on PostgreSQL next to raw Npgsql, its event store next to Marten (starts its own server)
 //   micro [BenchmarkDotNet args]                                BenchmarkDotNet microbenchmarks
 //   worker <system> <mode> <events> <rate>                      (internal) one run in this process
 using System.Globalization;
@@ -29,11 +30,14 @@ switch (command)
     case "nats":
         int natsRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int nr) && nr > 0 ? nr : 3;
         return await Herald.Benchmarks.Broker.NatsBenchmark.RunAsync(args.Contains("--quick"), natsRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
+    case "postgres":
+        int pgRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int pr) && pr > 0 ? pr : 3;
+        return await Herald.Benchmarks.Durable.PostgresBenchmark.RunAsync(args.Contains("--quick"), pgRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | broker [--quick] [--runs N] | nats [--quick] [--runs N] | micro [BenchmarkDotNet args]");
+        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] | broker [--quick] [--runs N] | nats [--quick] [--runs N] | postgres [--quick] [--runs N] | micro [BenchmarkDotNet args]");
         return 2;
 }
 

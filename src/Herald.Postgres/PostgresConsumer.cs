@@ -31,6 +31,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
     private readonly Channel<Settlement> _settlements = Channel.CreateUnbounded<Settlement>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Task> _loops = [];
     private readonly string _claimSql;
+    private readonly string _promoteSql;
     private Task? _settler;
     private long _backlog;
     private int _disposed;
@@ -42,13 +43,15 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         _stopping = _stop.Token;
         string s = transport.Database.Schema;
         string order = spec.Ordered
-            ? $"AND (m.key IS NULL OR NOT EXISTS (SELECT 1 FROM {s}.messages e WHERE e.group_name = m.group_name AND e.key = m.key AND e.seq < m.seq))"
+            ? $"AND (m.key IS NULL OR NOT EXISTS (SELECT 1 FROM {s}.messages e WHERE e.group_name = m.group_name AND e.key = m.key AND e.seq < m.seq AND NOT e.scheduled))"
             : "";
+        // A delayed publish waits outside the order (it blocks no key); when due it takes a new place at the end.
+        _promoteSql = $"UPDATE {s}.messages SET seq = DEFAULT, scheduled = false WHERE group_name = $1 AND scheduled AND due <= now()";
         _claimSql =
             $"""
             WITH c AS (
                 SELECT m.seq FROM {s}.messages m
-                WHERE m.group_name = $1 AND m.due <= now() AND (m.claimed_until IS NULL OR m.claimed_until < now()) {order}
+                WHERE m.group_name = $1 AND NOT m.scheduled AND m.due <= now() AND (m.claimed_until IS NULL OR m.claimed_until < now()) {order}
                 ORDER BY m.seq LIMIT $2 FOR UPDATE SKIP LOCKED)
             UPDATE {s}.messages m SET claimed_by = $3, claimed_until = now() + $4, attempts = m.attempts + 1
             FROM c WHERE m.seq = c.seq
@@ -137,13 +140,25 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         NpgsqlConnection connection = await _transport.Database.OpenAsync(stop).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            var command = new NpgsqlCommand(_claimSql, connection);
+            var command = new NpgsqlBatch(connection)
+            {
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand(_promoteSql) { Parameters = { new NpgsqlParameter<string> { TypedValue = Spec.GroupName } } },
+                    new NpgsqlBatchCommand(_claimSql)
+                    {
+                        Parameters =
+                        {
+                            new NpgsqlParameter<string> { TypedValue = Spec.GroupName },
+                            new NpgsqlParameter<int> { TypedValue = max },
+                            new NpgsqlParameter<string> { TypedValue = _member },
+                            new NpgsqlParameter<TimeSpan> { TypedValue = Options.ClaimLease },
+                        },
+                    },
+                },
+            };
             await using (command.ConfigureAwait(false))
             {
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Spec.GroupName });
-                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _member });
-                command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Options.ClaimLease });
                 NpgsqlDataReader reader = await command.ExecuteReaderAsync(stop).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
@@ -161,7 +176,39 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             _outstanding[seq] = 0; // held from now: renewed, and released at a stop whatever happens below
         }
 
-        foreach ((long seq, string topic, int attempts, byte[] stored) in claimed)
+        int dispatched = 0;
+        try
+        {
+            for (; dispatched < claimed.Count; dispatched++)
+            {
+                if (!await DispatchAsync(claimed[dispatched], stop).ConfigureAwait(false))
+                {
+                    return claimed.Count; // stopping: still outstanding, released at the stop
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException && !stop.IsCancellationRequested)
+        {
+            // A poison row that could not be moved (the database away): it and the rows after it go back at once,
+            // not held (and renewed) by a member that will not handle them.
+            foreach ((long seq, _, _, _) in claimed.Skip(dispatched))
+            {
+                if (_outstanding.TryRemove(seq, out _))
+                {
+                    _settlements.Writer.TryWrite(new Settlement(seq, SettleKind.Release, null, -1));
+                }
+            }
+
+            throw;
+        }
+
+        return claimed.Count;
+    }
+
+    /// <summary>Decodes a claimed row into the lanes, or moves it to the dead letters; false when the member is stopping.</summary>
+    private async Task<bool> DispatchAsync((long Seq, string Topic, int Attempts, byte[] Envelope) row, CancellationToken stop)
+    {
+        (long seq, string topic, int attempts, byte[] stored) = row;
         {
             Envelope envelope;
             try
@@ -180,34 +227,33 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             {
                 // Poison of any kind (not a CloudEvent, a payload its type refuses): dead-lettered with its reason, and
                 // the group carries on.
-                await DeadLetterPoisonAsync(seq, topic, attempts, stored, ex, stop).ConfigureAwait(false);
-                continue;
+                await DeadLetterPoisonAsync(seq, topic, attempts, ex, stop).ConfigureAwait(false);
+                return true;
             }
 
             try
             {
                 await Lanes.WriteAsync(envelope, seq, stop).ConfigureAwait(false);
+                return true;
             }
             catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
             {
-                return claimed.Count; // stopping: still outstanding, released at the stop
+                return false;
             }
         }
-
-        return claimed.Count;
     }
 
     /// <summary>The poison row moved to the dead letters, in one transaction (never lost between the two).</summary>
-    private async Task DeadLetterPoisonAsync(long seq, string topic, int attempts, byte[] stored, Exception reason, CancellationToken stop)
+    private async Task DeadLetterPoisonAsync(long seq, string topic, int attempts, Exception reason, CancellationToken stop)
     {
         NpgsqlConnection connection = await _transport.Database.OpenAsync(stop).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var command = new NpgsqlCommand(
                 $"""
+                WITH moved AS (DELETE FROM {S}.messages WHERE seq = @seq AND claimed_by = @member RETURNING envelope)
                 INSERT INTO {S}.dead_letters (id, consumer, topic, reason, exception_type, exception_message, attempts, time, envelope)
-                    VALUES (@id, @consumer, @topic, 'poison', @type, @message, @attempts, @time, @envelope);
-                DELETE FROM {S}.messages WHERE seq = @seq AND claimed_by = @member;
+                    SELECT @id, @consumer, @topic, 'poison', @type, @message, @attempts, @time, envelope FROM moved;
                 """,
                 connection);
             await using (command.ConfigureAwait(false))
@@ -219,10 +265,9 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 command.Parameters.AddWithValue("message", reason.Message);
                 command.Parameters.AddWithValue("attempts", attempts);
                 command.Parameters.AddWithValue("time", _transport.Time.GetUtcNow());
-                command.Parameters.AddWithValue("envelope", stored);
                 command.Parameters.AddWithValue("seq", seq);
                 command.Parameters.AddWithValue("member", _member);
-                await command.ExecuteNonQueryAsync(stop).ConfigureAwait(false); // one command of two statements: one implicit transaction
+                await command.ExecuteNonQueryAsync(stop).ConfigureAwait(false); // one statement: the move is atomic
             }
         }
 
@@ -245,7 +290,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 command.Parameters.Add(new NpgsqlParameter<string>("group", Spec.GroupName));
                 command.Parameters.Add(new NpgsqlParameter<string>("id", envelope.Id));
                 command.Parameters.Add(new NpgsqlParameter<string>("topic", envelope.Type));
-                command.Parameters.Add(new NpgsqlParameter("key", NpgsqlDbType.Text) { Value = (object?)envelope.Subject ?? DBNull.Value });
+                command.Parameters.Add(new NpgsqlParameter("key", NpgsqlDbType.Text) { Value = Spec.Ordered ? (object?)envelope.Subject ?? DBNull.Value : DBNull.Value });
                 command.Parameters.Add(new NpgsqlParameter<byte[]>("envelope", _transport.Formatter.Encode(envelope.WithAttempt(1))));
                 command.Parameters.Add(new NpgsqlParameter<string>("channel", _transport.NotifyChannel));
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -304,13 +349,24 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 batch.Add(next);
             }
 
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                await SettleAsync(batch).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                PostgresLog.SettleFailed(_transport.Logger, ex, Name, batch.Count);
+                try
+                {
+                    await SettleAsync(batch).ConfigureAwait(false);
+                    _wake.Ring(); // a key unblocked, a row put back: look now
+                    break;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    if (attempt == 3)
+                    {
+                        PostgresLog.SettleFailed(_transport.Logger, ex, Name, batch.Count);
+                        break;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _transport.Time, CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
     }
@@ -331,12 +387,14 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                         attempts = CASE WHEN b.attempts < 0 THEN greatest(m.attempts - 1, 0) ELSE b.attempts END
                     FROM unnest(@back, @dues, @attempts) AS b(seq, due, attempts)
                     WHERE m.seq = b.seq AND m.claimed_by = @member;
+                SELECT pg_notify(@channel, '');
                 """,
                 connection);
             await using (command.ConfigureAwait(false))
             {
                 command.Parameters.Add(new NpgsqlParameter<long[]>("done", done));
                 command.Parameters.Add(new NpgsqlParameter<string>("member", _member));
+                command.Parameters.Add(new NpgsqlParameter<string>("channel", _transport.NotifyChannel)); // the other members: keys unblocked, rows back
                 command.Parameters.Add(new NpgsqlParameter<long[]>("back", [.. back.Select(b => b.Seq)]));
                 command.Parameters.Add(new NpgsqlParameter<DateTime?[]>("dues", [.. back.Select(b => b.Due?.UtcDateTime)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
                 command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", [.. back.Select(b => b.Attempts)]));
@@ -377,9 +435,9 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // the database away: the next round tries again (claims last a whole lease)
+                // the database away (or anything else): the next round tries again (claims last a whole lease)
             }
         }
     }
@@ -408,9 +466,9 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // the database away: keep the last value
+                // the database away (or anything else): keep the last value
                 try
                 {
                     await Task.Delay(TimeSpan.FromSeconds(1), _transport.Time, stop).ConfigureAwait(false);
@@ -441,6 +499,10 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         catch (TimeoutException)
         {
             ended = false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            PostgresLog.ClaimFailed(_transport.Logger, ex, Name, TimeSpan.Zero); // a loop that failed must not stop the stop
         }
 
         Lanes.Complete();

@@ -18,6 +18,10 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         Options = options;
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "herald";
+
+        // Herald's own connections run READ COMMITTED whatever the server's default (a single-statement append or
+        // publish has no BEGIN to say so): waiting on the positions row, or on a claimed row, needs it.
+        builder.ConnectionStringBuilder.Options = (builder.ConnectionStringBuilder.Options + @" -c default_transaction_isolation=read\ committed").Trim();
         DataSource = builder.Build();
         Database = builder.ConnectionStringBuilder.Database;
         Schema = PostgresSchema.Quote(options.Schema);

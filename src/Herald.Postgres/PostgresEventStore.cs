@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -22,6 +23,9 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     private readonly bool _ownsDatabase;
     private readonly CloudEventJsonFormatter _formatter;
     private readonly object _signalLock = new();
+    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private Task? _writer;
+    private bool _disposed;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Opens the store in the schema <paramref name="options"/> names (created or migrated at the first use).</summary>
@@ -66,27 +70,118 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         }
         else
         {
-            NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-            NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
-            await using ConfiguredAsyncDisposable txScope = tx.ConfigureAwait(false);
-            result = await AppendAsync(connection, tx, streamId, ids, types, encoded, expectedVersion, cancellationToken).ConfigureAwait(false);
-            await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            Signal();
+            // Group commit: appends made at the same time share one transaction (each its own function call, so a
+            // refused expected version refuses that append alone), one round trip, one commit.
+            var pending = new PendingAppend(streamId, expectedVersion, ids, types, encoded, cancellationToken);
+            lock (_signalLock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                _writer ??= Task.Run(WriteLoopAsync, CancellationToken.None);
+                _appends.Writer.TryWrite(pending);
+            }
+
+#pragma warning disable VSTHRD003 // completed by this store's writer loop after the commit
+            result = await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
         }
 
         return result;
     }
 
+    /// <summary>Writes what waits, up to 64 appends in one batch; each completes with its own result once the batch committed.</summary>
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingAppend>(64);
+        ChannelReader<PendingAppend> reader = _appends.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < 64 && reader.TryRead(out PendingAppend? next))
+            {
+                if (next.Cancellation.IsCancellationRequested)
+                {
+                    next.Done.TrySetCanceled(next.Cancellation); // cancelled before it was written: nothing is
+                }
+                else
+                {
+                    batch.Add(next);
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await WriteAsync(batch).ConfigureAwait(false);
+                Signal();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                foreach (PendingAppend failed in batch)
+                {
+                    failed.Done.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<PendingAppend> batch)
+    {
+        NpgsqlConnection connection = await _database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlBatch(connection);
+        await using ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
+        foreach (PendingAppend append in batch)
+        {
+            command.BatchCommands.Add(AppendCommand(append.StreamId, append.Expected, append.Ids, append.Types, append.Encoded));
+        }
+
+        // One batch: one implicit transaction, committed once every result has been read.
+        var results = new List<(PendingAppend Append, bool Accepted, long Actual, AppendResult Result)>(batch.Count);
+        NpgsqlDataReader reader = await command.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            foreach (PendingAppend append in batch)
+            {
+                await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                results.Add((append, reader.GetBoolean(0), reader.GetInt64(1), new AppendResult(reader.GetInt64(2), reader.GetInt64(3))));
+                await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        foreach ((PendingAppend append, bool accepted, long actual, AppendResult result) in results)
+        {
+            if (accepted)
+            {
+                append.Done.TrySetResult(result);
+            }
+            else
+            {
+                append.Done.TrySetException(new WrongExpectedVersionException(append.StreamId, append.Expected, actual));
+            }
+        }
+    }
+
+    private NpgsqlBatchCommand AppendCommand(string streamId, ExpectedVersion expectedVersion, string[] ids, string[] types, byte[][] encoded) =>
+        new($"SELECT accepted, actual, next_version, last_position FROM {S}.append_events($1, $2, $3, $4, $5)")
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = streamId },
+                new NpgsqlParameter<long> { TypedValue = expectedVersion.Value },
+                new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new NpgsqlParameter<string[]> { TypedValue = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new NpgsqlParameter<byte[][]> { TypedValue = encoded, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea },
+            },
+        };
+
     private async Task<AppendResult> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string streamId, string[] ids, string[] types, byte[][] encoded, ExpectedVersion expectedVersion, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlCommand($"SELECT accepted, actual, next_version, last_position FROM {S}.append_events($1, $2, $3, $4, $5)", connection, tx);
+        var command = new NpgsqlBatch(connection, tx) { BatchCommands = { AppendCommand(streamId, expectedVersion, ids, types, encoded) } };
         await using ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expectedVersion.Value });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = encoded, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -307,9 +402,31 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     /// <inheritdoc />
     public TEvent Decode<TEvent>(RecordedEvent recordedEvent) => StoredEvents.Decode<TEvent>(_formatter, recordedEvent);
 
-    /// <summary>Closes the store's connections (when it made its own data source).</summary>
+    /// <summary>Writes the appends already made, then closes the store's connections (when it made its own data source).</summary>
     public async ValueTask DisposeAsync()
     {
+        Task? writer;
+        lock (_signalLock)
+        {
+            _disposed = true;
+            _appends.Writer.TryComplete();
+            writer = _writer;
+        }
+
+        if (writer is not null)
+        {
+            try
+            {
+#pragma warning disable VSTHRD003 // this store's own loop
+                await writer.WaitAsync(TimeSpan.FromSeconds(30), _database.Options.TimeProvider).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+            }
+            catch (TimeoutException)
+            {
+                // the database away: what is left fails with its connection's timeout
+            }
+        }
+
         if (_ownsDatabase)
         {
             await _database.DisposeAsync().ConfigureAwait(false);
@@ -354,6 +471,12 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
             async (reader, ct) => await reader.ReadAsync(ct).ConfigureAwait(false) && !await reader.IsDBNullAsync(0, ct).ConfigureAwait(false) ? await reader.GetFieldValueAsync<T>(0, ct).ConfigureAwait(false) : default!,
             cancellationToken,
             parameters);
+
+    /// <summary>An append waiting for the writer.</summary>
+    private sealed record PendingAppend(string StreamId, ExpectedVersion Expected, string[] Ids, string[] Types, byte[][] Encoded, CancellationToken Cancellation)
+    {
+        public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(string sql, CancellationToken cancellationToken, params object[] parameters) =>
         QueryAsync<IReadOnlyList<RecordedEvent>>(

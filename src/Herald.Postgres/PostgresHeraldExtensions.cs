@@ -26,7 +26,7 @@ public static class PostgresHeraldExtensions
         configure?.Invoke(options);
         options.TimeProvider = builder.Bus.TimeProvider == TimeProvider.System ? options.TimeProvider : builder.Bus.TimeProvider;
         var database = new PostgresDatabase(options); // validates
-        builder.Bus.TransportFactory = context => new PostgresTransport(database, context, ownsDatabase: true);
+        builder.Bus.TransportFactory = context => new PostgresTransport(database, context, ownsDatabase: true); // as UseSqlite: the bus closes it
         builder.Services.AddSingleton(options);
         builder.Services.TryAddSingleton(_ => new PostgresEventStore(database, ownsDatabase: false));
         builder.Services.TryAddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());

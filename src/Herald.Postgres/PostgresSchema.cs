@@ -106,9 +106,10 @@ internal static class PostgresSchema
             group_name text NOT NULL,
             event_id text NOT NULL,
             topic text NOT NULL,
-            key text,
+            key text, -- for groups ordered by key only
             envelope bytea NOT NULL,
             due timestamptz NOT NULL DEFAULT now(),
+            scheduled boolean NOT NULL DEFAULT false, -- a delayed publish: takes its place (a new seq) when due
             attempts int NOT NULL DEFAULT 0,
             claimed_by text,
             claimed_until timestamptz,

@@ -104,12 +104,9 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                 NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    NpgsqlTransaction tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, _stop.Token).ConfigureAwait(false);
-                    await using (tx.ConfigureAwait(false))
-                    {
-                        await InsertAsync(connection, tx, batch, _stop.Token).ConfigureAwait(false);
-                        await tx.CommitAsync(_stop.Token).ConfigureAwait(false);
-                    }
+                    // The insert and the notification are one batch: one round trip, one implicit transaction, committed
+                    // (and flushed) when it returns.
+                    await InsertAsync(connection, null, batch, _stop.Token).ConfigureAwait(false);
                 }
 
                 foreach (Pending pending in batch)
@@ -131,7 +128,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     }
 
     /// <summary>One row per event and matching group, in publish order, and a notification; unrouted events are reported.</summary>
-    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<Pending> batch, CancellationToken cancellationToken)
+    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<Pending> batch, CancellationToken cancellationToken)
     {
         string[] ids = new string[batch.Count];
         string[] topics = new string[batch.Count];
@@ -153,8 +150,8 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
             {
                 new NpgsqlBatchCommand(
                     $"""
-                    INSERT INTO {S}.messages (group_name, event_id, topic, key, envelope, due)
-                    SELECT g.name, e.id, e.topic, e.key, e.envelope, coalesce(e.due, now())
+                    INSERT INTO {S}.messages (group_name, event_id, topic, key, envelope, due, scheduled)
+                    SELECT g.name, e.id, e.topic, CASE WHEN g.ordered THEN e.key END, e.envelope, coalesce(e.due, now()), e.due IS NOT NULL
                     FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[]) WITH ORDINALITY AS e(id, topic, key, envelope, due, n)
                     JOIN {S}.groups g ON '.' || e.topic ~ g.regex
                     ORDER BY e.n, g.name

@@ -116,6 +116,27 @@ public sealed class PostgresTransportTests(PostgresServer server, ITestOutputHel
         Assert.Equal(3, entries.Select(e => e.Member).Distinct().Count());
     }
 
+    /// <summary>
+    /// In a group ordered by key, a delayed publish waits outside the order: the key's events published after it are
+    /// handled now, and it comes when due (then after them).
+    /// </summary>
+    [Fact]
+    public async Task ADelayedPublish_DoesNotHoldBackItsKey_InAnOrderedGroup()
+    {
+        string cs = await server.CreateDatabaseAsync("delay");
+        var log = new Log();
+        await using HeraldTestHarness member = await StartAsync(cs, h => h.AddHandler<Slow, UserCreated>(o => { o.Group = "workers"; o.OrderedByKey = true; }), log, "a");
+        await member.Bus.PublishAsync(new UserCreated(0, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Key = "k", Delay = TimeSpan.FromSeconds(3) });
+        for (int i = 1; i <= 3; i++)
+        {
+            await member.Bus.PublishAsync(new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Key = "k" });
+        }
+
+        await Poll.UntilAsync(() => log.Entries.Count >= 3, TimeSpan.FromSeconds(2.5), () => $"{log.Entries.Count} of the 3 undelayed events handled before the delayed one was due");
+        await Poll.UntilAsync(() => log.Entries.Count >= 4, TimeSpan.FromSeconds(30), () => "the delayed event never came");
+        Assert.Equal([1L, 2, 3, 0], log.Entries.Select(e => e.Id));
+    }
+
     /// <summary>Three members of an unordered group share its events: each handled once, by one member, each member some.</summary>
     [Fact]
     public async Task ThreeCompetingMembers_ShareTheWork_EachEventOnce()

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Herald.Benchmarks.Broker;
+using Herald.Benchmarks.Fanout;
+using Herald.Postgres;
+using JasperFx.Events;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Herald.Benchmarks.Durable;
+
+/// <summary>
+/// `postgres [--quick] [--runs N] [--only a,b]`: Herald on PostgreSQL next to raw Npgsql doing the same writes, and
+/// Herald's event store next to Marten's, on one private server (eng/postgres-local.sh: initdb in a temp directory,
+/// 127.0.0.1, the server's defaults: fsync and synchronous_commit on; stopped at the end). Each run gets a fresh
+/// database after a warm-up in another. Herald runs as users run it: AddHerald in a service provider with logging and
+/// default options. Writes the section between the postgres markers of docs/benchmarks.md (quick: benchmarks.quick.md).
+/// </summary>
+internal static class PostgresBenchmark
+{
+    private const string Begin = "<!-- postgres:begin (written by the postgres command; edit outside these markers) -->";
+    private const string End = "<!-- postgres:end -->";
+    private const int Concurrent = 200;
+    private const int Appenders = 16;
+
+    public static async Task<int> RunAsync(bool quick, int runs, string[] only)
+    {
+        int singles = quick ? 300 : 2_000;
+        int many = quick ? 3_000 : 20_000;
+        var scenarios = new (string Name, string What, int Events, Func<string, int, Task<double>> Run)[]
+        {
+            ("raw-insert-commit", "raw Npgsql: one INSERT of the row and its commit per event, one writer", singles, (cs, n) => RawAsync(cs, n, batch: 1)),
+            ("herald-publish", "Herald: one publisher, `await PublishAsync` per event (one consumer group: one row per event)", singles, (cs, n) => PublishAsync(cs, n, publishers: 1)),
+            ("raw-batch100", "raw Npgsql: 100 rows per INSERT (unnest) and commit, one writer", many, (cs, n) => RawAsync(cs, n, batch: 100)),
+            ("herald-concurrent", $"Herald: {Concurrent} concurrent publishers (group commit)", many, (cs, n) => PublishAsync(cs, n, publishers: Concurrent)),
+            ("store-append", "Herald event store: `AppendAsync` of one event per call, one writer", singles, (cs, n) => AppendAsync(cs, n, writers: 1)),
+            ("marten-append", "Marten 9 (quick append mode): `Events.Append` + `SaveChangesAsync` of one event per call, one writer", singles, (cs, n) => MartenAsync(cs, n, writers: 1)),
+            ("store-append-concurrent", $"Herald event store: {Appenders} writers, one event per call, each its own stream", many / 4, (cs, n) => AppendAsync(cs, n, writers: Appenders)),
+            ("marten-append-concurrent", $"Marten 9 (quick append): {Appenders} writers, one event per call, each its own stream", many / 4, (cs, n) => MartenAsync(cs, n, writers: Appenders)),
+        };
+
+        (string admin, Func<Task> stop) = await StartServerAsync();
+        var results = new List<(string Name, string What, int Events, double Median, double Min, double Max)>();
+        int databases = 0;
+        try
+        {
+            foreach ((string name, string what, int events, Func<string, int, Task<double>> run) in scenarios.Where(s => only.Length == 0 || only.Contains(s.Name)))
+            {
+                var rates = new List<double>();
+                for (int i = 0; i < runs; i++)
+                {
+                    await run(await CreateDatabaseAsync(admin, ++databases), Math.Max(50, events / 10)); // warm-up, in its own database
+                    double rate = await run(await CreateDatabaseAsync(admin, ++databases), events);
+                    rates.Add(rate);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-26} run {i + 1}/{runs}: {rate,10:N0} events/s"));
+                }
+
+                double[] sorted = [.. rates.Order()];
+                results.Add((name, what, events, sorted[sorted.Length / 2], sorted[0], sorted[^1]));
+            }
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await stop();
+        }
+
+        string report = Report(results, quick, runs);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        await ReportSection.WriteAsync(Begin, End, report, quick);
+        return 0;
+    }
+
+    private static string Report(List<(string Name, string What, int Events, double Median, double Min, double Max)> results, bool quick, int runs)
+    {
+        StringBuilder md = ReportSection.Start(
+            Begin,
+            $"On PostgreSQL: Herald next to raw Npgsql and Marten{(quick ? " (quick mode)" : string.Empty)}",
+            ReportSection.Command("postgres", quick, runs),
+            "; PostgreSQL 15 from Debian on 127.0.0.1 (initdb defaults: fsync on, synchronous_commit on), on the same cores",
+            string.Create(CultureInfo.InvariantCulture, $"{runs} runs per scenario, each in a fresh database after a warm-up in another; rows are the structured CloudEvents Herald stores; Herald through AddHerald with default options; medians and min-max."));
+        md.AppendLine("| scenario | what | events | events/s (median) | min-max |");
+        md.AppendLine("|---|---|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Events:N0} | {r.Median:N0} | {r.Min:N0}-{r.Max:N0} |");
+        }
+
+        double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
+        md.AppendLine();
+        md.AppendLine("| target | measured | met |");
+        md.AppendLine("|---|---:|:---:|");
+        void Ratio(string target, string a, string b, double bound)
+        {
+            if (Get(a) > 0 && Get(b) > 0)
+            {
+                double ratio = Get(a) / Get(b);
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {(bound == 0 ? "-" : ratio >= bound ? "yes" : "**no**")} |");
+            }
+        }
+
+        Ratio("one commit per event: Herald publish >= 0.80x raw inserts", "herald-publish", "raw-insert-commit", 0.80);
+        Ratio("concurrent publishers (group commit) >= 0.70x raw batched inserts", "herald-concurrent", "raw-batch100", 0.70);
+        Ratio("(no target) event store single appends vs Marten", "store-append", "marten-append", 0);
+        Ratio("(no target) event store concurrent appends vs Marten", "store-append-concurrent", "marten-append-concurrent", 0);
+        md.Append(End);
+        return md.ToString();
+    }
+
+    private static Envelope Event(long i) =>
+        new("user.created", new UserCreated(i, $"user{i}@example.com", Stopwatch.GetTimestamp()), TimeProvider.System.GetUtcNow()) { Subject = $"user-{i % 1000}" };
+
+    private static readonly CloudEventJsonFormatter Formatter = new(new SystemTextJsonEventSerializer());
+
+    /// <summary>The ceiling: the same rows (id, topic, key, the envelope Herald stores) into a plain table, straight through Npgsql.</summary>
+    private static async Task<double> RawAsync(string cs, int events, int batch)
+    {
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync();
+        await using (var create = new NpgsqlCommand("CREATE TABLE messages (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id text NOT NULL, topic text NOT NULL, key text, envelope bytea NOT NULL)", connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        byte[][] rows = [.. Enumerable.Range(0, events).Select(i => Formatter.Encode(Event(i)))];
+        var clock = Stopwatch.StartNew();
+        for (int start = 0; start < events; start += batch)
+        {
+            int count = Math.Min(batch, events - start);
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO messages (event_id, topic, key, envelope) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])",
+                connection);
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. Enumerable.Range(start, count).Select(_ => Guid.CreateVersion7().ToString())], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. Enumerable.Repeat("user.created", count)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. Enumerable.Range(start, count).Select(i => $"user-{i % 1000}")], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = rows[start..(start + count)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            await insert.ExecuteNonQueryAsync(); // one statement: its own transaction, committed (and flushed) when it returns
+        }
+
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> PublishAsync(string cs, int events, int publishers)
+    {
+        await RegisterGroupAsync(cs);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddHerald(h => h.UsePostgres(cs));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        EventBus bus = provider.GetRequiredService<EventBus>();
+        await bus.PublishAsync(Event(-1)); // connected, the schema checked
+        long next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, publishers).Select(_ => Task.Run(async () =>
+        {
+            for (long i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+            {
+                await bus.PublishAsync(Event(i));
+            }
+        })));
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>One consumer group for user.created, as a stopped consumer leaves it (the publishes write its rows; nobody reads them).</summary>
+    private static async Task RegisterGroupAsync(string cs)
+    {
+        await using (var store = new PostgresEventStore(new PostgresOptions { ConnectionString = cs }))
+        {
+            await store.GetLastPositionAsync(); // the schema made
+        }
+
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync();
+        await using var insert = new NpgsqlCommand("INSERT INTO herald.groups (name, pattern, regex, ordered) VALUES ('workers', 'user.created', $1, false)", connection);
+        insert.Parameters.AddWithValue(PostgresPatterns.Regex(TopicPattern.Parse("user.created")));
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<double> AppendAsync(string cs, int events, int writers)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddHerald(h => h.UsePostgres(cs));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IEventStore store = provider.GetRequiredService<IEventStore>();
+        await store.AppendAsync("warm-0", [Event(-1)], ExpectedVersion.Any);
+        long next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (long i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+            {
+                await store.AppendAsync($"user-{w}", [Event(i)], ExpectedVersion.Any);
+            }
+        })));
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> MartenAsync(string cs, int events, int writers)
+    {
+        await using DocumentStore store = DocumentStore.For(o =>
+        {
+            o.Connection(cs);
+            o.Events.AppendMode = EventAppendMode.Quick; // Marten's fastest append
+            o.Events.StreamIdentity = StreamIdentity.AsString;
+        });
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await using (IDocumentSession warm = store.LightweightSession())
+        {
+            warm.Events.Append("warm-0", new UserCreated(-1, "w", 0));
+            await warm.SaveChangesAsync();
+        }
+
+        long next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (long i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+            {
+                await using IDocumentSession session = store.LightweightSession();
+                session.Events.Append($"user-{w}", new UserCreated(i, $"user{i}@example.com", Stopwatch.GetTimestamp()));
+                await session.SaveChangesAsync();
+            }
+        })));
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<string> CreateDatabaseAsync(string admin, int n)
+    {
+        string name = string.Create(CultureInfo.InvariantCulture, $"bench_{n}");
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await create.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Starts a private PostgreSQL with eng/postgres-local.sh in a temporary directory, on a free loopback port.</summary>
+    private static async Task<(string ConnectionString, Func<Task> Stop)> StartServerAsync()
+    {
+        string root = FanoutRunner.FindRepositoryRoot() ?? throw new InvalidOperationException("the postgres benchmark runs from the repository (it starts PostgreSQL with eng/postgres-local.sh)");
+        string script = Path.Combine(root, "eng", "postgres-local.sh");
+        DirectoryInfo home = Directory.CreateTempSubdirectory("herald-bench-pg-");
+        int port = Random.Shared.Next(20_000, 40_000);
+        string output = await BrokerBenchmark.ScriptAsync(script, home.FullName, "start", port.ToString(CultureInfo.InvariantCulture));
+        string cs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("Host=", StringComparison.Ordinal)).Trim() + ";Pooling=true;Maximum Pool Size=300";
+        Console.WriteLine($"PostgreSQL started: {cs}");
+        return (cs, async () =>
+        {
+            await BrokerBenchmark.ScriptAsync(script, home.FullName, "stop");
+            try
+            {
+                home.Delete(recursive: true);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // owned by the postgres user: the temp directory stays
+            }
+        });
+    }
+}
