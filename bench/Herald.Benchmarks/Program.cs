@@ -33,6 +33,10 @@ switch (command)
     case "postgres":
         int pgRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int pr) && pr > 0 ? pr : 3;
         return await Herald.Benchmarks.Durable.PostgresBenchmark.RunAsync(args.Contains("--quick"), pgRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
+    case "pg-member":
+        return await Herald.Benchmarks.Durable.PostgresBenchmark.MemberAsync(args[1]);
+    case "pg-raw-member":
+        return await Herald.Benchmarks.Durable.PostgresBenchmark.RawMemberAsync(args[1]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
         return 0;

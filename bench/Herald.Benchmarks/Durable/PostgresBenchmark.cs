@@ -25,6 +25,7 @@ internal static class PostgresBenchmark
     private const string End = "<!-- postgres:end -->";
     private const int Concurrent = 200;
     private const int Appenders = 16;
+    private const int InFlight = 64;
 
     public static async Task<int> RunAsync(bool quick, int runs, string[] only)
     {
@@ -36,6 +37,8 @@ internal static class PostgresBenchmark
             ("herald-publish", "Herald: one publisher, `await PublishAsync` per event (one consumer group: one row per event)", singles, (cs, n) => PublishAsync(cs, n, publishers: 1)),
             ("raw-batch100", "raw Npgsql: 100 rows per INSERT (unnest) and commit, one writer", many, (cs, n) => RawAsync(cs, n, batch: 100)),
             ("herald-concurrent", $"Herald: {Concurrent} concurrent publishers (group commit)", many, (cs, n) => PublishAsync(cs, n, publishers: Concurrent)),
+            ("raw-end-to-end", $"raw Npgsql: {InFlight} writers inserting one row each; three consumer processes taking 32 rows at a time (`DELETE … FOR UPDATE SKIP LOCKED RETURNING`), decoding each event", many, (cs, n) => EndToEndAsync(cs, n, raw: true)),
+            ("herald-end-to-end", $"Herald: {InFlight} concurrent publishers; one consumer group of three member processes (default Generic Host, default pipeline, the inbox in PostgreSQL)", many, (cs, n) => EndToEndAsync(cs, n, raw: false)),
             ("store-append", "Herald event store: `AppendAsync` of one event per call, one writer", singles, (cs, n) => AppendAsync(cs, n, writers: 1)),
             ("marten-append", "Marten 9 (quick append mode): `Events.Append` + `SaveChangesAsync` of one event per call, one writer", singles, (cs, n) => MartenAsync(cs, n, writers: 1)),
             ("store-append-concurrent", $"Herald event store: {Appenders} writers, one event per call, each its own stream", many / 4, (cs, n) => AppendAsync(cs, n, writers: Appenders)),
@@ -105,6 +108,7 @@ internal static class PostgresBenchmark
 
         Ratio("one commit per event: Herald publish >= 0.80x raw inserts", "herald-publish", "raw-insert-commit", 0.80);
         Ratio("concurrent publishers (group commit) >= 0.70x raw batched inserts", "herald-concurrent", "raw-batch100", 0.70);
+        Ratio("(no target) publish to handler, three consumer processes, vs raw", "herald-end-to-end", "raw-end-to-end", 0);
         Ratio("(no target) event store single appends vs Marten", "store-append", "marten-append", 0);
         Ratio("(no target) event store concurrent appends vs Marten", "store-append-concurrent", "marten-append-concurrent", 0);
         md.Append(End);
@@ -227,6 +231,164 @@ internal static class PostgresBenchmark
             }
         })));
         return events / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Events/s from the first publish until the three member processes have handled (and deleted) every row.</summary>
+    private static async Task<double> EndToEndAsync(string cs, int events, bool raw)
+    {
+        string table;
+        if (raw)
+        {
+            table = "messages";
+            await using var connection = new NpgsqlConnection(cs);
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand("CREATE TABLE messages (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id text NOT NULL, topic text NOT NULL, key text, envelope bytea NOT NULL)", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        else
+        {
+            table = "herald.messages";
+        }
+
+        var members = new List<Process>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+                start.ArgumentList.Add(raw ? "pg-raw-member" : "pg-member");
+                start.ArgumentList.Add(cs);
+                Process member = Process.Start(start)!;
+                members.Add(member);
+                string? line;
+                while ((line = await member.StandardOutput.ReadLineAsync()) != "READY")
+                {
+                    if (line is null)
+                    {
+                        throw new InvalidOperationException("a member process ended before it was ready");
+                    }
+                }
+            }
+
+            byte[][] rows = raw ? [.. Enumerable.Range(0, events).Select(i => Formatter.Encode(Event(i)))] : [];
+            ServiceProvider? provider = null;
+            EventBus? bus = null;
+            if (!raw)
+            {
+                var services = new ServiceCollection();
+                services.AddLogging();
+                services.AddHerald(h => h.UsePostgres(cs));
+                provider = services.BuildServiceProvider();
+                bus = provider.GetRequiredService<EventBus>();
+            }
+
+            await using var probe = new NpgsqlConnection(cs);
+            await probe.OpenAsync();
+            long next = -1;
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, InFlight).Select(_ => Task.Run(async () =>
+            {
+                await using var connection = raw ? new NpgsqlConnection(cs) : null;
+                if (connection is not null)
+                {
+                    await connection.OpenAsync();
+                }
+
+                for (long i = Interlocked.Increment(ref next); i < events; i = Interlocked.Increment(ref next))
+                {
+                    if (bus is not null)
+                    {
+                        await bus.PublishAsync(Event(i));
+                        continue;
+                    }
+
+                    await using var insert = new NpgsqlCommand("INSERT INTO messages (event_id, topic, key, envelope) VALUES ($1, 'user.created', $2, $3)", connection);
+                    insert.Parameters.AddWithValue(Guid.CreateVersion7().ToString());
+                    insert.Parameters.AddWithValue($"user-{i % 1000}");
+                    insert.Parameters.AddWithValue(rows[i]);
+                    await insert.ExecuteNonQueryAsync();
+                }
+            })));
+
+            await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", probe);
+            while ((long)(await count.ExecuteScalarAsync())! > 0)
+            {
+                await Task.Delay(20);
+            }
+
+            double rate = events / clock.Elapsed.TotalSeconds;
+            if (provider is not null)
+            {
+                await provider.DisposeAsync();
+            }
+
+            return rate;
+        }
+        finally
+        {
+            foreach (Process member in members)
+            {
+                member.Kill();
+                await member.WaitForExitAsync();
+                member.Dispose();
+            }
+        }
+    }
+
+    /// <summary>`pg-member {connection string}`: a Herald member of group "workers" in a default Generic Host, until killed.</summary>
+    public static async Task<int> MemberAsync(string cs)
+    {
+        Microsoft.Extensions.Hosting.HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddHerald(h =>
+        {
+            h.UsePostgres(cs);
+            h.AddHandler<DecodedHandler, UserCreated>(o => { o.Group = "workers"; o.Concurrency = 4; });
+        });
+        using Microsoft.Extensions.Hosting.IHost host = builder.Build();
+        await host.StartAsync();
+        Console.WriteLine("READY");
+        await Task.Delay(Timeout.Infinite);
+        return 0;
+    }
+
+    /// <summary>`pg-raw-member {connection string}`: takes 32 rows at a time and decodes each, until killed.</summary>
+    public static async Task<int> RawMemberAsync(string cs)
+    {
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync();
+        Console.WriteLine("READY");
+        long decoded = 0;
+        while (true)
+        {
+            var taken = new List<byte[]>(32);
+            await using (var take = new NpgsqlCommand("DELETE FROM messages WHERE seq IN (SELECT seq FROM messages ORDER BY seq LIMIT 32 FOR UPDATE SKIP LOCKED) RETURNING envelope", connection))
+            await using (NpgsqlDataReader reader = await take.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    taken.Add(reader.GetFieldValue<byte[]>(0));
+                }
+            }
+
+            foreach (byte[] row in taken)
+            {
+                Envelope envelope = CloudEventJsonFormatter.Decode(row);
+                if (Formatter.DecodeData(envelope, typeof(UserCreated)) is UserCreated)
+                {
+                    decoded++;
+                }
+            }
+
+            if (taken.Count == 0)
+            {
+                await Task.Delay(10); // nothing to take: look again shortly
+            }
+        }
+    }
+
+    internal sealed class DecodedHandler : IEventHandler<UserCreated>
+    {
+        public Task HandleAsync(EventContext<UserCreated> context, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static async Task<string> CreateDatabaseAsync(string admin, int n)
