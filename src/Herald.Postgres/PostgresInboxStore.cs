@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Npgsql;
 
 namespace Herald.Postgres;
@@ -14,6 +15,8 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     private readonly PostgresDatabase _database;
     private readonly bool _ownsDatabase;
     private readonly ConcurrentDictionary<(string Consumer, string EventId), byte> _claims = new();
+    private readonly Channel<PendingRecord> _records = Channel.CreateUnbounded<PendingRecord>(new UnboundedChannelOptions { SingleReader = true });
+    private Task? _writer;
     private long _prunedAt;
 
     /// <summary>Opens the inbox in the schema <paramref name="options"/> names (created or migrated at the first use).</summary>
@@ -92,39 +95,98 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Records written together: what the process's handlers complete at the same time goes into one insert (one round
+    /// trip, committed without waiting for the disk: the acknowledgement that follows is written after it, and the
+    /// WAL is in order, so a crash loses both or neither). Completes once the record is committed; the claim is held
+    /// until then, so a concurrent duplicate cannot slip between.
+    /// </remarks>
     public async ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
+        var pending = new PendingRecord(consumer, eventId);
         try
         {
-            NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            lock (_records)
             {
-                long now = _database.Options.TimeProvider.GetTimestamp();
-                bool prune = _database.Options.TimeProvider.GetElapsedTime(Interlocked.Read(ref _prunedAt), now) > TimeSpan.FromMinutes(1)
-                             && Interlocked.Exchange(ref _prunedAt, now) != now;
-                // Without waiting for the disk: the acknowledgement that follows is written after this record (the WAL
-                // is in order), so a crash loses both or neither, and losing both means one redelivery, handled again.
-                var command = new NpgsqlCommand(
-                    $"SELECT set_config('synchronous_commit', 'off', true); INSERT INTO {S}.inbox (consumer, event_id) VALUES (@c, @i) ON CONFLICT DO NOTHING"
-                    + (prune ? $"; DELETE FROM {S}.inbox WHERE time < now() - @keep" : ""),
-                    connection);
-                await using (command.ConfigureAwait(false))
+                if (!_records.Writer.TryWrite(pending))
                 {
-                    command.Parameters.Add(new NpgsqlParameter<string>("c", consumer));
-                    command.Parameters.Add(new NpgsqlParameter<string>("i", eventId));
-                    if (prune)
-                    {
-                        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("keep", _database.Options.InboxRetention));
-                    }
-
-                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    throw new ObjectDisposedException(nameof(PostgresInboxStore)); // never a wait that nothing ends
                 }
+
+                _writer ??= Task.Run(WriteLoopAsync, CancellationToken.None);
             }
+
+#pragma warning disable VSTHRD003 // completed by this store's writer loop after the commit
+            await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
         }
         finally
         {
             _claims.TryRemove((consumer, eventId), out _);
         }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        ChannelReader<PendingRecord> reader = _records.Reader;
+        var batch = new List<PendingRecord>(512);
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < 512 && reader.TryRead(out PendingRecord? next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                await WriteAsync(batch).ConfigureAwait(false);
+                foreach (PendingRecord record in batch)
+                {
+                    record.Done.TrySetResult();
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                foreach (PendingRecord record in batch)
+                {
+                    record.Done.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<PendingRecord> batch)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _database.Options.TimeProvider);
+        NpgsqlConnection connection = await _database.OpenAsync(timeout.Token).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            long now = _database.Options.TimeProvider.GetTimestamp();
+            bool prune = _database.Options.TimeProvider.GetElapsedTime(Interlocked.Read(ref _prunedAt), now) > TimeSpan.FromMinutes(1)
+                         && Interlocked.Exchange(ref _prunedAt, now) != now;
+            var command = new NpgsqlCommand(
+                $"SELECT set_config('synchronous_commit', 'off', true); INSERT INTO {S}.inbox (consumer, event_id) SELECT * FROM unnest(@c, @i) ON CONFLICT DO NOTHING"
+                + (prune ? $"; DELETE FROM {S}.inbox WHERE time < now() - @keep" : ""),
+                connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string[]>("c", [.. batch.Select(r => r.Consumer)]));
+                command.Parameters.Add(new NpgsqlParameter<string[]>("i", [.. batch.Select(r => r.EventId)]));
+                if (prune)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<TimeSpan>("keep", _database.Options.InboxRetention));
+                }
+
+                await command.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A record waiting for the writer.</summary>
+    private sealed record PendingRecord(string Consumer, string EventId)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <inheritdoc />
@@ -134,9 +196,30 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Closes the store's connections (when it made its own data source).</summary>
+    /// <summary>Writes the records already completed, then closes the store's connections (when it made its own data source).</summary>
     public async ValueTask DisposeAsync()
     {
+        Task? writer;
+        lock (_records)
+        {
+            _records.Writer.TryComplete();
+            writer = _writer;
+        }
+
+        if (writer is not null)
+        {
+            try
+            {
+#pragma warning disable VSTHRD003 // this store's own loop
+                await writer.WaitAsync(TimeSpan.FromSeconds(30), _database.Options.TimeProvider).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+            }
+            catch (TimeoutException)
+            {
+                // the database away: those records are lost, and their events may be handled again
+            }
+        }
+
         if (_ownsDatabase)
         {
             await _database.DisposeAsync().ConfigureAwait(false);
