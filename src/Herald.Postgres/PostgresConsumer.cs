@@ -320,6 +320,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
 
         if (!_outstanding.TryRemove(seq, out _))
         {
+            _retries.TryRemove(delivery.Envelope.Id, out _); // its retry goes with it
             return; // released at a stop already
         }
 

@@ -132,6 +132,7 @@ internal static class PostgresSchema
             event_id text NOT NULL,
             time timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (consumer, event_id));
+        CREATE INDEX inbox_time ON {s}.inbox (time);
         """,
     ];
 
