@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -23,9 +22,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     private readonly bool _ownsDatabase;
     private readonly CloudEventJsonFormatter _formatter;
     private readonly object _signalLock = new();
-    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
-    private Task? _writer;
-    private bool _disposed;
+    private readonly GroupCommit<PendingAppend, (bool Accepted, long Actual, AppendResult Result)> _appends;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Opens the store in the schema <paramref name="options"/> names (created or migrated at the first use).</summary>
@@ -40,6 +37,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         _database = database;
         _ownsDatabase = ownsDatabase;
         _formatter = new CloudEventJsonFormatter(database.Options.Serializer);
+        _appends = new(64, WriteAsync, database.Options.TimeProvider);
     }
 
     private string S => _database.Schema;
@@ -72,63 +70,15 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         {
             // Group commit: appends made at the same time share one transaction (each its own function call, so a
             // refused expected version refuses that append alone), one round trip, one commit.
-            var pending = new PendingAppend(streamId, expectedVersion, ids, types, encoded, cancellationToken);
-            lock (_signalLock)
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                _writer ??= Task.Run(WriteLoopAsync, CancellationToken.None);
-                _appends.Writer.TryWrite(pending);
-            }
-
-#pragma warning disable VSTHRD003 // completed by this store's writer loop after the commit
-            result = await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-#pragma warning restore VSTHRD003
+            (bool accepted, long actual, AppendResult appended) = await _appends.WriteAsync(new PendingAppend(streamId, expectedVersion, ids, types, encoded), cancellationToken).ConfigureAwait(false);
+            result = accepted ? appended : throw new WrongExpectedVersionException(streamId, expectedVersion, actual);
         }
 
         return result;
     }
 
-    /// <summary>Writes what waits, up to 64 appends in one batch; each completes with its own result once the batch committed.</summary>
-    private async Task WriteLoopAsync()
-    {
-        var batch = new List<PendingAppend>(64);
-        ChannelReader<PendingAppend> reader = _appends.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < 64 && reader.TryRead(out PendingAppend? next))
-            {
-                if (next.Cancellation.IsCancellationRequested)
-                {
-                    next.Done.TrySetCanceled(next.Cancellation); // cancelled before it was written: nothing is
-                }
-                else
-                {
-                    batch.Add(next);
-                }
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                await WriteAsync(batch).ConfigureAwait(false);
-                Signal();
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                foreach (PendingAppend failed in batch)
-                {
-                    failed.Done.TrySetException(ex);
-                }
-            }
-        }
-    }
-
-    private async Task WriteAsync(List<PendingAppend> batch)
+    /// <summary>Up to 64 appends in one batch: each its own function call, one implicit transaction, one commit.</summary>
+    private async Task<IReadOnlyList<(bool Accepted, long Actual, AppendResult Result)>> WriteAsync(IReadOnlyList<PendingAppend> batch)
     {
         NpgsqlConnection connection = await _database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
@@ -140,29 +90,20 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         }
 
         // One batch: one implicit transaction, committed once every result has been read.
-        var results = new List<(PendingAppend Append, bool Accepted, long Actual, AppendResult Result)>(batch.Count);
+        var results = new List<(bool Accepted, long Actual, AppendResult Result)>(batch.Count);
         NpgsqlDataReader reader = await command.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             foreach (PendingAppend append in batch)
             {
                 await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-                results.Add((append, reader.GetBoolean(0), reader.GetInt64(1), new AppendResult(reader.GetInt64(2), reader.GetInt64(3))));
+                results.Add((reader.GetBoolean(0), reader.GetInt64(1), new AppendResult(reader.GetInt64(2), reader.GetInt64(3))));
                 await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
 
-        foreach ((PendingAppend append, bool accepted, long actual, AppendResult result) in results)
-        {
-            if (accepted)
-            {
-                append.Done.TrySetResult(result);
-            }
-            else
-            {
-                append.Done.TrySetException(new WrongExpectedVersionException(append.StreamId, append.Expected, actual));
-            }
-        }
+        Signal(); // committed: the reader's end is the batch's end
+        return results;
     }
 
     private NpgsqlBatchCommand AppendCommand(string streamId, ExpectedVersion expectedVersion, string[] ids, string[] types, byte[][] encoded) =>
@@ -405,27 +346,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     /// <summary>Writes the appends already made, then closes the store's connections (when it made its own data source).</summary>
     public async ValueTask DisposeAsync()
     {
-        Task? writer;
-        lock (_signalLock)
-        {
-            _disposed = true;
-            _appends.Writer.TryComplete();
-            writer = _writer;
-        }
-
-        if (writer is not null)
-        {
-            try
-            {
-#pragma warning disable VSTHRD003 // this store's own loop
-                await writer.WaitAsync(TimeSpan.FromSeconds(30), _database.Options.TimeProvider).ConfigureAwait(false);
-#pragma warning restore VSTHRD003
-            }
-            catch (TimeoutException)
-            {
-                // the database away: what is left fails with its connection's timeout
-            }
-        }
+        await _appends.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); // the appends already made are written
 
         if (_ownsDatabase)
         {
@@ -473,10 +394,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
             parameters);
 
     /// <summary>An append waiting for the writer.</summary>
-    private sealed record PendingAppend(string StreamId, ExpectedVersion Expected, string[] Ids, string[] Types, byte[][] Encoded, CancellationToken Cancellation)
-    {
-        public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    private sealed record PendingAppend(string StreamId, ExpectedVersion Expected, string[] Ids, string[] Types, byte[][] Encoded);
 
     private Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(string sql, CancellationToken cancellationToken, params object[] parameters) =>
         QueryAsync<IReadOnlyList<RecordedEvent>>(

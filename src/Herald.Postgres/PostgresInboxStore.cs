@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Npgsql;
 
 namespace Herald.Postgres;
@@ -15,8 +14,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     private readonly PostgresDatabase _database;
     private readonly bool _ownsDatabase;
     private readonly ConcurrentDictionary<(string Consumer, string EventId), byte> _claims = new();
-    private readonly Channel<PendingRecord> _records = Channel.CreateUnbounded<PendingRecord>(new UnboundedChannelOptions { SingleReader = true });
-    private Task? _writer;
+    private readonly GroupCommit<(string Consumer, string EventId), bool> _records;
     private long _prunedAt;
 
     /// <summary>Opens the inbox in the schema <paramref name="options"/> names (created or migrated at the first use).</summary>
@@ -29,6 +27,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     {
         _database = database;
         _ownsDatabase = ownsDatabase;
+        _records = new GroupCommit<(string Consumer, string EventId), bool>(512, WriteAsync, database.Options.TimeProvider);
     }
 
     private string S => _database.Schema;
@@ -103,22 +102,9 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     /// </remarks>
     public async ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
-        var pending = new PendingRecord(consumer, eventId);
         try
         {
-            lock (_records)
-            {
-                if (!_records.Writer.TryWrite(pending))
-                {
-                    throw new ObjectDisposedException(nameof(PostgresInboxStore)); // never a wait that nothing ends
-                }
-
-                _writer ??= Task.Run(WriteLoopAsync, CancellationToken.None);
-            }
-
-#pragma warning disable VSTHRD003 // completed by this store's writer loop after the commit
-            await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-#pragma warning restore VSTHRD003
+            await _records.WriteAsync((consumer, eventId), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -126,37 +112,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         }
     }
 
-    private async Task WriteLoopAsync()
-    {
-        ChannelReader<PendingRecord> reader = _records.Reader;
-        var batch = new List<PendingRecord>(512);
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < 512 && reader.TryRead(out PendingRecord? next))
-            {
-                batch.Add(next);
-            }
-
-            try
-            {
-                await WriteAsync(batch).ConfigureAwait(false);
-                foreach (PendingRecord record in batch)
-                {
-                    record.Done.TrySetResult();
-                }
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                foreach (PendingRecord record in batch)
-                {
-                    record.Done.TrySetException(ex);
-                }
-            }
-        }
-    }
-
-    private async Task WriteAsync(List<PendingRecord> batch)
+    private async Task<IReadOnlyList<bool>> WriteAsync(IReadOnlyList<(string Consumer, string EventId)> batch)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _database.Options.TimeProvider);
         NpgsqlConnection connection = await _database.OpenAsync(timeout.Token).ConfigureAwait(false);
@@ -181,12 +137,8 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
                 await command.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
             }
         }
-    }
 
-    /// <summary>A record waiting for the writer.</summary>
-    private sealed record PendingRecord(string Consumer, string EventId)
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new bool[batch.Count];
     }
 
     /// <inheritdoc />
@@ -199,26 +151,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     /// <summary>Writes the records already completed, then closes the store's connections (when it made its own data source).</summary>
     public async ValueTask DisposeAsync()
     {
-        Task? writer;
-        lock (_records)
-        {
-            _records.Writer.TryComplete();
-            writer = _writer;
-        }
-
-        if (writer is not null)
-        {
-            try
-            {
-#pragma warning disable VSTHRD003 // this store's own loop
-                await writer.WaitAsync(TimeSpan.FromSeconds(30), _database.Options.TimeProvider).ConfigureAwait(false);
-#pragma warning restore VSTHRD003
-            }
-            catch (TimeoutException)
-            {
-                // the database away: those records are lost, and their events may be handled again
-            }
-        }
+        await _records.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); // the records already completed are written
 
         if (_ownsDatabase)
         {

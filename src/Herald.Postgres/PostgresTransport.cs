@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Threading.Channels;
 using Herald.Transport;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -22,11 +21,10 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     private readonly PostgresDatabase _database;
     private readonly TransportContext _context;
     private readonly bool _ownsDatabase;
-    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly GroupCommit<Pending, bool> _publishes;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<PostgresConsumer> _consumers = [];
-    private readonly Task _writer;
     private Task? _listener;
     private bool _disposed;
 
@@ -36,7 +34,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         _context = context;
         _ownsDatabase = ownsDatabase;
         Formatter = new CloudEventJsonFormatter(database.Options.Serializer);
-        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        _publishes = new GroupCommit<Pending, bool>(MaxBatch, WriteAsync, database.Options.TimeProvider);
     }
 
     public PostgresDatabase Database => _database;
@@ -66,65 +64,42 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         ArgumentNullException.ThrowIfNull(transaction);
         NpgsqlTransaction tx = _database.CallerTransaction(transaction, nameof(transaction));
         await _database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        Pending[] one = [new Pending(envelope, null, Formatter.Encode(envelope), null)];
+        Pending[] one = [new Pending(envelope, null, Formatter.Encode(envelope))];
         await InsertAsync(tx.Connection!, tx, one, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask EnqueueAsync(Envelope envelope, DateTimeOffset? due, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        var pending = new Pending(envelope, due, Formatter.Encode(envelope), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _pending.Writer.TryWrite(pending);
         }
 
-#pragma warning disable VSTHRD003 // completed by this transport's writer loop after the commit
-        await pending.Committed!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-#pragma warning restore VSTHRD003
+        await _publishes.WriteAsync(new Pending(envelope, due, Formatter.Encode(envelope)), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Group commit: whatever waits is written in one transaction; each publish completes when it is durable.</summary>
-    private async Task WriteLoopAsync()
+    /// <summary>Group commit: whatever waits is written in one batch; each publish completes when it is durable.</summary>
+    private async Task<IReadOnlyList<bool>> WriteAsync(IReadOnlyList<Pending> batch)
     {
-        var batch = new List<Pending>(MaxBatch);
-        ChannelReader<Pending> reader = _pending.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out Pending? next))
+            await _database.EnsureSchemaAsync(_stop.Token).ConfigureAwait(false);
+            NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
             {
-                batch.Add(next);
-            }
-
-            try
-            {
-                await _database.EnsureSchemaAsync(_stop.Token).ConfigureAwait(false);
-                NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
-                await using (connection.ConfigureAwait(false))
-                {
-                    // The insert and the notification are one batch: one round trip, one implicit transaction, committed
-                    // (and flushed) when it returns.
-                    await InsertAsync(connection, null, batch, _stop.Token).ConfigureAwait(false);
-                }
-
-                foreach (Pending pending in batch)
-                {
-                    pending.Committed!.TrySetResult();
-                }
-
-                RingAll(); // this process's members need no notification
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                var failed = new PostgresPublishException($"PostgreSQL did not store {batch.Count} publish(es) (the first: {batch[0].Envelope.Id}, '{batch[0].Envelope.Type}'): {ex.Message}", ex);
-                foreach (Pending pending in batch)
-                {
-                    pending.Committed!.TrySetException(failed);
-                }
+                // The insert and the notification are one batch: one round trip, one implicit transaction, committed
+                // (and flushed) when it returns.
+                await InsertAsync(connection, null, batch, _stop.Token).ConfigureAwait(false);
             }
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new PostgresPublishException($"PostgreSQL did not store {batch.Count} publish(es) (the first: {batch[0].Envelope.Id}, '{batch[0].Envelope.Type}'): {ex.Message}", ex);
+        }
+
+        RingAll(); // this process's members need no notification
+        return new bool[batch.Count];
     }
 
     /// <summary>One row per event and matching group, in publish order, and a notification; unrouted events are reported.</summary>
@@ -342,7 +317,6 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
 
             _disposed = true;
             consumers = [.. _consumers];
-            _pending.Writer.TryComplete();
         }
 
         foreach (PostgresConsumer consumer in consumers)
@@ -352,14 +326,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
 
         // The publishes already taken are written (bounded by the connection's own timeouts), then the loops end.
 #pragma warning disable VSTHRD003 // this transport's own loops
-        try
-        {
-            await _writer.WaitAsync(TimeSpan.FromSeconds(30), Time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // the database away: the cancellation below fails what is left
-        }
+        await _publishes.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); // the cancellation below fails what is left
 
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_listener is { } listener)
@@ -383,5 +350,5 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         _stop.Dispose();
     }
 
-    private sealed record Pending(Envelope Envelope, DateTimeOffset? Due, byte[] Encoded, TaskCompletionSource? Committed);
+    private sealed record Pending(Envelope Envelope, DateTimeOffset? Due, byte[] Encoded);
 }
