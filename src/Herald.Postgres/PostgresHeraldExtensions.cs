@@ -8,6 +8,19 @@ namespace Herald;
 public static class PostgresHeraldExtensions
 {
     /// <summary>
+    /// Makes the bus publish to and consume from the PostgreSQL schema <paramref name="postgres"/> names (a bus without
+    /// a host: the bus owns and closes the connections).
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public static EventBusOptions UsePostgres(this EventBusOptions options, PostgresOptions postgres)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var database = new PostgresDatabase(postgres); // validates
+        options.TransportFactory = context => new PostgresTransport(database, context, ownsDatabase: true);
+        return options;
+    }
+
+    /// <summary>
     /// Runs Herald on a PostgreSQL database: the bus (durable delivery, at least once; members of a consumer group in
     /// any number of processes share its events), and in DI the <see cref="IEventStore"/> (<see cref="PostgresEventStore"/>),
     /// the <see cref="IInboxStore"/> (<see cref="PostgresInboxStore"/>) and the <see cref="IDeadLetterStore"/>

@@ -134,6 +134,13 @@ internal static class PostgresSchema
             PRIMARY KEY (consumer, event_id));
         CREATE INDEX inbox_time ON {s}.inbox (time);
         """,
+
+        // 3: for operators. A group's consumers (the handlers that joined it: a dead letter names its consumer, and its
+        // redrive goes to that consumer's group), and taps: groups with an expiry (the herald command's tail and
+        // dashboard), routed to only while renewed, and removed with their rows once expired.
+        """
+        ALTER TABLE {s}.groups ADD COLUMN consumers text[] NOT NULL DEFAULT '{}', ADD COLUMN expires timestamptz;
+        """,
     ];
 
     /// <summary>The newest schema version this Herald knows.</summary>

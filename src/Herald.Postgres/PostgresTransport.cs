@@ -128,9 +128,9 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                     INSERT INTO {S}.messages (group_name, event_id, topic, key, envelope, due, scheduled)
                     SELECT g.name, e.id, e.topic, CASE WHEN g.ordered THEN e.key END, e.envelope, coalesce(e.due, now()), e.due IS NOT NULL
                     FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[]) WITH ORDINALITY AS e(id, topic, key, envelope, due, n)
-                    JOIN {S}.groups g ON '.' || e.topic ~ g.regex
+                    JOIN {S}.groups g ON '.' || e.topic ~ g.regex AND (g.expires IS NULL OR g.expires > now())
                     ORDER BY e.n, g.name
-                    RETURNING event_id
+                    RETURNING event_id, group_name
                     """)
                 {
                     Parameters =
@@ -153,7 +153,10 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    routed.Add(reader.GetString(0));
+                    if (!PostgresTap.IsTap(reader.GetString(1))) // an operator watching is not a consumer
+                    {
+                        routed.Add(reader.GetString(0));
+                    }
                 }
             }
 
@@ -176,6 +179,11 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
             throw new NotSupportedException(
                 $"Consumer '{spec.Name}' asks for Overflow.{spec.Overflow}, which the PostgreSQL transport cannot honour: its group's events wait in the database until a "
                 + "member takes them, and a publish never waits for a consumer (Overflow.Wait, the default, is what it does). Remove the Overflow setting for this consumer.");
+        }
+
+        if (PostgresTap.IsTap(spec.GroupName))
+        {
+            throw new ArgumentException($"Consumer '{spec.Name}' names group '{spec.GroupName}': names starting with '{PostgresTap.Prefix}' are the herald command's taps. Choose another group name.", nameof(spec));
         }
 
         lock (_lock)
@@ -208,7 +216,9 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         {
             var command = new NpgsqlCommand(
                 $"""
-                INSERT INTO {S}.groups (name, pattern, regex, ordered) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING;
+                INSERT INTO {S}.groups AS g (name, pattern, regex, ordered, consumers) VALUES ($1, $2, $3, $4, ARRAY[$5]) ON CONFLICT (name) DO UPDATE
+                    SET consumers = array_append(g.consumers, $5)
+                    WHERE g.pattern = excluded.pattern AND g.ordered = excluded.ordered AND NOT ($5 = ANY (g.consumers))
                 """,
                 connection);
             await using (command.ConfigureAwait(false))
@@ -217,6 +227,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                 command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = spec.Pattern.Value });
                 command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PostgresPatterns.Regex(spec.Pattern) });
                 command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = spec.Ordered });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = spec.Name });
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -260,9 +271,15 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                     }
 
                     RingAll(); // what was published while not listening
+                    long pruned = 0;
                     while (!stop.IsCancellationRequested)
                     {
-                        await connection.WaitAsync(stop).ConfigureAwait(false);
+                        await connection.WaitAsync(PostgresTap.PruneInterval, stop).ConfigureAwait(false);
+                        if (Time.GetElapsedTime(pruned) >= PostgresTap.PruneInterval)
+                        {
+                            pruned = Time.GetTimestamp();
+                            await PostgresTap.PruneAsync(connection, S, stop).ConfigureAwait(false); // taps whose herald command died
+                        }
                     }
                 }
             }

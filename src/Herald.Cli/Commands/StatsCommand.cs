@@ -43,7 +43,7 @@ internal static class StatsCommand
             Output.Console.WriteLine(system.Name);
             Output.Console.Write(topics);
             Output.Console.Write(groups);
-            Output.Console.WriteLine($"{dead.Count} dead letter(s)");
+            Output.Console.WriteLine($"{dead.Values.Sum()} dead letter(s)");
             return ExitCodes.Ok;
         });
         return command;

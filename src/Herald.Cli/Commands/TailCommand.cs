@@ -78,13 +78,13 @@ internal static class TailCommand
             case "start":
                 return system.HasLog
                     ? 0
-                    : throw CliException.Usage($"{system.Name} keeps no log to start from: --from start works on a SQLite file; use --from now.");
+                    : throw CliException.Usage($"{system.Name} keeps no log to start from: --from start works on a SQLite file or a NATS stream; use --from now.");
             default:
                 if (long.TryParse(from, NumberStyles.None, CultureInfo.InvariantCulture, out long position))
                 {
                     return system.HasLog
                         ? Math.Max(0, position - 1)
-                        : throw CliException.Usage($"{system.Name} keeps no log: --from <position> works on a SQLite file; use --from now.");
+                        : throw CliException.Usage($"{system.Name} keeps no log: --from <position> works on a SQLite file or a NATS stream; use --from now.");
                 }
 
                 throw CliException.Usage($"--from takes start, now or a position (a whole number), not '{from}'.");

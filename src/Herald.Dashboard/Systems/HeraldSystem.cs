@@ -65,12 +65,12 @@ internal abstract class HeraldSystem : IAsyncDisposable
     /// <summary>Event-store streams; systems without an event store say so.</summary>
     /// <exception cref="NotSupportedException">This system has no event store.</exception>
     public virtual Task<IReadOnlyList<StreamView>> ListStreamsAsync(int max, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"{Name} has no event store: streams live in a Herald SQLite file (--sqlite).");
+        throw new NotSupportedException($"{Name} has no event store: streams live in a Herald SQLite file (--sqlite) or PostgreSQL schema (--postgres).");
 
     /// <summary>The events of one stream from <paramref name="fromVersion"/>.</summary>
     /// <exception cref="NotSupportedException">This system has no event store.</exception>
     public virtual Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string streamId, long fromVersion, int max, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"{Name} has no event store: streams live in a Herald SQLite file (--sqlite).");
+        throw new NotSupportedException($"{Name} has no event store: streams live in a Herald SQLite file (--sqlite) or PostgreSQL schema (--postgres).");
 
     /// <inheritdoc />
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -17,4 +17,19 @@ public static class Poll
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Returns once the asynchronous <paramref name="condition"/> holds (a query, a request); fails the test after <paramref name="timeout"/> with <paramref name="what"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (!await condition())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                Assert.Fail($"timed out: {what()}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
 }
