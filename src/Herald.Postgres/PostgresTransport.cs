@@ -25,6 +25,9 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<PostgresConsumer> _consumers = [];
+    private static readonly TimeSpan WriterIdle = TimeSpan.FromMinutes(1);
+    private NpgsqlConnection? _writer; // the publish writer's own (one batch at a time)
+    private long _writerUsed;
     private Task? _listener;
     private bool _disposed;
 
@@ -85,21 +88,39 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         try
         {
             await _database.EnsureSchemaAsync(_stop.Token).ConfigureAwait(false);
-            NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+
+            // The writer keeps its connection between batches (a pooled one is reset at each return, statements the
+            // server runs before the next publish), and replaces it after a failure or a minute unused (as the pool
+            // would prune it).
+            if (_writer is not null && Time.GetElapsedTime(_writerUsed) > WriterIdle)
             {
-                // The insert and the notification are one batch: one round trip, one implicit transaction, committed
-                // (and flushed) when it returns.
-                await InsertAsync(connection, null, batch, _stop.Token).ConfigureAwait(false);
+                await DropWriterAsync().ConfigureAwait(false);
             }
+
+            _writer ??= await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
+            _writerUsed = Time.GetTimestamp();
+
+            // The insert and the notification are one batch: one round trip, one implicit transaction, committed
+            // (and flushed) when it returns.
+            await InsertAsync(_writer, null, batch, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            await DropWriterAsync().ConfigureAwait(false);
             throw new PostgresPublishException($"PostgreSQL did not store {batch.Count} publish(es) (the first: {batch[0].Envelope.Id}, '{batch[0].Envelope.Type}'): {ex.Message}", ex);
         }
 
         RingAll(); // this process's members need no notification
         return new bool[batch.Count];
+    }
+
+    private async Task DropWriterAsync()
+    {
+        if (_writer is { } writer)
+        {
+            _writer = null;
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>One row per event and matching group, in publish order, and a notification; unrouted events are reported.</summary>
@@ -346,6 +367,8 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         await _publishes.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); // the cancellation below fails what is left
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        await _publishes.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); // the writer's last batch ended, its connection free
+        await DropWriterAsync().ConfigureAwait(false);
         if (_listener is { } listener)
         {
             try

@@ -191,6 +191,22 @@ public sealed class PostgresStoreTests(PostgresServer server)
         Assert.Equal(1L, await count.ExecuteScalarAsync());
     }
 
+    /// <summary>Herald's statements are prepared on each connection, unless the connection string sets how many (0 behind a pooler in transaction mode).</summary>
+    [Fact]
+    public async Task StatementsArePrepared_UnlessTheConnectionStringSaysOtherwise()
+    {
+        static async Task<int> AutoPrepareAsync(string cs)
+        {
+            await using var database = new PostgresDatabase(new PostgresOptions { ConnectionString = cs });
+            return new NpgsqlConnectionStringBuilder(database.DataSource.ConnectionString).MaxAutoPrepare;
+        }
+
+        Assert.Equal(64, await AutoPrepareAsync("Host=db"));
+        Assert.Equal(0, await AutoPrepareAsync("Host=db;Max Auto Prepare=0"));
+        Assert.Equal(0, await AutoPrepareAsync("Host=db;MaxAutoPrepare=0"));
+        Assert.Equal(5, await AutoPrepareAsync("Host=db;Max Auto Prepare=5"));
+    }
+
     /// <summary>Options and transactions that cannot work are refused naming the problem.</summary>
     [Fact]
     public async Task BadOptionsAndForeignTransactions_AreRefusedClearly()
