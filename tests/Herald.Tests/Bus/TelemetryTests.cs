@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Herald.Tests.Bus;
 
+[Collection(Herald.Tests.Handling.ListenersCollection.Name)]
 public sealed class TelemetryTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Tests.Handling;
 
+[Collection(ListenersCollection.Name)]
 public sealed class ObservabilityTests
 {
     /// <summary>Fails the first attempt of odd ids, and every attempt of ids above 100.</summary>

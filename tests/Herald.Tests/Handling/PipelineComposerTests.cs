@@ -38,7 +38,7 @@ public sealed class PipelineComposerTests
         // claim would stay taken and the next delivery of the same id would be skipped as a duplicate.
         var inbox = new InMemoryInboxStore();
         DeliveryDelegate pipeline = PipelineComposer.Compose(
-            [new IdempotencyMiddleware(inbox), new ThrowsAtOnce(new InvalidOperationException("boom"))],
+            [new IdempotencyMiddleware(inbox, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance), new ThrowsAtOnce(new InvalidOperationException("boom"))],
             _ => ValueTask.CompletedTask);
         var id = Guid.CreateVersion7();
 

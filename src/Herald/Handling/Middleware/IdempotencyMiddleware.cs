@@ -1,15 +1,20 @@
+using Herald.Diagnostics;
+using Microsoft.Extensions.Logging;
+
 namespace Herald.Handling.Middleware;
 
 /// <summary>
 /// Skips an event id this consumer has already handled (or is handling), through the <see cref="IInboxStore"/>. The
-/// claim is completed when the handler succeeds and released when it fails, so a redrive can run it again.
+/// claim is completed when the handler succeeds and released when it fails, so a redrive can run it again. A duplicate
+/// is logged at information.
 /// </summary>
 /// <remarks>
 /// With the in-memory inbox and an id Herald made, the claim goes straight to the consumer's window by the id's UUID (no
 /// text made or parsed), and a handler that completes synchronously costs no state machine here.
 /// </remarks>
-internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddleware
+internal sealed class IdempotencyMiddleware(IInboxStore inbox, ILoggerFactory loggers) : IDeliveryMiddleware
 {
+    private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
     private readonly InMemoryInboxStore? _memory = inbox as InMemoryInboxStore;
     private ConsumerWindow? _last;
 
@@ -29,6 +34,7 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         if (!window.TryBegin(uuid))
         {
             context.Outcome = DeliveryOutcome.Duplicate;
+            HandlingLog.Duplicate(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id);
             return ValueTask.CompletedTask;
         }
 
@@ -70,6 +76,7 @@ internal sealed class IdempotencyMiddleware(IInboxStore inbox) : IDeliveryMiddle
         if (!await inbox.TryBeginAsync(consumer, id, context.CancellationToken).ConfigureAwait(false))
         {
             context.Outcome = DeliveryOutcome.Duplicate;
+            HandlingLog.Duplicate(_logger, consumer, context.Envelope.Type, id);
             return;
         }
 

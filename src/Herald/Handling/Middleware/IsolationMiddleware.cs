@@ -6,7 +6,7 @@ namespace Herald.Handling.Middleware;
 /// <summary>
 /// Nothing thrown inside escapes: a failure that got this far (the dead-letter store itself failed, or a step was
 /// removed) is logged and counted as <see cref="DeliveryOutcome.Failed"/>; a cancellation caused by shutdown is
-/// <see cref="DeliveryOutcome.Cancelled"/>. The consumer loop and other subscriptions never see it.
+/// <see cref="DeliveryOutcome.Cancelled"/> (logged at information). The consumer loop and other subscriptions never see it.
 /// </summary>
 internal sealed class IsolationMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
 {
@@ -27,6 +27,7 @@ internal sealed class IsolationMiddleware(ILoggerFactory loggers) : IDeliveryMid
         catch (OperationCanceledException) when (context.Stopping.IsCancellationRequested)
         {
             context.Outcome = DeliveryOutcome.Cancelled;
+            HandlingLog.Cancelled(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
         }
         catch (Exception ex)
         {

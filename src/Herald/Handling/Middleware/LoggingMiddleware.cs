@@ -4,32 +4,26 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Handling.Middleware;
 
 /// <summary>
-/// Puts the event id, topic, handler and attempt in a log scope around the delivery (so every log line inside
-/// carries them) and logs its outcome: debug when handled, information for duplicates and cancellations.
-/// Failures are logged where they are decided: retries, dead letters, isolation.
+/// At debug level, puts the event id, topic, handler and attempt in a log scope around the delivery (so every log line
+/// inside carries them) and logs each handled delivery. Below debug it costs nothing: no scope, no allocation, no
+/// state machine, a level check per delivery (levels can change while the application runs). Everything else is
+/// logged where it is decided: duplicates by the idempotency step, cancellations and escaped failures by isolation,
+/// retries and dead letters by theirs.
 /// </summary>
 internal sealed class LoggingMiddleware(ILoggerFactory loggers) : IDeliveryMiddleware
 {
     private readonly ILogger _logger = loggers.CreateLogger("Herald.Handling");
 
     public ValueTask InvokeAsync(DeliveryContext context, DeliveryDelegate next) =>
-        _logger.IsEnabled(LogLevel.Critical) ? LogAsync(context, next) : next(context);
+        _logger.IsEnabled(LogLevel.Debug) ? LogAsync(context, next) : next(context);
 
     private async ValueTask LogAsync(DeliveryContext context, DeliveryDelegate next)
     {
         using IDisposable? scope = _logger.BeginScope(new DeliveryScope(context));
         await next(context).ConfigureAwait(false);
-        switch (context.Outcome)
+        if (context.Outcome == DeliveryOutcome.Handled)
         {
-            case DeliveryOutcome.Handled:
-                HandlingLog.Handled(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
-                break;
-            case DeliveryOutcome.Duplicate:
-                HandlingLog.Duplicate(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id);
-                break;
-            case DeliveryOutcome.Cancelled:
-                HandlingLog.Cancelled(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
-                break;
+            HandlingLog.Handled(_logger, context.Handler.Name, context.Envelope.Type, context.Envelope.Id, context.Attempt);
         }
     }
 
