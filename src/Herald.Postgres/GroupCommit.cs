@@ -3,7 +3,8 @@ using System.Threading.Channels;
 namespace Herald.Postgres;
 
 /// <summary>
-/// Group commit: items written at the same time go to one write (one round trip, one commit), up to a batch; each
+/// Group commit: items written at the same time go to one write (one round trip, one commit), up to a batch (or,
+/// for lookups, items asked for at the same time go to one query); each
 /// caller waits for its own result. A caller that cancels before its item was taken is left out of the write; once
 /// taken, the item is written and the caller merely stops waiting. The loop starts at the first item.
 /// </summary>

@@ -8,6 +8,7 @@ namespace Herald.Postgres;
 /// process, so a redelivery to any member of a group is recognised. For an effect applied exactly once, record the
 /// event in the handler's own transaction with <see cref="TryRecordAsync"/> and commit the two together. Entries older
 /// than <see cref="PostgresOptions.InboxRetention"/> are deleted (at most once a minute, by the process that records).
+/// The lookups of deliveries made at the same time share one query, and their records one insert.
 /// </summary>
 public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
 {
@@ -15,6 +16,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     private readonly bool _ownsDatabase;
     private readonly ConcurrentDictionary<(string Consumer, string EventId), byte> _claims = new();
     private readonly GroupCommit<(string Consumer, string EventId), bool> _records;
+    private readonly GroupCommit<(string Consumer, string EventId), bool> _lookups;
     private long _prunedAt;
 
     /// <summary>Opens the inbox in the schema <paramref name="options"/> names (created or migrated at the first use).</summary>
@@ -28,6 +30,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         _database = database;
         _ownsDatabase = ownsDatabase;
         _records = new GroupCommit<(string Consumer, string EventId), bool>(512, WriteAsync, database.Options.TimeProvider);
+        _lookups = new GroupCommit<(string Consumer, string EventId), bool>(512, LookUpAsync, database.Options.TimeProvider);
     }
 
     private string S => _database.Schema;
@@ -66,27 +69,20 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
             return false; // being handled by another delivery of this process right now
         }
 
+        bool recorded;
         try
         {
-            NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
-            {
-                var command = new NpgsqlCommand($"SELECT 1 FROM {S}.inbox WHERE consumer = $1 AND event_id = $2", connection);
-                await using (command.ConfigureAwait(false))
-                {
-                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
-                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = eventId });
-                    if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
-                    {
-                        return true;
-                    }
-                }
-            }
+            recorded = await _lookups.WriteAsync((consumer, eventId), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             _claims.TryRemove((consumer, eventId), out _);
             throw;
+        }
+
+        if (!recorded)
+        {
+            return true;
         }
 
         _claims.TryRemove((consumer, eventId), out _);
@@ -110,6 +106,33 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         {
             _claims.TryRemove((consumer, eventId), out _);
         }
+    }
+
+    /// <summary>Whether each (consumer, event id) is recorded: the lookups made at the same time in one query.</summary>
+    private async Task<IReadOnlyList<bool>> LookUpAsync(IReadOnlyList<(string Consumer, string EventId)> batch)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _database.Options.TimeProvider);
+        var recorded = new HashSet<(string, string)>();
+        NpgsqlConnection connection = await _database.OpenAsync(timeout.Token).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = new NpgsqlCommand($"SELECT i.consumer, i.event_id FROM {S}.inbox i JOIN unnest($1::text[], $2::text[]) AS l(c, e) ON i.consumer = l.c AND i.event_id = l.e", connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(r => r.Consumer)] });
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(r => r.EventId)] });
+                NpgsqlDataReader reader = await command.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(timeout.Token).ConfigureAwait(false))
+                    {
+                        recorded.Add((reader.GetString(0), reader.GetString(1)));
+                    }
+                }
+            }
+        }
+
+        return [.. batch.Select(recorded.Contains)];
     }
 
     private async Task<IReadOnlyList<bool>> WriteAsync(IReadOnlyList<(string Consumer, string EventId)> batch)
@@ -152,6 +175,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _records.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); // the records already completed are written
+        await _lookups.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
 
         if (_ownsDatabase)
         {

@@ -10,7 +10,7 @@ namespace Herald.Postgres;
 /// The durable bus on PostgreSQL, shared by every process that uses the schema. A publish writes one row per consumer
 /// group whose pattern matches (routed in SQL against the groups table, so a group registered by any process gets the
 /// events published after it), in a group commit with the publishes made at the same time, and completes once that
-/// commit is durable; a <c>NOTIFY</c> in the same transaction wakes the members, polling covers a lost one. Members of
+/// commit is durable; a <c>NOTIFY</c> sent after the commit wakes the other processes' members, polling covers a lost one. Members of
 /// a group compete for its rows (<see cref="PostgresConsumer"/>). A publish in the caller's transaction (the outbox) is
 /// written in that transaction: it is delivered when, and only if, the caller commits.
 /// </summary>
@@ -27,6 +27,9 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     private readonly List<PostgresConsumer> _consumers = [];
     private static readonly TimeSpan WriterIdle = TimeSpan.FromMinutes(1);
     private NpgsqlConnection? _writer; // the publish writer's own (one batch at a time)
+    private NpgsqlConnection? _notifyConnection; // the notifier's own (one notification at a time)
+    private int _notifyState; // 0 idle, 1 sending, 2 sending and one more asked for
+    private Task? _notifier;
     private long _writerUsed;
     private Task? _listener;
     private bool _disposed;
@@ -68,7 +71,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         NpgsqlTransaction tx = _database.CallerTransaction(transaction, nameof(transaction));
         await _database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         Pending[] one = [new Pending(envelope, null, Formatter.Encode(envelope))];
-        await InsertAsync(tx.Connection!, tx, one, cancellationToken).ConfigureAwait(false);
+        await InsertAsync(tx.Connection!, tx, one, notify: true, cancellationToken).ConfigureAwait(false); // delivered when the caller commits
     }
 
     private async ValueTask EnqueueAsync(Envelope envelope, DateTimeOffset? due, CancellationToken cancellationToken)
@@ -100,9 +103,8 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
             _writer ??= await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
             _writerUsed = Time.GetTimestamp();
 
-            // The insert and the notification are one batch: one round trip, one implicit transaction, committed
-            // (and flushed) when it returns.
-            await InsertAsync(_writer, null, batch, _stop.Token).ConfigureAwait(false);
+            // One statement: one round trip, one implicit transaction, committed (and flushed) when it returns.
+            await InsertAsync(_writer, null, batch, notify: false, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -111,6 +113,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         }
 
         RingAll(); // this process's members need no notification
+        RequestNotify(); // the other processes' do, now that the rows are committed
         return new bool[batch.Count];
     }
 
@@ -124,7 +127,7 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     }
 
     /// <summary>One row per event and matching group, in publish order, and a notification; unrouted events are reported.</summary>
-    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<Pending> batch, CancellationToken cancellationToken)
+    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<Pending> batch, bool notify, CancellationToken cancellationToken)
     {
         string[] ids = new string[batch.Count];
         string[] topics = new string[batch.Count];
@@ -163,9 +166,14 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                         new NpgsqlParameter<DateTime?[]> { TypedValue = dues, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
                     },
                 },
-                new NpgsqlBatchCommand("SELECT pg_notify($1, '')") { Parameters = { new NpgsqlParameter<string> { TypedValue = NotifyChannel } } },
             },
         };
+        if (notify)
+        {
+            // In the transaction: a notification is delivered when (and only if) it commits.
+            insert.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_notify($1, '')") { Parameters = { new NpgsqlParameter<string> { TypedValue = NotifyChannel } } });
+        }
+
         await using (insert.ConfigureAwait(false))
         {
             var routed = new HashSet<string>(StringComparer.Ordinal);
@@ -284,23 +292,30 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                 NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync(stop).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    connection.Notification += (_, _) => RingAll();
-                    var listen = new NpgsqlCommand($"LISTEN {NotifyChannel}", connection);
-                    await using (listen.ConfigureAwait(false))
+                    try
                     {
-                        await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
-                    }
-
-                    RingAll(); // what was published while not listening
-                    long pruned = 0;
-                    while (!stop.IsCancellationRequested)
-                    {
-                        await connection.WaitAsync(PostgresTap.PruneInterval, stop).ConfigureAwait(false);
-                        if (Time.GetElapsedTime(pruned) >= PostgresTap.PruneInterval)
+                        connection.Notification += (_, _) => RingAll();
+                        var listen = new NpgsqlCommand($"LISTEN {NotifyChannel}", connection);
+                        await using (listen.ConfigureAwait(false))
                         {
-                            pruned = Time.GetTimestamp();
-                            await PostgresTap.PruneAsync(connection, S, stop).ConfigureAwait(false); // taps whose herald command died
+                            await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                         }
+
+                        RingAll(); // what was published while not listening
+                        long pruned = 0;
+                        while (!stop.IsCancellationRequested)
+                        {
+                            await connection.WaitAsync(PostgresTap.PruneInterval, stop).ConfigureAwait(false);
+                            if (Time.GetElapsedTime(pruned) >= PostgresTap.PruneInterval)
+                            {
+                                pruned = Time.GetTimestamp();
+                                await PostgresTap.PruneAsync(connection, S, stop).ConfigureAwait(false); // taps whose herald command died
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        await UnlistenAsync(connection).ConfigureAwait(false); // pooled connections are not reset: it goes back quiet
                     }
                 }
             }
@@ -321,6 +336,89 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                 }
             }
         }
+    }
+
+    private static async Task UnlistenAsync(NpgsqlConnection connection)
+    {
+        if (connection.FullState != System.Data.ConnectionState.Open)
+        {
+            return; // broken: not returned to the pool
+        }
+
+        try
+        {
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+            await using (unlisten.ConfigureAwait(false))
+            {
+                await unlisten.ExecuteNonQueryAsync(bounded.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException or TimeoutException)
+        {
+            // the connection is unusable anyway
+        }
+    }
+
+    /// <summary>
+    /// Asks for one <c>NOTIFY</c> to wake the other processes' members, sent after the publishes' commit on the
+    /// notifier's own connection: requests made while one is being sent are answered by one more, so a stream of
+    /// publishes sends a notification per round trip at most, and the publishes' commits never wait for the
+    /// notification queue's lock. A notification that fails is covered by the members' polling.
+    /// </summary>
+    private void RequestNotify()
+    {
+        while (true)
+        {
+            int state = Volatile.Read(ref _notifyState);
+            if (state == 2)
+            {
+                return; // one more is already asked for
+            }
+
+            if (Interlocked.CompareExchange(ref _notifyState, state + 1, state) == state)
+            {
+                if (state == 0)
+                {
+                    _notifier = Task.Run(NotifyLoopAsync, CancellationToken.None);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private async Task NotifyLoopAsync()
+    {
+        do
+        {
+            Interlocked.Exchange(ref _notifyState, 1); // the requests so far are answered by this one
+            try
+            {
+                _notifyConnection ??= await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
+                var notify = new NpgsqlCommand("SELECT pg_notify($1, '')", _notifyConnection);
+                await using (notify.ConfigureAwait(false))
+                {
+                    notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = NotifyChannel });
+                    await notify.ExecuteNonQueryAsync(_stop.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (_notifyConnection is { } broken)
+                {
+                    _notifyConnection = null;
+                    await broken.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (_stop.IsCancellationRequested)
+                {
+                    Volatile.Write(ref _notifyState, 0);
+                    return;
+                }
+            }
+        }
+        while (Interlocked.CompareExchange(ref _notifyState, 0, 1) != 1);
     }
 
     private void RingAll()
@@ -369,6 +467,22 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
         await _stop.CancelAsync().ConfigureAwait(false);
         await _publishes.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); // the writer's last batch ended, its connection free
         await DropWriterAsync().ConfigureAwait(false);
+        if (_notifier is { } notifier)
+        {
+            try
+            {
+                await notifier.WaitAsync(TimeSpan.FromSeconds(5), Time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // the data source's disposal closes its connection
+            }
+        }
+
+        if (_notifyConnection is { } notifyConnection)
+        {
+            await notifyConnection.DisposeAsync().ConfigureAwait(false);
+        }
         if (_listener is { } listener)
         {
             try

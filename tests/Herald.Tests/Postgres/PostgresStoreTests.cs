@@ -191,7 +191,7 @@ public sealed class PostgresStoreTests(PostgresServer server)
         Assert.Equal(1L, await count.ExecuteScalarAsync());
     }
 
-    /// <summary>Herald's statements are prepared on each connection, unless the connection string sets how many (0 behind a pooler in transaction mode).</summary>
+    /// <summary>Herald's statements are prepared on each connection and its pooled connections are not reset, unless the connection string says otherwise (behind a pooler in transaction mode).</summary>
     [Fact]
     public async Task StatementsArePrepared_UnlessTheConnectionStringSaysOtherwise()
     {
@@ -200,6 +200,15 @@ public sealed class PostgresStoreTests(PostgresServer server)
             await using var database = new PostgresDatabase(new PostgresOptions { ConnectionString = cs });
             return new NpgsqlConnectionStringBuilder(database.DataSource.ConnectionString).MaxAutoPrepare;
         }
+
+        static async Task<bool> ResetsAsync(string cs)
+        {
+            await using var database = new PostgresDatabase(new PostgresOptions { ConnectionString = cs });
+            return !new NpgsqlConnectionStringBuilder(database.DataSource.ConnectionString).NoResetOnClose;
+        }
+
+        Assert.False(await ResetsAsync("Host=db")); // Herald leaves no session state on its connections
+        Assert.True(await ResetsAsync("Host=db;No Reset On Close=false"));
 
         Assert.Equal(64, await AutoPrepareAsync("Host=db"));
         Assert.Equal(0, await AutoPrepareAsync("Host=db;Max Auto Prepare=0"));

@@ -157,6 +157,40 @@ public sealed class PostgresTransportTests(PostgresServer server, ITestOutputHel
         Assert.Equal(3, entries.Select(e => e.Member).Distinct().Count());
     }
 
+    /// <summary>
+    /// Another process's publishes wake a member by notification, not by its polling (here an hour): each of a stream
+    /// of publishes, and one in the caller's transaction once it commits.
+    /// </summary>
+    [Fact]
+    public async Task PublishesOfAnotherProcess_WakeTheMembers_WithoutPolling()
+    {
+        string cs = await server.CreateDatabaseAsync("notify");
+        await using HeraldTestHarness member = await HeraldTestHarness.StartAsync(h =>
+        {
+            h.UsePostgres(cs, o => { o.Schema = _schema; o.PollInterval = TimeSpan.FromHours(1); });
+            h.AddHandler<Slow, UserCreated>(o => o.Group = "workers");
+        }, s => s.AddSingleton(new Log()).AddSingleton(new Member("m")));
+        await using var publisher = new EventBus(new EventBusOptions().UsePostgres(new PostgresOptions { ConnectionString = cs, Schema = _schema }));
+
+        for (int i = 0; i < 50; i++)
+        {
+            await publisher.PublishAsync(new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch));
+            await Task.Delay(i % 10 == 0 ? 20 : 0); // some alone, some in a stream
+        }
+
+        await member.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 50, TimeSpan.FromSeconds(20));
+
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync();
+        await using (NpgsqlTransaction tx = await connection.BeginTransactionAsync())
+        {
+            await publisher.PublishAsync(new UserCreated(99, "x@y.z", DateTimeOffset.UnixEpoch), new PublishOptions { Transaction = tx });
+            await tx.CommitAsync();
+        }
+
+        await member.Consumed<UserCreated>(e => e.Event.Id == 99, TimeSpan.FromSeconds(20));
+    }
+
     /// <summary>The outbox: a publish in the caller's transaction is delivered when it commits, never when it rolls back.</summary>
     [Fact]
     public async Task Outbox_TheCallersWriteAndTheEventCommitTogether_OrNeither()
