@@ -34,7 +34,7 @@ switch (command)
         int pgRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int pr) && pr > 0 ? pr : 3;
         return await Herald.Benchmarks.Durable.PostgresBenchmark.RunAsync(args.Contains("--quick"), pgRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
     case "pg-member":
-        return await Herald.Benchmarks.Durable.PostgresBenchmark.MemberAsync(args[1]);
+        return await Herald.Benchmarks.Durable.PostgresBenchmark.MemberAsync(args[1], idempotent: args.Length < 3 || args[2] != "no-inbox");
     case "pg-raw-member":
         return await Herald.Benchmarks.Durable.PostgresBenchmark.RawMemberAsync(args[1]);
     case "micro":

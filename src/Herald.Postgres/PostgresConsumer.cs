@@ -54,7 +54,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 WHERE m.group_name = $1 AND NOT m.scheduled AND m.due <= now() AND (m.claimed_until IS NULL OR m.claimed_until < now()) {order}
                 ORDER BY m.seq LIMIT $2 FOR UPDATE SKIP LOCKED)
             UPDATE {s}.messages m SET claimed_by = $3, claimed_until = now() + $4, attempts = m.attempts + 1
-            FROM c WHERE m.seq = c.seq
+            FROM c WHERE m.group_name = $1 AND m.seq = c.seq
             RETURNING m.seq, m.topic, m.attempts, m.envelope
             """;
     }
@@ -251,7 +251,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         {
             var command = new NpgsqlCommand(
                 $"""
-                WITH moved AS (DELETE FROM {S}.messages WHERE seq = @seq AND claimed_by = @member RETURNING envelope)
+                WITH moved AS (DELETE FROM {S}.messages WHERE group_name = @group AND seq = @seq AND claimed_by = @member RETURNING envelope)
                 INSERT INTO {S}.dead_letters (id, consumer, topic, reason, exception_type, exception_message, attempts, time, envelope)
                     SELECT @id, @consumer, @topic, 'poison', @type, @message, @attempts, @time, envelope FROM moved;
                 """,
@@ -267,6 +267,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 command.Parameters.AddWithValue("time", _transport.Time.GetUtcNow());
                 command.Parameters.AddWithValue("seq", seq);
                 command.Parameters.AddWithValue("member", _member);
+                command.Parameters.AddWithValue("group", Spec.GroupName);
                 await command.ExecuteNonQueryAsync(stop).ConfigureAwait(false); // one statement: the move is atomic
             }
         }
@@ -383,17 +384,17 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             var command = new NpgsqlCommand(
                 $"""
                 SELECT set_config('synchronous_commit', 'off', true);
-                DELETE FROM {S}.messages WHERE seq = ANY(@done) AND claimed_by = @member;
+                DELETE FROM {S}.messages WHERE group_name = @group AND seq = ANY(@done) AND claimed_by = @member;
                 UPDATE {S}.messages m SET claimed_by = NULL, claimed_until = NULL, due = coalesce(b.due, m.due),
                         attempts = CASE WHEN b.attempts < 0 THEN greatest(m.attempts - 1, 0) ELSE b.attempts END
                     FROM unnest(@back, @dues, @attempts) AS b(seq, due, attempts)
-                    WHERE m.seq = b.seq AND m.claimed_by = @member;
-                SELECT pg_notify(@channel, '');
-                """,
+                    WHERE m.group_name = @group AND m.seq = b.seq AND m.claimed_by = @member;
+                """ + (back.Length > 0 || Spec.Ordered ? "SELECT pg_notify(@channel, '');" : string.Empty), // only when it makes work for the other members: rows back, or a key's next row claimable
                 connection);
             await using (command.ConfigureAwait(false))
             {
                 command.Parameters.Add(new NpgsqlParameter<long[]>("done", done));
+                command.Parameters.Add(new NpgsqlParameter<string>("group", Spec.GroupName));
                 command.Parameters.Add(new NpgsqlParameter<string>("member", _member));
                 command.Parameters.Add(new NpgsqlParameter<string>("channel", _transport.NotifyChannel)); // the other members: keys unblocked, rows back
                 command.Parameters.Add(new NpgsqlParameter<long[]>("back", [.. back.Select(b => b.Seq)]));
@@ -422,12 +423,13 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 NpgsqlConnection connection = await _transport.Database.OpenAsync(stop).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    var command = new NpgsqlCommand($"UPDATE {S}.messages SET claimed_until = now() + $1 WHERE seq = ANY($2) AND claimed_by = $3", connection);
+                    var command = new NpgsqlCommand($"UPDATE {S}.messages SET claimed_until = now() + $1 WHERE group_name = $4 AND seq = ANY($2) AND claimed_by = $3", connection);
                     await using (command.ConfigureAwait(false))
                     {
                         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Options.ClaimLease });
                         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = held });
                         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _member });
+                        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Spec.GroupName });
                         await command.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                     }
                 }

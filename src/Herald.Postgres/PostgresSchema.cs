@@ -141,6 +141,14 @@ internal static class PostgresSchema
         """
         ALTER TABLE {s}.groups ADD COLUMN consumers text[] NOT NULL DEFAULT '{}', ADD COLUMN expires timestamptz;
         """,
+
+        // 4: one index less per published row. The messages' key is (group, position): every statement on a row names
+        // its group, and that index also serves the claims' scan of a group in order, which had an index of its own.
+        """
+        ALTER TABLE {s}.messages DROP CONSTRAINT messages_pkey;
+        DROP INDEX {s}.messages_group;
+        ALTER TABLE {s}.messages ADD PRIMARY KEY (group_name, seq);
+        """,
     ];
 
     /// <summary>The newest schema version this Herald knows.</summary>

@@ -95,7 +95,7 @@ internal sealed class PostgresTap : IAsyncDisposable
 
             var command = new NpgsqlCommand(
                 $"""
-                DELETE FROM {S}.messages WHERE seq IN (SELECT seq FROM {S}.messages WHERE group_name = $1 ORDER BY seq LIMIT $2)
+                DELETE FROM {S}.messages WHERE group_name = $1 AND seq IN (SELECT seq FROM {S}.messages WHERE group_name = $1 ORDER BY seq LIMIT $2)
                 RETURNING seq, topic, envelope
                 """,
                 connection);

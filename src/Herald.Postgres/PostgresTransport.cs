@@ -28,7 +28,10 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     private static readonly TimeSpan WriterIdle = TimeSpan.FromMinutes(1);
     private NpgsqlConnection? _writer; // the publish writer's own (one batch at a time)
     private NpgsqlConnection? _notifyConnection; // the notifier's own (one notification at a time)
+    private static readonly TimeSpan NotifyStream = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan NotifyCoalesce = TimeSpan.FromMilliseconds(2);
     private int _notifyState; // 0 idle, 1 sending, 2 sending and one more asked for
+    private long _notified;
     private Task? _notifier;
     private long _writerUsed;
     private Task? _listener;
@@ -362,9 +365,9 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
 
     /// <summary>
     /// Asks for one <c>NOTIFY</c> to wake the other processes' members, sent after the publishes' commit on the
-    /// notifier's own connection: requests made while one is being sent are answered by one more, so a stream of
-    /// publishes sends a notification per round trip at most, and the publishes' commits never wait for the
-    /// notification queue's lock. A notification that fails is covered by the members' polling.
+    /// notifier's own connection: requests made while one is being sent are answered by one more, and in a stream of
+    /// publishes the notifier waits 2 ms before sending, so one notification announces several publishes; the
+    /// publishes' commits never wait for the notification queue's lock. A failed notification is covered by polling.
     /// </summary>
     private void RequestNotify()
     {
@@ -392,9 +395,16 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
     {
         do
         {
-            Interlocked.Exchange(ref _notifyState, 1); // the requests so far are answered by this one
             try
             {
+                // In a stream of publishes (the last notification a moment ago), wait a little so that one notification
+                // announces several; a publish after a quiet spell is announced at once.
+                if (Time.GetElapsedTime(_notified) < NotifyStream)
+                {
+                    await Task.Delay(NotifyCoalesce, Time, _stop.Token).ConfigureAwait(false);
+                }
+
+                Interlocked.Exchange(ref _notifyState, 1); // the requests so far are answered by this one
                 _notifyConnection ??= await _database.DataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
                 var notify = new NpgsqlCommand("SELECT pg_notify($1, '')", _notifyConnection);
                 await using (notify.ConfigureAwait(false))
@@ -402,6 +412,8 @@ internal sealed class PostgresTransport : ITransport, IDelayedPublish, ITransact
                     notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = NotifyChannel });
                     await notify.ExecuteNonQueryAsync(_stop.Token).ConfigureAwait(false);
                 }
+
+                _notified = Time.GetTimestamp();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -1,4 +1,5 @@
 using Herald.Postgres;
+using Herald.Testing;
 using Herald.Tests.Support;
 using Npgsql;
 
@@ -162,6 +163,49 @@ public sealed class PostgresStoreTests(PostgresServer server)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT product || ' ' || version FROM herald.herald_schema", connection);
         Assert.Equal($"herald {PostgresSchema.Latest}", await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>A schema an older Herald made (version 2), with an event waiting in a group: brought to the newest version, and the event delivered.</summary>
+    [Fact]
+    public async Task AnOlderSchema_WithEventsWaiting_IsMigrated_AndItsEventsDelivered()
+    {
+        string cs = await server.CreateDatabaseAsync("old");
+        await using (var connection = new NpgsqlConnection(cs))
+        {
+            await connection.OpenAsync();
+            string older = "CREATE SCHEMA herald; CREATE TABLE herald.herald_schema (product text NOT NULL, version int NOT NULL); INSERT INTO herald.herald_schema VALUES ('herald', 2);"
+                + string.Concat(PostgresSchema.Migrations.Take(2).Select(m => m.Replace("{s}", "\"herald\"", StringComparison.Ordinal)));
+            await using (var create = new NpgsqlCommand(older, connection))
+            {
+                await create.ExecuteNonQueryAsync();
+            }
+
+            var envelope = new Envelope("user.created", new UserCreated(7, "old@example.com", DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch);
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO herald.groups (name, pattern, regex, ordered) VALUES ('welcome', 'user.created', @regex, false); "
+                + "INSERT INTO herald.messages (group_name, event_id, topic, envelope) VALUES ('welcome', @id, 'user.created', @envelope)",
+                connection);
+            insert.Parameters.AddWithValue("regex", PostgresPatterns.Regex(TopicPattern.Parse("user.created")));
+            insert.Parameters.AddWithValue("id", envelope.Id);
+            insert.Parameters.AddWithValue("envelope", new CloudEventJsonFormatter(new SystemTextJsonEventSerializer()).Encode(envelope));
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using (HeraldTestHarness harness = await HeraldTestHarness.StartAsync(h =>
+        {
+            h.UsePostgres(cs, o => o.PollInterval = TimeSpan.FromMilliseconds(50));
+            h.AddHandler<Herald.Tests.Cli.CliPostgresTests.Email, UserCreated>(o => o.Name = "welcome");
+        }))
+        {
+            await harness.Consumed<UserCreated>(e => e.Event.Id == 7);
+            await harness.Bus.PublishAsync(new UserCreated(8, "new@example.com", DateTimeOffset.UnixEpoch));
+            await harness.Consumed<UserCreated>(e => e.Event.Id == 8);
+        }
+
+        await using var check = new NpgsqlConnection(cs);
+        await check.OpenAsync();
+        await using var version = new NpgsqlCommand("SELECT version FROM herald.herald_schema", check);
+        Assert.Equal(PostgresSchema.Latest, await version.ExecuteScalarAsync());
     }
 
     /// <summary>Another application's schema, and a newer Herald's, are refused with what was found, and left as they are.</summary>
