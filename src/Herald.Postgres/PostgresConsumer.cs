@@ -55,7 +55,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 ORDER BY m.seq LIMIT $2 FOR UPDATE SKIP LOCKED)
             UPDATE {s}.messages m SET claimed_by = $3, claimed_until = now() + $4, attempts = m.attempts + 1
             FROM c WHERE m.group_name = $1 AND m.seq = c.seq
-            RETURNING m.seq, m.topic, m.attempts, m.envelope
+            RETURNING m.seq, m.topic, m.attempts, m.envelope, m.event_id, EXISTS (SELECT 1 FROM {s}.inbox i WHERE i.consumer = $5 AND i.event_id = m.event_id)
             """;
     }
 
@@ -136,7 +136,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
 
     private async Task<int> ClaimAsync(int max, CancellationToken stop)
     {
-        var claimed = new List<(long Seq, string Topic, int Attempts, byte[] Envelope)>();
+        var claimed = new List<(long Seq, string Topic, int Attempts, byte[] Envelope, bool Recorded)>();
         NpgsqlConnection connection = await _transport.Database.OpenAsync(stop).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -153,6 +153,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                             new NpgsqlParameter<int> { TypedValue = max },
                             new NpgsqlParameter<string> { TypedValue = _member },
                             new NpgsqlParameter<TimeSpan> { TypedValue = Options.ClaimLease },
+                            new NpgsqlParameter<string> { TypedValue = Spec.Name },
                         },
                     },
                 },
@@ -164,14 +165,14 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 {
                     while (await reader.ReadAsync(stop).ConfigureAwait(false))
                     {
-                        claimed.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2), await reader.GetFieldValueAsync<byte[]>(3, stop).ConfigureAwait(false)));
+                        claimed.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2), await reader.GetFieldValueAsync<byte[]>(3, stop).ConfigureAwait(false), reader.GetBoolean(5)));
                     }
                 }
             }
         }
 
         claimed.Sort((a, b) => a.Seq.CompareTo(b.Seq)); // RETURNING has no order of its own
-        foreach ((long seq, _, _, _) in claimed)
+        foreach ((long seq, _, _, _, _) in claimed)
         {
             _outstanding[seq] = 0; // held from now: renewed, and released at a stop whatever happens below
         }
@@ -191,7 +192,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         {
             // A poison row that could not be moved (the database away): it and the rows after it go back at once,
             // not held (and renewed) by a member that will not handle them.
-            foreach ((long seq, _, _, _) in claimed.Skip(dispatched))
+            foreach ((long seq, _, _, _, _) in claimed.Skip(dispatched))
             {
                 if (_outstanding.TryRemove(seq, out _))
                 {
@@ -206,9 +207,9 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
     }
 
     /// <summary>Decodes a claimed row into the lanes, or moves it to the dead letters; false when the member is stopping.</summary>
-    private async Task<bool> DispatchAsync((long Seq, string Topic, int Attempts, byte[] Envelope) row, CancellationToken stop)
+    private async Task<bool> DispatchAsync((long Seq, string Topic, int Attempts, byte[] Envelope, bool Recorded) row, CancellationToken stop)
     {
-        (long seq, string topic, int attempts, byte[] stored) = row;
+        (long seq, string topic, int attempts, byte[] stored, bool recorded) = row;
         {
             Envelope envelope;
             try
@@ -231,6 +232,12 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 return true;
             }
 
+            if (!recorded)
+            {
+                // The claim looked in the inbox too (the same statement): the inbox's lookup for this delivery is answered from here.
+                _transport.Database.UnrecordedAtClaim[(Spec.Name, envelope.Id)] = 0;
+            }
+
             try
             {
                 await Lanes.WriteAsync(envelope, seq, stop).ConfigureAwait(false);
@@ -238,6 +245,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             }
             catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
             {
+                _transport.Database.UnrecordedAtClaim.TryRemove((Spec.Name, envelope.Id), out _);
                 return false;
             }
         }
@@ -311,6 +319,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
 
     public override async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
+        _transport.Database.UnrecordedAtClaim.TryRemove((Spec.Name, delivery.Envelope.Id), out _); // not asked for (a handler without the inbox)
         long seq = delivery.Tag;
         if (kind == SettleKind.Requeue)
         {
@@ -510,6 +519,11 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
 
         Lanes.Complete();
         _transport.Forget(this);
+
+        foreach ((string Consumer, string EventId) hint in _transport.Database.UnrecordedAtClaim.Keys.Where(k => k.Consumer == Spec.Name))
+        {
+            _transport.Database.UnrecordedAtClaim.TryRemove(hint, out _); // deliveries left in the lanes: claimed again elsewhere, looked at again
+        }
 
         // What was claimed and not settled goes back at once (not when its claim runs out), without counting an attempt.
         foreach (long seq in _outstanding.Keys)

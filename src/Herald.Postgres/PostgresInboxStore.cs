@@ -8,7 +8,8 @@ namespace Herald.Postgres;
 /// process, so a redelivery to any member of a group is recognised. For an effect applied exactly once, record the
 /// event in the handler's own transaction with <see cref="TryRecordAsync"/> and commit the two together. Entries older
 /// than <see cref="PostgresOptions.InboxRetention"/> are deleted (at most once a minute, by the process that records).
-/// The lookups of deliveries made at the same time share one query, and their records one insert.
+/// On the PostgreSQL transport a claim looks in the inbox in its own statement, so most deliveries need no lookup of
+/// their own; the other lookups made at the same time share one query, and records one insert.
 /// </summary>
 public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
 {
@@ -67,6 +68,11 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         if (!_claims.TryAdd((consumer, eventId), 0))
         {
             return false; // being handled by another delivery of this process right now
+        }
+
+        if (_database.UnrecordedAtClaim.TryRemove((consumer, eventId), out _))
+        {
+            return true; // the claim of this delivery's row found no record a moment ago (the same check, made in the claim's statement)
         }
 
         bool recorded;
