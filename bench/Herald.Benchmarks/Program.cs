@@ -18,7 +18,7 @@ switch (command)
     case "fanout":
         bool quick = args.Contains("--quick");
         string? csv = Option("--csv");
-        int runs = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int r) && r > 0 ? r : 3;
+        int runs = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int r) && r > 0 ? r : 5; // medians of five interleaved fresh processes
         string[] only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
         return await FanoutRunner.RunAsync(quick, csv, runs, only);
     case "durable":

@@ -3,8 +3,13 @@ using Herald.Benchmarks.Fanout;
 
 namespace Herald.Benchmarks.Systems;
 
-/// <summary>Raw <see cref="Channel{T}"/> per subscriber: bounded (1024, Wait; the ceiling for Herald's semantics) or unbounded.</summary>
-public sealed class ChannelSystem(bool bounded) : IFanoutSystem
+/// <summary>
+/// Raw <see cref="Channel{T}"/> per subscriber: bounded (1024, Wait; the ceiling for Herald's semantics) or unbounded.
+/// <paramref name="fastest"/>: the bounded channels in their fastest honest form, one reader and one writer declared
+/// (<c>SingleReader</c>, <c>SingleWriter</c>) and read with a <c>WaitToReadAsync</c>/<c>TryRead</c> loop instead of
+/// <c>ReadAllAsync</c> with default options.
+/// </summary>
+public sealed class ChannelSystem(bool bounded, bool fastest = false) : IFanoutSystem
 {
     private Channel<UserCreated>[] _channels = [];
     private Task[] _readers = [];
@@ -17,16 +22,28 @@ public sealed class ChannelSystem(bool bounded) : IFanoutSystem
         {
             int subscriber = s;
             Channel<UserCreated> channel = bounded
-                ? Channel.CreateBounded<UserCreated>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.Wait })
+                ? Channel.CreateBounded<UserCreated>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.Wait, SingleReader = fastest, SingleWriter = fastest })
                 : Channel.CreateUnbounded<UserCreated>();
             _channels[s] = channel;
-            _readers[s] = Task.Run(async () =>
-            {
-                await foreach (UserCreated e in channel.Reader.ReadAllAsync())
+            _readers[s] = fastest
+                ? Task.Run(async () =>
                 {
-                    probe.Record(subscriber, e);
-                }
-            });
+                    ChannelReader<UserCreated> reader = channel.Reader;
+                    while (await reader.WaitToReadAsync())
+                    {
+                        while (reader.TryRead(out UserCreated? e))
+                        {
+                            probe.Record(subscriber, e);
+                        }
+                    }
+                })
+                : Task.Run(async () =>
+                {
+                    await foreach (UserCreated e in channel.Reader.ReadAllAsync())
+                    {
+                        probe.Record(subscriber, e);
+                    }
+                });
         }
 
         return Task.CompletedTask;

@@ -13,17 +13,19 @@ public sealed class WolverineSystem : IFanoutSystem
 
     public async Task StartAsync(Probe probe)
     {
-        _host = Host.CreateDefaultBuilder()
-            .ConfigureServices(s => s.AddSingleton(probe))
-            .UseWolverine(opts =>
-            {
-                opts.MultipleHandlerBehavior = MultipleHandlerBehavior.Separated;
-                opts.Discovery.DisableConventionalDiscovery()
-                    .IncludeType<EmailWolverineHandler>()
-                    .IncludeType<PointsWolverineHandler>()
-                    .IncludeType<RiskWolverineHandler>();
-            })
-            .Build();
+        // The same host as the herald-handlers-host-warn row: a Generic Host, the console alone at warning.
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        HeraldHandlerSystem.ConsoleWarning(builder);
+        builder.Services.AddSingleton(probe);
+        builder.UseWolverine(opts =>
+        {
+            opts.MultipleHandlerBehavior = MultipleHandlerBehavior.Separated;
+            opts.Discovery.DisableConventionalDiscovery()
+                .IncludeType<EmailWolverineHandler>()
+                .IncludeType<PointsWolverineHandler>()
+                .IncludeType<RiskWolverineHandler>();
+        });
+        _host = builder.Build();
         await _host.StartAsync();
         _bus = _host.Services.GetRequiredService<IMessageBus>();
     }
