@@ -267,12 +267,53 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         return "stopping";
     }
 
+    /// <summary>
+    /// How long a pull request stays open at the server. An ordered group's member pulls for a quarter of its lease and
+    /// 5 s at most: a member frozen (a pause, a stopped VM) with a pull open would otherwise be sent events after another
+    /// took over, and a stop waits for its last pull to end before it puts back (see <see cref="PullsEndedAsync"/>).
+    /// </summary>
+    private TimeSpan PullExpiry => _lease is { } held ? TimeSpan.FromSeconds(Math.Clamp(held.Ttl.TotalSeconds / 4, 1, 5)) : TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Waits, one pull's expiry at most, until the server holds no pull request of this member's: a message put back
+    /// while one is still open can be sent into it, reach nobody, and come again only after AckWait, behind the
+    /// messages put back after it (a key's order broken for the member that takes over). A standby does not pull, so
+    /// what the server counts is this member's.
+    /// </summary>
+    private async Task PullsEndedAsync()
+    {
+        long started = _transport.Time.GetTimestamp();
+        TimeSpan bound = PullExpiry + TimeSpan.FromMilliseconds(500);
+        while (_transport.Time.GetElapsedTime(started) < bound)
+        {
+            int waiting = 0;
+            try
+            {
+                using var timeout = new CancellationTokenSource(PutBackTimeout, _transport.Time);
+                foreach ((string name, _) in _durables)
+                {
+                    INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
+                    waiting += consumer.Info.NumWaiting;
+                }
+            }
+            catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+            {
+                return; // cannot tell (the server away): the put back is bounded on its own
+            }
+
+            if (waiting == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _transport.Time).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Consumes one durable consumer into the lanes until the session stops; a failure (the consumer deleted, the server away) starts it again.</summary>
     private async Task ConsumeLoopAsync(string name, string filter, INatsJSConsumer? consumer, CancellationToken stop)
     {
-        // An ordered group's member pulls for a quarter of its lease at most: a member frozen (a pause, a stopped
-        // VM) with a pull open would otherwise be sent events after another took over.
-        TimeSpan expires = _lease is { } held ? TimeSpan.FromSeconds(Math.Clamp(held.Ttl.TotalSeconds / 4, 1, 30)) : TimeSpan.FromSeconds(30);
+        TimeSpan expires = PullExpiry;
         var opts = new NatsJSConsumeOpts
         {
             MaxMsgs = Prefetch(Spec),
@@ -675,6 +716,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         // start has it. Only then is the lease given up, so a standby taking over gets those first; when any of that
         // did not complete (reads still running, the server away), the lease is left to run out instead, by which
         // time what was not put back is due again and comes first.
+        if (_lease is { Held: true } && loopsEnded && readsEnded)
+        {
+            await PullsEndedAsync().ConfigureAwait(false);
+        }
+
         bool putBack = await PutBackAsync().ConfigureAwait(false);
         if (_lease is { Held: true } lease && loopsEnded && readsEnded && putBack && await SawEveryDeliveryAsync().ConfigureAwait(false))
         {

@@ -111,6 +111,11 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
         {
             long[] ids = [.. key.Select(e => e.Id)];
             long[] expected = [.. Enumerable.Range(0, Count).Where(i => KeyOf(i) == key.Key).Select(i => (long)i)];
+            if (!expected.SequenceEqual(ids))
+            {
+                output.WriteLine($"key {key.Key}: {string.Join(" ", key.Select(e => $"{e.Id}{e.Member}"))}");
+            }
+
             Assert.Equal(expected, ids);
         }
     }
