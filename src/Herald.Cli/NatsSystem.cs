@@ -172,17 +172,13 @@ internal sealed partial class NatsSystem : HeraldSystem
     }
 
     /// <summary>Publishes (stored once JetStream acknowledged it); an event no group's consumer takes is a clear error, as on RabbitMQ.</summary>
-    public override async Task PublishAsync(Envelope envelope, CancellationToken cancellationToken)
-    {
-        long unrouted = _bus.Stats.Unrouted;
-        await _bus.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
-        if (_bus.Stats.Unrouted > unrouted)
-        {
-            throw new CliException(
-                $"'{envelope.Type}' was stored in stream {_options.Stream} ({envelope.Id}), but no consumer group's filter takes it: nobody handles it. "
-                + "Check the topic, or start the application that subscribes to it (a new group starts with the events published after it).");
-        }
-    }
+    public override Task PublishAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        RoutedPublish.PublishAsync(
+            _bus,
+            envelope,
+            $"'{envelope.Type}' was stored in stream {_options.Stream} ({envelope.Id}), but no consumer group's filter takes it: nobody handles it. "
+            + "Check the topic, or start the application that subscribes to it (a new group starts with the events published after it).",
+            cancellationToken);
 
     public override async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(TopicPattern? pattern, int max, CancellationToken cancellationToken) =>
         await _deadLetters.ListAsync(pattern, max, cancellationToken).ConfigureAwait(false);

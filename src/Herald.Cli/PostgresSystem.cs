@@ -186,17 +186,13 @@ internal sealed class PostgresSystem : HeraldSystem
     }
 
     /// <summary>Publishes (committed when it returns); an event no group takes is a clear error, as on RabbitMQ and NATS.</summary>
-    public override async Task PublishAsync(Envelope envelope, CancellationToken cancellationToken)
-    {
-        long unrouted = _bus.Stats.Unrouted;
-        await _bus.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
-        if (_bus.Stats.Unrouted > unrouted)
-        {
-            throw new CliException(
-                $"No consumer group in schema '{_schema}' takes '{envelope.Type}' ({envelope.Id}): nobody handles it, and nothing was stored. "
-                + "Check the topic, or start the application that subscribes to it (a group gets the events published after it registered).");
-        }
-    }
+    public override Task PublishAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        RoutedPublish.PublishAsync(
+            _bus,
+            envelope,
+            $"No consumer group in schema '{_schema}' takes '{envelope.Type}' ({envelope.Id}): nobody handles it, and nothing was stored. "
+            + "Check the topic, or start the application that subscribes to it (a group gets the events published after it registered).",
+            cancellationToken);
 
     public override async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(TopicPattern? pattern, int max, CancellationToken cancellationToken) =>
         await _deadLetters.ListAsync(pattern, max, cancellationToken).ConfigureAwait(false);
