@@ -87,6 +87,63 @@ public sealed class PostgresTransportTests(PostgresServer server, ITestOutputHel
     }
 
     /// <summary>
+    /// Routing through more groups than PostgreSQL keeps compiled expressions (32): every publish of a batch gets a row
+    /// for exactly the groups whose pattern Herald's matcher says take its topic (the patterns table's pairs, each as a
+    /// group of its own, plus literal groups), published together.
+    /// </summary>
+    [Fact]
+    public async Task ManyGroups_WithAndWithoutWildcards_RouteEachEventToExactlyTheGroupsThatMatch()
+    {
+        string cs = await server.CreateDatabaseAsync("route");
+        await using var bus = new EventBus(new EventBusOptions().UsePostgres(new PostgresOptions { ConnectionString = cs, Schema = _schema }));
+        (string Pattern, string Topic)[] pairs = [.. PatternsAndTopics.Select(row => ((string)row[0], (string)row[1]))];
+        string[] patterns = [.. pairs.Select(p => p.Pattern).Concat(Enumerable.Range(0, 30).Select(i => $"t{i}.*.x")).Concat(Enumerable.Range(0, 10).Select(i => $"lit{i}.created")).Distinct()];
+        Assert.True(patterns.Length > 40);
+        string[] topics = [.. pairs.Select(p => p.Topic).Concat(["t3.a.x", "t3.a.y", "lit4.created", "lit4.created.x"]).Distinct()];
+
+        await using (var connection = new NpgsqlConnection(cs))
+        {
+            await connection.OpenAsync();
+            await bus.PublishAsync(new Envelope("warm.up", null, DateTimeOffset.UnixEpoch)); // the schema made
+            for (int i = 0; i < patterns.Length; i++)
+            {
+                await using var insert = new NpgsqlCommand($"INSERT INTO \"{_schema}\".groups (name, pattern, regex, ordered) VALUES ($1, $2, $3, false)", connection);
+                insert.Parameters.AddWithValue($"g{i}");
+                insert.Parameters.AddWithValue(patterns[i]);
+                insert.Parameters.AddWithValue(PostgresPatterns.Regex(TopicPattern.Parse(patterns[i])));
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            Envelope[] events = [.. topics.SelectMany(t => Enumerable.Range(0, 3).Select(_ => new Envelope(t, null, DateTimeOffset.UnixEpoch)))];
+            await Task.WhenAll(events.Select(e => bus.PublishAsync(e).AsTask())); // group-committed together
+
+            var rows = new HashSet<(string Group, string EventId)>();
+            await using (var read = new NpgsqlCommand($"SELECT group_name, event_id FROM \"{_schema}\".messages", connection))
+            await using (NpgsqlDataReader reader = await read.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    Assert.True(rows.Add((reader.GetString(0), reader.GetString(1))), "a row twice");
+                }
+            }
+
+            var expected = new HashSet<(string, string)>();
+            foreach (Envelope e in events)
+            {
+                for (int i = 0; i < patterns.Length; i++)
+                {
+                    if (TopicPattern.Parse(patterns[i]).IsMatch(e.Type))
+                    {
+                        expected.Add(($"g{i}", e.Id));
+                    }
+                }
+            }
+
+            Assert.Equal(expected.OrderBy(x => x), rows.OrderBy(x => x));
+        }
+    }
+
+    /// <summary>
     /// Three members of a group ordered by key, each event failing its first attempt: every key's events are handled
     /// once each, in publish order, across the three; and each member handled some.
     /// </summary>
