@@ -112,18 +112,69 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             Description = $"Herald consumer group '{Spec.GroupName}' ({Spec.Pattern})",
         }, cancellationToken);
 
-    /// <summary>Starts consuming every durable of the group into the lanes (<paramref name="started"/>: the consumers as made, else they are looked up).</summary>
-    private Session Begin(IReadOnlyList<INatsJSConsumer>? started)
+    /// <summary>
+    /// Starts consuming every durable of the group into the lanes (<paramref name="started"/>: the consumers as made,
+    /// else they are looked up), after <paramref name="delay"/> (the lease held and renewed meanwhile).
+    /// </summary>
+    private Session Begin(IReadOnlyList<INatsJSConsumer>? started, TimeSpan delay = default)
     {
         var session = new Session(CancellationTokenSource.CreateLinkedTokenSource(_stopping));
         for (int i = 0; i < _durables.Count; i++)
         {
             (string name, string filter) = _durables[i];
             INatsJSConsumer? first = started?[i];
-            session.Loops.Add(Task.Run(() => ConsumeLoopAsync(name, filter, first, session.Stop.Token), CancellationToken.None));
+            CancellationToken stop = session.Stop.Token;
+            session.Loops.Add(Task.Run(
+                async () =>
+                {
+                    if (delay > TimeSpan.Zero)
+                    {
+                        try
+                        {
+                            await Task.Delay(delay, _transport.Time, stop).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            return;
+                        }
+                    }
+
+                    await ConsumeLoopAsync(name, filter, first, stop).ConfigureAwait(false);
+                },
+                CancellationToken.None));
         }
 
         return session;
+    }
+
+    /// <summary>
+    /// How long a member that took over a lease which ran out waits before it reads: when the group has deliveries
+    /// not acknowledged (the former holder died with them), until each is due again, AckWait and half a second from
+    /// now, so the server has put them back before this member's first pull and sends them first, in stream order.
+    /// Without that a server slow to notice (a busy machine) sent newer events first. Nothing outstanding: no wait.
+    /// </summary>
+    private async Task<TimeSpan> DeadHolderWaitAsync(CancellationToken stop)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            timeout.CancelAfter(PutBackTimeout);
+            foreach ((string name, _) in _durables)
+            {
+                INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
+                if (consumer.Info.NumAckPending > 0)
+                {
+                    NatsLog.WaitingForDeadHolder(_transport.Logger, Name, Spec.GroupName, consumer.Info.NumAckPending, _transport.Options.AckWait);
+                    return _transport.Options.AckWait + TimeSpan.FromMilliseconds(500);
+                }
+            }
+
+            return TimeSpan.Zero;
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        {
+            return stop.IsCancellationRequested ? TimeSpan.Zero : _transport.Options.AckWait + TimeSpan.FromMilliseconds(500); // cannot tell: wait
+        }
     }
 
     /// <summary>
@@ -179,7 +230,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
 
                 standby = false;
                 NatsLog.Active(_transport.Logger, Name, Spec.GroupName, lease.Bucket, lease.Key);
-                Session session = Begin(null);
+                Session session = Begin(null, lease.TakenFromRelease ? TimeSpan.Zero : await DeadHolderWaitAsync(stop).ConfigureAwait(false));
                 Volatile.Write(ref _session, session);
                 string why = await HoldAsync(lease, stop).ConfigureAwait(false);
                 if (stop.IsCancellationRequested)

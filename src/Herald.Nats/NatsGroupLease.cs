@@ -93,15 +93,36 @@ internal sealed class NatsGroupLease
         return new NatsGroupLease(store, key, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}", ttl);
     }
 
+    /// <summary>
+    /// Whether the lease last taken was given up by its holder (deleted after it put back what it held), rather than
+    /// run out (its holder died or hung) or never held: only then are the former holder's deliveries sure to be back.
+    /// </summary>
+    public bool TakenFromRelease { get; private set; }
+
     /// <summary>Takes the lease when no other member holds it; false when one does.</summary>
     public async ValueTask<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {
+        bool released = false;
+        try
+        {
+            await _store.GetEntryAsync<string>(Key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsKVKeyDeletedException)
+        {
+            released = true; // a holder deleted it: given up at a stop
+        }
+        catch (NatsKVKeyNotFoundException)
+        {
+            // run out (its age limit), or never taken
+        }
+
         NatsResult<ulong> created = await _store.TryCreateAsync(Key, Holder, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!created.Success)
         {
             return await AdoptAsync(cancellationToken).ConfigureAwait(false); // ours already, when an earlier answer was lost
         }
 
+        TakenFromRelease = released;
         Volatile.Write(ref _revision, created.Value);
         return true;
     }

@@ -34,4 +34,7 @@ internal static partial class NatsLog
 
     [LoggerMessage(4110, LogLevel.Information, "NATS consumer {Consumer} stops without giving up the lease of ordered group '{Group}': the server sent {Unseen} message(s) of {Durable} as it stopped reading; a standby takes over when the lease runs out, those first")]
     public static partial void LeaseKept(ILogger logger, string consumer, string group, string durable, ulong unseen);
+
+    [LoggerMessage(4111, LogLevel.Information, "NATS consumer {Consumer} took over ordered group '{Group}' from a member whose lease ran out, with {Pending} delivery(ies) not acknowledged: it reads after {AckWait}, when those are due again and come first")]
+    public static partial void WaitingForDeadHolder(ILogger logger, string consumer, string group, long pending, TimeSpan ackWait);
 }

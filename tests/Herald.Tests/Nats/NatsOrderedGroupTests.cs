@@ -56,6 +56,37 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
 
     private static string KeyOf(long id) => $"k{id % Keys}";
 
+    /// <summary>Returns once a member holds the group's lease (a key in the lease bucket).</summary>
+    private async Task ActiveMemberAsync()
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = server.Url });
+        var kv = new NatsKVContext(new NatsJSContext(connection));
+        bool held = false;
+        for (int i = 0; i < 600 && !held; i++)
+        {
+            try
+            {
+                INatsKVStore store = await kv.GetStoreAsync(_unique.ToUpperInvariant() + "_LEASES");
+                await foreach (string _ in store.GetKeysAsync())
+                {
+                    held = true;
+                    break;
+                }
+            }
+            catch (Exception ex) when (ex is NatsKVException or NatsJSException)
+            {
+                // the bucket not made yet, or empty
+            }
+
+            if (!held)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        Assert.True(held, "no member took the ordered group's lease within 30 s");
+    }
+
 
     /// <summary>
     /// Two members of an ordered group: only the lease holder handles; when it stops (mid-stream, a thousand events
@@ -133,6 +164,7 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
         var log = new Log();
         using var child = new ChildProcess("Herald.RabbitChild", server.Url, _unique.ToUpperInvariant(), _unique, AckWaitSeconds.ToString(CultureInfo.InvariantCulture), "ordered");
         await child.WaitForLineAsync(l => l == "READY", TimeSpan.FromSeconds(60));
+        await ActiveMemberAsync(); // the child holds the lease before the standby starts (on a busy machine it may not yet at READY)
         await using HeraldTestHarness standby = await StartMemberAsync(log, "standby", AckWaitSeconds);
         for (int i = 0; i < Count; i++)
         {
