@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Herald.Dashboard.Systems;
 using Herald.Postgres;
 using Npgsql;
@@ -135,7 +134,7 @@ internal sealed class PostgresSystem : HeraldSystem
         await TapAsync(cancellationToken).ConfigureAwait(false);
         ObservedEvent? found = _seen.Find(id);
         var rows = new List<(string Group, int Attempts, string? ClaimedBy, DateTime Due, bool Scheduled, byte[] Envelope)>();
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             $"SELECT group_name, attempts, claimed_by, due, scheduled, envelope FROM {S}.messages WHERE event_id = $1 AND NOT starts_with(group_name, '{PostgresTap.Prefix}') ORDER BY seq",
             r => rows.Add((r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetDateTime(3), r.GetBoolean(4), r.GetFieldValue<byte[]>(5))),
             cancellationToken,
@@ -198,33 +197,21 @@ internal sealed class PostgresSystem : HeraldSystem
         await _deadLetters.ListAsync(pattern, max, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Ids and topics only, 1,000 rows a query, after the last sequence number seen.</summary>
-    public override async IAsyncEnumerable<(string Id, string Topic)> ListDeadLetterIdsAsync(TopicPattern? pattern, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        const int Page = 1000;
-        long after = 0;
-        while (true)
-        {
-            var page = new List<(long Seq, string Id, string Topic)>(Page);
-            await QueryAsync(
-                $"SELECT seq, id, topic FROM {S}.dead_letters WHERE seq > $1 ORDER BY seq LIMIT {Page}",
-                r => page.Add((r.GetInt64(0), r.GetString(1), r.GetString(2))),
-                cancellationToken,
-                after).ConfigureAwait(false);
-            foreach ((long seq, string id, string topic) in page)
+    public override IAsyncEnumerable<(string Id, string Topic)> ListDeadLetterIdsAsync(TopicPattern? pattern, CancellationToken cancellationToken) =>
+        PagedDeadLetterIdsAsync(
+            async (after, count, ct) =>
             {
-                after = seq;
-                if (pattern is null || pattern.IsMatch(topic))
-                {
-                    yield return (id, topic);
-                }
-            }
-
-            if (page.Count < Page)
-            {
-                yield break;
-            }
-        }
-    }
+                var page = new List<(long Seq, string Id, string Topic)>(count);
+                await _database.QueryRowsAsync(
+                    $"SELECT seq, id, topic FROM {S}.dead_letters WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    r => page.Add((r.GetInt64(0), r.GetString(1), r.GetString(2))),
+                    ct,
+                    after,
+                    (long)count).ConfigureAwait(false);
+                return page;
+            },
+            pattern,
+            cancellationToken);
 
     public override async Task<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken) =>
         await _deadLetters.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -241,7 +228,7 @@ internal sealed class PostgresSystem : HeraldSystem
         }
 
         (string Name, bool Ordered)? group = null;
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             $"SELECT name, ordered FROM {S}.groups WHERE expires IS NULL AND ($1 = ANY (consumers) OR name = $1) ORDER BY (name = $1) DESC, name LIMIT 1",
             r => group = (r.GetString(0), r.GetBoolean(1)),
             cancellationToken,
@@ -285,14 +272,14 @@ internal sealed class PostgresSystem : HeraldSystem
     {
         await TapAsync(cancellationToken).ConfigureAwait(false);
         var groups = new List<(string Name, string Pattern, bool Ordered, string[] Consumers)>();
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             $"SELECT name, pattern, ordered, consumers FROM {S}.groups WHERE expires IS NULL ORDER BY name",
             r => groups.Add((r.GetString(0), r.GetString(1), r.GetBoolean(2), r.GetFieldValue<string[]>(3))),
             cancellationToken).ConfigureAwait(false);
 
         var byTopic = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
         var states = new Dictionary<string, (long Ready, long Claimed, long Later, long Retried, string Members)>(StringComparer.Ordinal);
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             $"SELECT group_name, topic, count(*) FROM {S}.messages WHERE group_name IN (SELECT name FROM {S}.groups WHERE expires IS NULL) GROUP BY group_name, topic",
             r =>
             {
@@ -304,7 +291,7 @@ internal sealed class PostgresSystem : HeraldSystem
                 topics[r.GetString(1)] = r.GetInt64(2);
             },
             cancellationToken).ConfigureAwait(false);
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             $"""
             SELECT group_name,
                    count(*) FILTER (WHERE claimed_by IS NULL AND due <= now()),
@@ -317,7 +304,7 @@ internal sealed class PostgresSystem : HeraldSystem
             r => states[r.GetString(0)] = (r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetString(5)),
             cancellationToken).ConfigureAwait(false);
         var dead = new Dictionary<string, long>(StringComparer.Ordinal);
-        await QueryAsync($"SELECT consumer, count(*) FROM {S}.dead_letters GROUP BY consumer", r => dead[r.GetString(0)] = r.GetInt64(1), cancellationToken).ConfigureAwait(false);
+        await _database.QueryRowsAsync($"SELECT consumer, count(*) FROM {S}.dead_letters GROUP BY consumer", r => dead[r.GetString(0)] = r.GetInt64(1), cancellationToken).ConfigureAwait(false);
 
         var views = new List<GroupView>();
         foreach ((string name, string pattern, bool ordered, string[] consumers) in groups)
@@ -350,7 +337,7 @@ internal sealed class PostgresSystem : HeraldSystem
     {
         await TapAsync(cancellationToken).ConfigureAwait(false);
         long deleted = 0;
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             "SELECT coalesce(n_tup_del, 0) FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'messages'",
             r => deleted = r.GetInt64(0),
             cancellationToken,
@@ -361,7 +348,7 @@ internal sealed class PostgresSystem : HeraldSystem
     public override async Task<IReadOnlyList<StreamView>> ListStreamsAsync(int max, CancellationToken cancellationToken)
     {
         var streams = new List<StreamView>();
-        await QueryAsync(
+        await _database.QueryRowsAsync(
             $"SELECT stream_id, version, deleted FROM {S}.streams ORDER BY stream_id LIMIT $1",
             r => streams.Add(new StreamView(r.GetString(0), r.GetInt64(1), r.GetBoolean(2))),
             cancellationToken,
@@ -419,31 +406,6 @@ internal sealed class PostgresSystem : HeraldSystem
         catch (EventDecodingException ex)
         {
             return Envelope.Undecodable(Topic.IsValid(topic) ? topic : "herald.undecodable", stored, TimeProvider.System.GetUtcNow(), ex.Message);
-        }
-    }
-
-    private async Task QueryAsync(string sql, Action<NpgsqlDataReader> row, CancellationToken cancellationToken, params object[] parameters)
-    {
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var command = new NpgsqlCommand(sql, connection);
-            await using (command.ConfigureAwait(false))
-            {
-                foreach (object parameter in parameters)
-                {
-                    command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-                }
-
-                NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        row(reader);
-                    }
-                }
-            }
         }
     }
 }

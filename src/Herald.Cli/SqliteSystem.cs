@@ -119,44 +119,26 @@ internal sealed class SqliteSystem : HeraldSystem
         await _deadLetters.ListAsync(pattern, max, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Ids and topics only (no envelope), 1,000 rows a query, after the last sequence number seen.</summary>
-    public override async IAsyncEnumerable<(string Id, string Topic)> ListDeadLetterIdsAsync(TopicPattern? pattern, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        const int Page = 1000;
-        long after = 0;
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var page = new List<(long Seq, string Id, string Topic)>(Page);
-            using (SqliteConnection connection = _database.Open())
-            using (SqliteCommand command = connection.CreateCommand())
+    public override IAsyncEnumerable<(string Id, string Topic)> ListDeadLetterIdsAsync(TopicPattern? pattern, CancellationToken cancellationToken) =>
+        PagedDeadLetterIdsAsync(
+            (after, count, _) =>
             {
+                var page = new List<(long Seq, string Id, string Topic)>(count);
+                using SqliteConnection connection = _database.Open();
+                using SqliteCommand command = connection.CreateCommand();
                 command.CommandText = "SELECT seq, id, topic FROM herald_dead_letters WHERE seq > $s ORDER BY seq LIMIT $n";
                 command.Parameters.AddWithValue("$s", after);
-                command.Parameters.AddWithValue("$n", Page);
+                command.Parameters.AddWithValue("$n", count);
                 using SqliteDataReader reader = command.ExecuteReader();
                 while (reader.Read())
                 {
                     page.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
                 }
-            }
 
-            foreach ((long seq, string id, string topic) in page)
-            {
-                after = seq;
-                if (pattern is null || pattern.IsMatch(topic))
-                {
-                    yield return (id, topic);
-                }
-            }
-
-            if (page.Count < Page)
-            {
-                yield break;
-            }
-
-            await Task.Yield(); // a page at a time: let the caller act on it before the next is read
-        }
-    }
+                return Task.FromResult<IReadOnlyList<(long Seq, string Id, string Topic)>>(page);
+            },
+            pattern,
+            cancellationToken);
 
     public override async Task<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken) =>
         await _deadLetters.GetAsync(id, cancellationToken).ConfigureAwait(false);

@@ -157,14 +157,11 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            timeout.CancelAfter(PutBackTimeout);
-            foreach ((string name, _) in _durables)
+            foreach ((_, NATS.Client.JetStream.Models.ConsumerInfo info) in await DurablesAsync(stop).ConfigureAwait(false))
             {
-                INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
-                if (consumer.Info.NumAckPending > 0)
+                if (info.NumAckPending > 0)
                 {
-                    NatsLog.WaitingForDeadHolder(_transport.Logger, Name, Spec.GroupName, consumer.Info.NumAckPending, _transport.Options.AckWait);
+                    NatsLog.WaitingForDeadHolder(_transport.Logger, Name, Spec.GroupName, info.NumAckPending, _transport.Options.AckWait);
                     return _transport.Options.AckWait + TimeSpan.FromMilliseconds(500);
                 }
             }
@@ -337,15 +334,10 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         TimeSpan bound = PullExpiry + TimeSpan.FromMilliseconds(500);
         while (_transport.Time.GetElapsedTime(started) < bound)
         {
-            int waiting = 0;
+            int waiting;
             try
             {
-                using var timeout = new CancellationTokenSource(PutBackTimeout, _transport.Time);
-                foreach ((string name, _) in _durables)
-                {
-                    INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
-                    waiting += consumer.Info.NumWaiting;
-                }
+                waiting = (await DurablesAsync().ConfigureAwait(false)).Sum(d => d.Info.NumWaiting);
             }
             catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException or ObjectDisposedException)
             {
@@ -793,6 +785,21 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
         }
     }
 
+    /// <summary>The server's view of each of this member's durables, asked within one put back's time (and <paramref name="stop"/>).</summary>
+    private async Task<List<(string Name, NATS.Client.JetStream.Models.ConsumerInfo Info)>> DurablesAsync(CancellationToken stop = default)
+    {
+        using var bound = new CancellationTokenSource(PutBackTimeout, _transport.Time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(bound.Token, stop);
+        var infos = new List<(string Name, NATS.Client.JetStream.Models.ConsumerInfo Info)>(_durables.Count);
+        foreach ((string name, _) in _durables)
+        {
+            INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
+            infos.Add((name, consumer.Info));
+        }
+
+        return infos;
+    }
+
     /// <summary>
     /// Whether this member received every delivery the server made to it: a message the server sent as the reads
     /// stopped is neither handled nor put back, and comes again only after AckWait. Then the lease is not given up
@@ -802,11 +809,9 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
     {
         try
         {
-            using var timeout = new CancellationTokenSource(PutBackTimeout, _transport.Time);
-            foreach ((string name, _) in _durables)
+            foreach ((string name, NATS.Client.JetStream.Models.ConsumerInfo info) in await DurablesAsync().ConfigureAwait(false))
             {
-                INatsJSConsumer consumer = await _js.GetConsumerAsync(_transport.Options.Stream, name, timeout.Token).ConfigureAwait(false);
-                ulong delivered = consumer.Info.Delivered?.ConsumerSeq ?? 0;
+                ulong delivered = info.Delivered?.ConsumerSeq ?? 0;
                 ulong seen = _lastSeen.TryGetValue(name, out ulong last) ? last : 0;
                 if (delivered > seen)
                 {

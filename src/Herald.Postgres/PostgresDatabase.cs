@@ -96,6 +96,54 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         return await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Runs one query (positional parameters <c>$1</c>…) on a pooled connection, the schema current, and reads its rows with <paramref name="read"/>.</summary>
+    public async Task<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken, params object[] parameters)
+    {
+        NpgsqlConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand(sql, connection);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
+        foreach (object parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
+        return await read(reader, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs one query as <see cref="QueryAsync{T}"/> does and hands each row to <paramref name="row"/>.</summary>
+    public Task QueryRowsAsync(string sql, Action<NpgsqlDataReader> row, CancellationToken cancellationToken, params object[] parameters) =>
+        QueryAsync(
+            sql,
+            async (reader, ct) =>
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    row(reader);
+                }
+
+                return true;
+            },
+            cancellationToken,
+            parameters);
+
+    /// <summary>Runs one statement (positional parameters <c>$1</c>…) on a pooled connection, the schema current; the rows it affected.</summary>
+    public async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        NpgsqlConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand(sql, connection);
+        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
+        foreach (object parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The caller's transaction as an open Npgsql transaction on this database, or an exception naming the problem.</summary>
     /// <exception cref="ArgumentException">Not an <see cref="NpgsqlTransaction"/>, already completed, or on another database.</exception>
     public NpgsqlTransaction CallerTransaction(System.Data.Common.DbTransaction transaction, string parameter)

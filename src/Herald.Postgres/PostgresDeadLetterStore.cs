@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Herald.Postgres;
 
 /// <summary>
@@ -31,7 +29,7 @@ public sealed class PostgresDeadLetterStore : IDeadLetterStore, IAsyncDisposable
     public async ValueTask AddAsync(DeadLetter deadLetter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
-        await ExecuteAsync(
+        await _database.ExecuteAsync(
             $"""
             INSERT INTO {S}.dead_letters (id, consumer, topic, reason, exception_type, exception_message, attempts, time, envelope)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING
@@ -66,24 +64,17 @@ public sealed class PostgresDeadLetterStore : IDeadLetterStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<long> CountAsync(CancellationToken cancellationToken)
-    {
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var command = new NpgsqlCommand($"SELECT count(*) FROM {S}.dead_letters", connection);
-            await using (command.ConfigureAwait(false))
-            {
-                return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            }
-        }
-    }
+    public async ValueTask<long> CountAsync(CancellationToken cancellationToken) =>
+        await _database.QueryAsync(
+            $"SELECT count(*) FROM {S}.dead_letters",
+            async (reader, ct) => await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetInt64(0) : 0L,
+            cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public async ValueTask<bool> RemoveAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
-        return await ExecuteAsync($"DELETE FROM {S}.dead_letters WHERE id = $1", cancellationToken, id).ConfigureAwait(false) > 0;
+        return await _database.ExecuteAsync($"DELETE FROM {S}.dead_letters WHERE id = $1", cancellationToken, id).ConfigureAwait(false) > 0;
     }
 
     /// <summary>Closes the store's connections (when it made its own data source).</summary>
@@ -95,70 +86,40 @@ public sealed class PostgresDeadLetterStore : IDeadLetterStore, IAsyncDisposable
         }
     }
 
-    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var command = new NpgsqlCommand(sql, connection);
-            await using (command.ConfigureAwait(false))
+    private Task<IReadOnlyList<DeadLetter>> ReadAsync(string sql, CancellationToken cancellationToken, params object[] parameters) =>
+        _database.QueryAsync<IReadOnlyList<DeadLetter>>(
+            sql,
+            async (reader, ct) =>
             {
-                foreach (object parameter in parameters)
+                var letters = new List<DeadLetter>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-                }
-
-                return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task<IReadOnlyList<DeadLetter>> ReadAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        var letters = new List<DeadLetter>();
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var command = new NpgsqlCommand(sql, connection);
-            await using (command.ConfigureAwait(false))
-            {
-                foreach (object parameter in parameters)
-                {
-                    command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-                }
-
-                NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    string id = reader.GetString(0);
+                    byte[] stored = await reader.GetFieldValueAsync<byte[]>(7, ct).ConfigureAwait(false);
+                    Envelope envelope;
+                    try
                     {
-                        string id = reader.GetString(0);
-                        byte[] stored = await reader.GetFieldValueAsync<byte[]>(7, cancellationToken).ConfigureAwait(false);
-                        Envelope envelope;
-                        try
-                        {
-                            envelope = CloudEventJsonFormatter.Decode(stored);
-                        }
-                        catch (EventDecodingException)
-                        {
-                            // The envelope itself is unreadable (that may be why it is here): its bytes are the payload.
-                            envelope = new Envelope(reader.GetString(8), null, DateTimeOffset.UnixEpoch) { EncodedData = stored, DataContentType = "application/octet-stream" };
-                        }
-
-                        letters.Add(new DeadLetter(
-                            id,
-                            envelope,
-                            reader.GetString(1),
-                            reader.GetString(2),
-                            await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(3),
-                            await reader.IsDBNullAsync(4, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(4),
-                            reader.GetInt32(5),
-                            await reader.GetFieldValueAsync<DateTimeOffset>(6, cancellationToken).ConfigureAwait(false)));
+                        envelope = CloudEventJsonFormatter.Decode(stored);
                     }
-                }
-            }
-        }
+                    catch (EventDecodingException)
+                    {
+                        // The envelope itself is unreadable (that may be why it is here): its bytes are the payload.
+                        envelope = new Envelope(reader.GetString(8), null, DateTimeOffset.UnixEpoch) { EncodedData = stored, DataContentType = "application/octet-stream" };
+                    }
 
-        return letters;
-    }
+                    letters.Add(new DeadLetter(
+                        id,
+                        envelope,
+                        reader.GetString(1),
+                        reader.GetString(2),
+                        await reader.IsDBNullAsync(3, ct).ConfigureAwait(false) ? null : reader.GetString(3),
+                        await reader.IsDBNullAsync(4, ct).ConfigureAwait(false) ? null : reader.GetString(4),
+                        reader.GetInt32(5),
+                        await reader.GetFieldValueAsync<DateTimeOffset>(6, ct).ConfigureAwait(false)));
+                }
+
+                return letters;
+            },
+            cancellationToken,
+            parameters);
 }

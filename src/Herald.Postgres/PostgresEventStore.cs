@@ -165,7 +165,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     public async Task<StreamInfo> GetStreamAsync(string streamId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
-        return await QueryAsync(
+        return await _database.QueryAsync(
             $"SELECT version, max_count, truncate_before, deleted FROM {S}.streams WHERE stream_id = $1",
             async (reader, ct) => !await reader.ReadAsync(ct).ConfigureAwait(false)
                 ? new StreamInfo(streamId, 0, new StreamMetadata(), Deleted: false)
@@ -275,7 +275,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     public async Task<Snapshot<TState>?> LoadSnapshotAsync<TState>(string streamId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
-        return await QueryAsync(
+        return await _database.QueryAsync(
             $"SELECT version, state FROM {S}.snapshots WHERE stream_id = $1",
             async (reader, ct) => !await reader.ReadAsync(ct).ConfigureAwait(false)
                 ? null
@@ -387,7 +387,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     }
 
     private Task<T> ScalarAsync<T>(string sql, CancellationToken cancellationToken, params object[] parameters) =>
-        QueryAsync(
+        _database.QueryAsync(
             sql,
             async (reader, ct) => await reader.ReadAsync(ct).ConfigureAwait(false) && !await reader.IsDBNullAsync(0, ct).ConfigureAwait(false) ? await reader.GetFieldValueAsync<T>(0, ct).ConfigureAwait(false) : default!,
             cancellationToken,
@@ -397,7 +397,7 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     private sealed record PendingAppend(string StreamId, ExpectedVersion Expected, string[] Ids, string[] Types, byte[][] Encoded);
 
     private Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(string sql, CancellationToken cancellationToken, params object[] parameters) =>
-        QueryAsync<IReadOnlyList<RecordedEvent>>(
+        _database.QueryAsync<IReadOnlyList<RecordedEvent>>(
             sql,
             async (reader, ct) =>
             {
@@ -411,21 +411,4 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
             },
             cancellationToken,
             parameters);
-
-    /// <summary>Runs one query (positional parameters <c>$1</c>…) on a pooled connection, the schema current, and reads its rows with <paramref name="read"/>.</summary>
-    private async Task<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken, params object[] parameters)
-    {
-        NpgsqlConnection connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        var command = new NpgsqlCommand(sql, connection);
-        await using ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
-        foreach (object parameter in parameters)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        }
-
-        NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
-        return await read(reader, cancellationToken).ConfigureAwait(false);
-    }
 }

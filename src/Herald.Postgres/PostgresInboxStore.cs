@@ -119,25 +119,12 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _database.Options.TimeProvider);
         var recorded = new HashSet<(string, string)>();
-        NpgsqlConnection connection = await _database.OpenAsync(timeout.Token).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var command = new NpgsqlCommand($"SELECT i.consumer, i.event_id FROM {S}.inbox i JOIN unnest($1::text[], $2::text[]) AS l(c, e) ON i.consumer = l.c AND i.event_id = l.e", connection);
-            await using (command.ConfigureAwait(false))
-            {
-                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(r => r.Consumer)] });
-                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(r => r.EventId)] });
-                NpgsqlDataReader reader = await command.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(timeout.Token).ConfigureAwait(false))
-                    {
-                        recorded.Add((reader.GetString(0), reader.GetString(1)));
-                    }
-                }
-            }
-        }
-
+        await _database.QueryRowsAsync(
+            $"SELECT i.consumer, i.event_id FROM {S}.inbox i JOIN unnest($1::text[], $2::text[]) AS l(c, e) ON i.consumer = l.c AND i.event_id = l.e",
+            reader => recorded.Add((reader.GetString(0), reader.GetString(1))),
+            timeout.Token,
+            batch.Select(r => r.Consumer).ToArray(),
+            batch.Select(r => r.EventId).ToArray()).ConfigureAwait(false);
         return [.. batch.Select(recorded.Contains)];
     }
 

@@ -50,6 +50,40 @@ internal abstract class HeraldSystem : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="ListDeadLetterIdsAsync"/> for a store that numbers its dead letters: <paramref name="page"/> reads
+    /// up to the given count of (sequence number, id, topic) after a sequence number, in order; a page at a time, so
+    /// the caller acts on one before the next is read.
+    /// </summary>
+    protected static async IAsyncEnumerable<(string Id, string Topic)> PagedDeadLetterIdsAsync(
+        Func<long, int, CancellationToken, Task<IReadOnlyList<(long Seq, string Id, string Topic)>>> page,
+        TopicPattern? pattern,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const int Page = 1000;
+        long after = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            IReadOnlyList<(long Seq, string Id, string Topic)> rows = await page(after, Page, cancellationToken).ConfigureAwait(false);
+            foreach ((long seq, string id, string topic) in rows)
+            {
+                after = seq;
+                if (pattern is null || pattern.IsMatch(topic))
+                {
+                    yield return (id, topic);
+                }
+            }
+
+            if (rows.Count < Page)
+            {
+                yield break;
+            }
+
+            await Task.Yield();
+        }
+    }
+
     /// <summary>Sends a dead letter back to the consumer that failed it, as a first attempt; false when there is none with that id.</summary>
     public abstract Task<bool> RedriveAsync(string id, CancellationToken cancellationToken);
 

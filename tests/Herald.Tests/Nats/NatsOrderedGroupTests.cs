@@ -61,30 +61,26 @@ public sealed class NatsOrderedGroupTests(NatsServer server, ITestOutputHelper o
     {
         await using var connection = new NatsConnection(new NatsOpts { Url = server.Url });
         var kv = new NatsKVContext(new NatsJSContext(connection));
-        bool held = false;
-        for (int i = 0; i < 600 && !held; i++)
-        {
-            try
+        await Poll.UntilAsync(
+            async () =>
             {
-                INatsKVStore store = await kv.GetStoreAsync(_unique.ToUpperInvariant() + "_LEASES");
-                await foreach (string _ in store.GetKeysAsync())
+                try
                 {
-                    held = true;
-                    break;
+                    INatsKVStore store = await kv.GetStoreAsync(_unique.ToUpperInvariant() + "_LEASES");
+                    await foreach (string _ in store.GetKeysAsync())
+                    {
+                        return true;
+                    }
                 }
-            }
-            catch (Exception ex) when (ex is NatsKVException or NatsJSException)
-            {
-                // the bucket not made yet, or empty
-            }
+                catch (Exception ex) when (ex is NatsKVException or NatsJSException)
+                {
+                    // the bucket not made yet, or empty
+                }
 
-            if (!held)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        Assert.True(held, "no member took the ordered group's lease within 30 s");
+                return false;
+            },
+            TimeSpan.FromSeconds(30),
+            () => "no member took the ordered group's lease");
     }
 
 
