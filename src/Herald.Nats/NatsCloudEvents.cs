@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using NATS.Client.Core;
@@ -15,6 +16,9 @@ internal static class NatsCloudEvents
 {
     /// <summary>The header prefix of the binding (header names are case-insensitive).</summary>
     public const string Prefix = "ce-";
+
+    /// <summary>The characters a header value carries as they are: printable ASCII but space, <c>"</c> and <c>%</c>.</summary>
+    private static readonly SearchValues<char> Plain = SearchValues.Create("!#$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     /// <summary>The message of <paramref name="envelope"/>: headers (fresh, one per publish) and body.</summary>
     public static (NatsHeaders Headers, ReadOnlyMemory<byte> Body) Encode(Envelope envelope, IEventSerializer serializer)
@@ -107,7 +111,7 @@ internal static class NatsCloudEvents
     /// <summary>Percent-encodes what the binding requires: space, <c>"</c>, <c>%</c>, and every character outside printable ASCII (as UTF-8 bytes).</summary>
     public static string Escape(string value)
     {
-        if (value.All(c => c is > ' ' and <= '~' and not '"' and not '%'))
+        if (!value.AsSpan().ContainsAnyExcept(Plain))
         {
             return value;
         }

@@ -33,6 +33,7 @@ internal sealed class NatsTransport : ITransport
     private NatsJSContext? _js;
     private volatile string[] _routes = [];
     private ConcurrentDictionary<string, bool> _routed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _subjects = new(StringComparer.Ordinal);
     private long _routesReadAt;
     private int _refreshingRoutes;
     private bool _disposed;
@@ -57,9 +58,9 @@ internal sealed class NatsTransport : ITransport
     {
         ArgumentNullException.ThrowIfNull(envelope);
         NatsJSContext js = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        string subject = NatsSubjects.Of(_options.SubjectPrefix, envelope.Type);
+        string subject = _subjects.GetOrAdd(envelope.Type, static (topic, prefix) => NatsSubjects.Of(prefix, topic), _options.SubjectPrefix);
         (NatsHeaders headers, ReadOnlyMemory<byte> body) = NatsCloudEvents.Encode(envelope, _options.Serializer);
-        await PublishStoredAsync(js, subject, headers, body, envelope.Id, $"event {envelope.Id} ('{envelope.Type}')", cancellationToken).ConfigureAwait(false);
+        await PublishStoredAsync(js, subject, headers, body, envelope.Id, what: null, cancellationToken, envelope).ConfigureAwait(false);
         if (!IsRouted(subject))
         {
             // Stored, as on every transport, but no group's filter takes it: counted, logged and metered as unrouted.
@@ -73,9 +74,17 @@ internal sealed class NatsTransport : ITransport
     /// attempts that get no answer (no responders while the server restarts, a lost acknowledgement) are repeated with
     /// the same message id, which the stream stores once.
     /// </summary>
+    /// <param name="js">The JetStream context of this transport's connection.</param>
+    /// <param name="subject">The subject to publish on.</param>
+    /// <param name="headers">The message's headers.</param>
+    /// <param name="body">The message's body.</param>
+    /// <param name="messageId">The <c>Nats-Msg-Id</c> (the stream stores one message per id in its duplicate window); null for none.</param>
+    /// <param name="what">What is published, for messages (<paramref name="envelope"/> describes it when null).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="envelope">The event published, described only when a message needs it (no text per publish).</param>
     /// <exception cref="NatsPublishException">Not stored within the timeout, or refused (the stream full); the message says which.</exception>
     public async ValueTask<PubAckResponse> PublishStoredAsync(
-        NatsJSContext js, string subject, NatsHeaders headers, ReadOnlyMemory<byte> body, string? messageId, string what, CancellationToken cancellationToken)
+        NatsJSContext js, string subject, NatsHeaders headers, ReadOnlyMemory<byte> body, string? messageId, string? what, CancellationToken cancellationToken, Envelope? envelope = null)
     {
         var opts = new NatsJSPubOpts { MsgId = messageId, RetryAttempts = 1 };
         long started = Time.GetTimestamp();
@@ -83,16 +92,16 @@ internal sealed class NatsTransport : ITransport
         {
             // The first attempt needs no timer of its own: the client bounds its write (CommandTimeout) and its wait
             // for the acknowledgement (RequestTimeout), both within PublishTimeout.
-            return Stored(await js.PublishAsync(subject, body, NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, headers, cancellationToken).ConfigureAwait(false), subject, what);
+            return Stored(await js.PublishAsync(subject, body, NatsRawSerializer<ReadOnlyMemory<byte>>.Default, opts, headers, cancellationToken).ConfigureAwait(false), subject, what, envelope);
         }
         catch (NatsPayloadTooLargeException ex)
         {
-            throw new NatsPublishException($"{what} is larger than the server's max_payload ({ex.Message}).", ex);
+            throw new NatsPublishException($"{Describe(what, envelope)} is larger than the server's max_payload ({ex.Message}).", ex);
         }
         catch (Exception ex) when ((ex is NatsException && ex is not NatsJSApiException) || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // No answer, or the connection down past CommandTimeout: again with the same id, within PublishTimeout.
-            return await RetryStoredAsync(js, subject, headers, body, opts, what, ex, started, cancellationToken).ConfigureAwait(false);
+            return await RetryStoredAsync(js, subject, headers, body, opts, Describe(what, envelope), ex, started, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -132,14 +141,16 @@ internal sealed class NatsTransport : ITransport
     }
 
     /// <summary>The acknowledgement of a stored message; a refusal (the stream full, the message too large) throws.</summary>
-    private PubAckResponse Stored(PubAckResponse ack, string subject, string what)
+    private static string Describe(string? what, Envelope? envelope) => what ?? (envelope is null ? "a message" : $"event {envelope.Id} ('{envelope.Type}')");
+
+    private PubAckResponse Stored(PubAckResponse ack, string subject, string? what, Envelope? envelope = null)
     {
         if (ack.Error is { } error)
         {
             throw new NatsPublishException(
                 error.ErrCode == 10077
-                    ? $"JetStream refused {what}: the stream '{ack.Stream ?? _options.Stream}' is full ({error.Description}). Raise its limits or let consumers catch up."
-                    : $"JetStream refused {what} on '{subject}': {error.Description} (error {error.ErrCode}).")
+                    ? $"JetStream refused {Describe(what, envelope)}: the stream '{ack.Stream ?? _options.Stream}' is full ({error.Description}). Raise its limits or let consumers catch up."
+                    : $"JetStream refused {Describe(what, envelope)} on '{subject}': {error.Description} (error {error.ErrCode}).")
             { ErrorCode = error.ErrCode };
         }
 
