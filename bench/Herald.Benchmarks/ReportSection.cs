@@ -8,6 +8,23 @@ namespace Herald.Benchmarks;
 /// <summary>A generated section of docs/benchmarks.md (quick: benchmarks.quick.md) between two markers: its header, and writing it in place.</summary>
 internal static class ReportSection
 {
+    /// <summary>
+    /// Collects what earlier runs in this process left (disposed hosts, their containers' and serializers' compiled
+    /// methods) before a measured run, so that it is not collected during one: a profile of the durable benchmark
+    /// showed the finalizer thread busy with the dynamic methods of disposed hosts, a cost of running many hosts in one
+    /// benchmark process that a service with one host never pays and a raw reference without a host escapes.
+    /// </summary>
+    public static void Quiesce()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        GC.Collect();
+    }
+
     /// <summary>The command that re-runs a report: the benchmark project's <paramref name="verb"/>, with --quick and --runs when they differ from the defaults.</summary>
     public static string Command(string verb, bool quick, int runs) =>
         $"dotnet run -c Release --project bench/Herald.Benchmarks -- {verb}" + (quick ? " --quick" : string.Empty)

@@ -301,17 +301,23 @@ internal sealed class GroupReader : IAsyncDisposable
         }
 
         Envelope envelope;
+        Type? wanted = member.Spec.EventType is { } typed && typed != typeof(object) ? typed : null;
         try
         {
-            envelope = EnvelopeCodec.Decode(message.Envelope);
-            if (member.Spec.EventType is { } type && type != typeof(object))
+            if (!_transport.Decoded.TryGet(message.Position, wanted, out envelope))
             {
-                envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, type));
-            }
-            else if (Topic.TryGetType(envelope.Type, out Type? known))
-            {
-                // An untyped reader (a pattern handler) gets the event type this process binds to the topic.
-                envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, known));
+                envelope = EnvelopeCodec.Decode(message.Envelope);
+                if (wanted is not null)
+                {
+                    envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, wanted));
+                }
+                else if (Topic.TryGetType(envelope.Type, out Type? known))
+                {
+                    // An untyped reader (a pattern handler) gets the event type this process binds to the topic.
+                    envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, known));
+                }
+
+                _transport.Decoded.Add(message.Position, wanted, envelope);
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -15,6 +15,11 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     private readonly bool _ownsDatabase;
     private readonly ConcurrentDictionary<(string Consumer, string Id), byte> _claims = new();
 
+    /// <summary>Open read connections with the lookup prepared, taken by one lookup at a time (at most <see cref="KeptLookups"/> kept).</summary>
+    private readonly ConcurrentBag<Lookup> _lookups = [];
+    private const int KeptLookups = 8;
+    private bool _disposed;
+
     /// <summary>Opens the inbox in the database <paramref name="options"/> names (created and migrated if needed); disposing the store closes it.</summary>
     public SqliteInboxStore(SqliteOptions options)
         : this(new SqliteDatabase(options))
@@ -25,7 +30,16 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     internal SqliteInboxStore(SqliteDatabase database) => _database = database;
 
     /// <summary>Closes the database when this store opened it (waiting for the records still queued to commit).</summary>
-    public ValueTask DisposeAsync() => _ownsDatabase ? _database.DisposeAsync() : ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        Volatile.Write(ref _disposed, true);
+        while (_lookups.TryTake(out Lookup? lookup))
+        {
+            lookup.Dispose();
+        }
+
+        return _ownsDatabase ? _database.DisposeAsync() : ValueTask.CompletedTask;
+    }
 
     /// <summary>
     /// Records (<paramref name="consumer"/>, <paramref name="eventId"/>) in <paramref name="transaction"/>: true when it was
@@ -57,7 +71,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
             return ValueTask.FromResult(false); // being handled by another delivery right now
         }
 
-        if (_database.Scalar("SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i", ("$c", consumer), ("$i", eventId)) is not null)
+        if (IsRecorded(consumer, eventId))
         {
             _claims.TryRemove((consumer, eventId), out _);
             return ValueTask.FromResult(false);
@@ -74,13 +88,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     /// </remarks>
     public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
-        string now = Now();
-        Task committed = _database.Writer.EnqueueAsync(WriteOp.Of(tx => SqliteDatabase.Execute(
-            tx,
-            "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING",
-            ("$c", consumer),
-            ("$i", eventId),
-            ("$t", now))));
+        Task committed = _database.Writer.EnqueueAsync(new InsertInboxOp(consumer, eventId, Now()));
         _ = ReleaseClaimAfterAsync(committed, (consumer, eventId));
         return ValueTask.CompletedTask;
     }
@@ -90,6 +98,63 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     {
         _claims.TryRemove((consumer, eventId), out _);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Whether the record is committed: a prepared statement on a kept read connection (no open, no parse per lookup).</summary>
+    private bool IsRecorded(string consumer, string eventId)
+    {
+        if (!_lookups.TryTake(out Lookup? lookup))
+        {
+            lookup = new Lookup(_database.Open());
+        }
+
+        bool keep = false;
+        try
+        {
+            bool recorded = lookup.IsRecorded(consumer, eventId);
+            keep = true;
+            return recorded;
+        }
+        finally
+        {
+            if (keep && !Volatile.Read(ref _disposed) && _lookups.Count < KeptLookups)
+            {
+                _lookups.Add(lookup);
+            }
+            else
+            {
+                lookup.Dispose(); // failed (the connection may be unusable), disposed meanwhile, or enough kept
+            }
+        }
+    }
+
+    private sealed class Lookup : IDisposable
+    {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteCommand _command;
+
+        public Lookup(SqliteConnection connection)
+        {
+            _connection = connection;
+            _command = connection.CreateCommand();
+            _command.CommandText = "SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i";
+            _command.Parameters.Add("$c", SqliteType.Text);
+            _command.Parameters.Add("$i", SqliteType.Text);
+            _command.Prepare();
+        }
+
+        public bool IsRecorded(string consumer, string eventId)
+        {
+            _command.Parameters[0].Value = consumer;
+            _command.Parameters[1].Value = eventId;
+            return _command.ExecuteScalar() is not null;
+        }
+
+        public void Dispose()
+        {
+            _command.Dispose();
+            _connection.Dispose();
+        }
     }
 
     private async Task ReleaseClaimAfterAsync(Task committed, (string Consumer, string Id) claim)

@@ -49,6 +49,9 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
 
     public EnvelopeCodec Codec { get; }
 
+    /// <summary>Envelopes decoded lately, shared by this process's group readers (a row is decoded once, not once per group).</summary>
+    public DecodedEnvelopes Decoded { get; } = new();
+
     /// <summary>This process's name as a group lease holder: machine, process id, and a random part.</summary>
     public string Owner { get; }
 

@@ -22,6 +22,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private SqliteCommand? _insertMessage;
     private SqliteCommand? _insertChunk;
+    private SqliteCommand? _insertInbox;
+    private SqliteCommand? _insertInboxChunk;
+    private readonly List<InsertInboxOp> _inboxRecords = [];
 
     public SqliteWriter(SqliteDatabase database, ChangeSignal committed, ILogger logger)
     {
@@ -137,6 +140,68 @@ internal sealed class SqliteWriter : IAsyncDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Inserts <paramref name="count"/> inbox records from <paramref name="start"/> in <paramref name="tx"/>: the writer's
+    /// prepared statements (16 rows a statement, then one at a time) in its own transaction, a fresh one otherwise.
+    /// </summary>
+    public void InsertInbox(SqliteTransaction tx, IReadOnlyList<InsertInboxOp> records, int start, int count)
+    {
+        bool own = ReferenceEquals(tx.Connection, _connection) && _insertInbox is not null;
+        int i = start;
+        if (own)
+        {
+            for (; count - (i - start) >= ChunkRows; i += ChunkRows)
+            {
+                _insertInboxChunk!.Transaction = tx;
+                for (int r = 0; r < ChunkRows; r++)
+                {
+                    InsertInboxOp record = records[i + r];
+                    _insertInboxChunk.Parameters[r * 3].Value = record.Consumer;
+                    _insertInboxChunk.Parameters[(r * 3) + 1].Value = record.EventId;
+                    _insertInboxChunk.Parameters[(r * 3) + 2].Value = record.Time;
+                }
+
+                _insertInboxChunk.ExecuteNonQuery();
+            }
+        }
+
+        SqliteCommand single = own ? _insertInbox! : CreateInsertInbox(tx.Connection!, 1);
+        try
+        {
+            single.Transaction = tx;
+            for (; i < start + count; i++)
+            {
+                single.Parameters[0].Value = records[i].Consumer;
+                single.Parameters[1].Value = records[i].EventId;
+                single.Parameters[2].Value = records[i].Time;
+                single.ExecuteNonQuery();
+            }
+        }
+        finally
+        {
+            if (!own)
+            {
+                single.Dispose();
+            }
+        }
+    }
+
+    private static SqliteCommand CreateInsertInbox(SqliteConnection connection, int rows)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        var sql = new System.Text.StringBuilder("INSERT INTO herald_inbox (consumer, event_id, time) VALUES ");
+        for (int r = 0; r < rows; r++)
+        {
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(r == 0 ? string.Empty : ", ")}($c{r}, $i{r}, $t{r})");
+            command.Parameters.Add($"$c{r}", SqliteType.Text);
+            command.Parameters.Add($"$i{r}", SqliteType.Text);
+            command.Parameters.Add($"$t{r}", SqliteType.Text);
+        }
+
+        command.CommandText = sql.Append(" ON CONFLICT DO NOTHING").ToString();
+        return command;
+    }
+
     private async Task LoopAsync()
     {
         int max = _database.Options.MaxBatch;
@@ -157,6 +222,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         {
             _insertMessage?.Dispose();
             _insertChunk?.Dispose();
+            _insertInbox?.Dispose();
+            _insertInboxChunk?.Dispose();
             _connection?.Dispose();
         }
     }
@@ -202,30 +269,55 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 _insertMessage.Prepare();
                 _insertChunk = CreateInsertChunk(_connection);
                 _insertChunk.Prepare();
+                _insertInbox = CreateInsertInbox(_connection, 1);
+                _insertInbox.Prepare();
+                _insertInboxChunk = CreateInsertInbox(_connection, ChunkRows);
+                _insertInboxChunk.Prepare();
+            }
+
+            // Inbox records go last, together: they depend on no other write and none on them, and left in place they
+            // would split the runs of published messages below.
+            _inboxRecords.Clear();
+            List<WriteOp> writes = batch;
+            if (batch.Exists(op => op is InsertInboxOp))
+            {
+                writes = new List<WriteOp>(batch.Count);
+                foreach (WriteOp op in batch)
+                {
+                    if (op is InsertInboxOp record)
+                    {
+                        _inboxRecords.Add(record);
+                    }
+                    else
+                    {
+                        writes.Add(op);
+                    }
+                }
             }
 
             using SqliteTransaction tx = _connection.BeginTransaction();
-            for (int i = 0; i < batch.Count;)
+            for (int i = 0; i < writes.Count;)
             {
                 // Runs of published messages go in multi-row INSERTs (one statement per chunk, not per row).
                 int run = 0;
-                while (run < ChunkRows && i + run < batch.Count && batch[i + run] is InsertMessageOp)
+                while (run < ChunkRows && i + run < writes.Count && writes[i + run] is InsertMessageOp)
                 {
                     run++;
                 }
 
                 if (run == ChunkRows)
                 {
-                    InsertChunk(tx, batch, i);
+                    InsertChunk(tx, writes, i);
                     i += run;
                 }
                 else
                 {
-                    batch[i].Execute(this, tx);
+                    writes[i].Execute(this, tx);
                     i++;
                 }
             }
 
+            InsertInbox(tx, _inboxRecords, 0, _inboxRecords.Count);
             tx.Commit();
         }
         catch (Exception ex)
@@ -238,6 +330,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
             _insertMessage = null;
             _insertChunk?.Dispose();
             _insertChunk = null;
+            _insertInbox?.Dispose();
+            _insertInbox = null;
+            _insertInboxChunk?.Dispose();
+            _insertInboxChunk = null;
             _connection?.Dispose();
             _connection = null;
         }

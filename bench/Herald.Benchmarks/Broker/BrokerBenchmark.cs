@@ -50,6 +50,7 @@ internal static class BrokerBenchmark
                 for (int i = 0; i < runs; i++)
                 {
                     await run(uri, Math.Max(100, events / 10)); // warm-up, on its own queues
+                    ReportSection.Quiesce();
                     (double rate, double p50, double p99) = await run(uri, events);
                     measured.Add((rate, p50, p99));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} run {i + 1}/{runs}: {rate,10:N0} events/s  p50 {p50,9:N0} µs  p99 {p99,9:N0} µs"));

@@ -54,6 +54,7 @@ internal static class NatsBenchmark
                 {
                     await run(url, Math.Max(500, events / 10)); // warm-up, on its own stream
                     TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    ReportSection.Quiesce();
                     (double rate, double p50, double p99) = await run(url, events);
                     double cpuPerEvent = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / events;
                     if (i > 0)

@@ -67,6 +67,7 @@ internal static class PostgresBenchmark
                 {
                     await run(await CreateDatabaseAsync(admin, ++databases), Math.Max(50, events / 10)); // warm-up, in its own database
                     NpgsqlConnection.ClearAllPools(); // the idle connections of earlier databases would count against max_connections
+                    ReportSection.Quiesce();
                     double rate = await run(await CreateDatabaseAsync(admin, ++databases), events);
                     NpgsqlConnection.ClearAllPools();
                     rates[name].Add(rate);

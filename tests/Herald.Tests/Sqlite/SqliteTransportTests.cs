@@ -68,6 +68,59 @@ public sealed class SqliteTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task TypedAndPatternGroups_ReadingTheSameRows_EachGetTheirEventTyped_WhileTheRowIsDecodedOnce()
+    {
+        // The group readers share decoded rows (by position and payload type): a typed group, another typed group and
+        // an untyped pattern group read the same 40 rows; each sees every event, typed, once.
+        var seen = new Seen();
+        await using HeraldTestHarness harness = await StartAsync(
+            h =>
+            {
+                h.AddHandler<Email, UserCreated>();
+                h.AddHandler<Points, UserCreated>();
+                h.AddHandler<Audit>("user.*");
+            },
+            seen);
+        await Task.WhenAll(Enumerable.Range(1, 40).Select(i => harness.Bus.PublishAsync(User(i)).AsTask()));
+        await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 120);
+        Assert.Equal(40, seen.Email.Count);
+        Assert.Equal(40, seen.Points.Count);
+        Assert.All(seen.Email.Values.Concat(seen.Points.Values), n => Assert.Equal(1, n));
+        // Email and the pattern handler both record the order: each id twice.
+        Assert.Equal(Enumerable.Range(1, 40).SelectMany(i => new[] { (long)i, i }), seen.Order.Select(o => o.Id).Order());
+    }
+
+    [Fact]
+    public async Task InboxRecords_FromManyDeliveriesAtOnce_AreCommittedTogether_AndEachIsFoundAfterARestart()
+    {
+        // Records queued together go in multi-row statements (16 a statement, then one by one), after the commit's
+        // other writes; a record queued twice is kept once.
+        string[] ids = [.. Enumerable.Range(0, 53).Select(i => $"event-{i}")];
+        await using (var inbox = new SqliteInboxStore(_db.Options()))
+        {
+            foreach (string id in ids)
+            {
+                Assert.True(await inbox.TryBeginAsync("risk", id, CancellationToken.None));
+            }
+
+            await Task.WhenAll(ids.Select(id => inbox.CompleteAsync("risk", id, CancellationToken.None).AsTask()));
+            await inbox.CompleteAsync("risk", ids[0], CancellationToken.None); // a repeat: nothing new
+        }
+
+        Assert.Equal(53L, _db.Scalar("SELECT count(*) FROM herald_inbox WHERE consumer = 'risk'"));
+        await using (var reopened = new SqliteInboxStore(_db.Options()))
+        {
+            foreach (string id in ids)
+            {
+                Assert.False(await reopened.TryBeginAsync("risk", id, CancellationToken.None), id);
+            }
+
+            Assert.True(await reopened.TryBeginAsync("points", ids[0], CancellationToken.None)); // per consumer
+            Assert.True(await reopened.TryBeginAsync("risk", "event-new", CancellationToken.None));
+        }
+    }
+
+    [Fact]
     public async Task AStoredPayloadThatCannotBeDecoded_IsDeadLetteredWithItsReason_AndTheConsumerCarriesOn()
     {
         var seen = new Seen();

@@ -1,0 +1,19 @@
+using Microsoft.Data.Sqlite;
+
+namespace Herald.Sqlite;
+
+/// <summary>
+/// An inbox record (a consumer handled an event id) for the next group commit. Independent of every other write
+/// (an insert that does nothing when the record exists), so the writer runs a commit's records together, in multi-row
+/// statements, after its other writes: they neither split the runs of published messages nor pay a statement each.
+/// </summary>
+internal sealed class InsertInboxOp(string consumer, string eventId, string time) : WriteOp
+{
+    public string Consumer => consumer;
+
+    public string EventId => eventId;
+
+    public string Time => time;
+
+    public override void Execute(SqliteWriter writer, SqliteTransaction tx) => writer.InsertInbox(tx, [this], 0, 1);
+}
