@@ -1,7 +1,7 @@
 // Herald benchmarks.
 //   fanout [--quick] [--csv out.csv] [--runs N] [--only a,b]   side-by-side scenarios, one fresh process per run
 //   durable [--quick] [--runs N] [--only a,b]                   Herald on SQLite next to raw Microsoft.Data.Sqlite inserts
-//   broker [--quick] [--runs N]                                 Herald on RabbitMQ next to the raw RabbitMQ.Client (starts its own broker)
+//   broker [--quick] [--runs N] [--only a,b]                    Herald on RabbitMQ next to the raw RabbitMQ.Client (starts its own broker)
 //   nats [--quick] [--runs N] [--only a,b]                      Herald on NATS JetStream next to the raw NATS.Net client (starts its own server)
 //   postgres [--quick] [--runs N] [--only a,b]                  Herald on PostgreSQL next to raw Npgsql, its event store next to Marten (starts its own server)
 //   micro [BenchmarkDotNet args]                                BenchmarkDotNet microbenchmarks
@@ -26,7 +26,7 @@ switch (command)
         return await Herald.Benchmarks.Durable.DurableBenchmark.RunAsync(args.Contains("--quick"), durableRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
     case "broker":
         int brokerRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int br) && br > 0 ? br : 3;
-        return await Herald.Benchmarks.Broker.BrokerBenchmark.RunAsync(args.Contains("--quick"), brokerRuns);
+        return await Herald.Benchmarks.Broker.BrokerBenchmark.RunAsync(args.Contains("--quick"), brokerRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
     case "nats":
         int natsRuns = int.TryParse(Option("--runs"), CultureInfo.InvariantCulture, out int nr) && nr > 0 ? nr : 3;
         return await Herald.Benchmarks.Broker.NatsBenchmark.RunAsync(args.Contains("--quick"), natsRuns, Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []);
@@ -41,7 +41,7 @@ switch (command)
         BenchmarkSwitcher.FromAssembly(typeof(Probe).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] [--only a,b] | broker [--quick] [--runs N] | nats [--quick] [--runs N] | postgres [--quick] [--runs N] | micro [BenchmarkDotNet args]");
+        Console.Error.WriteLine($"Unknown command '{command}'. Use: fanout [--quick] [--csv out.csv] [--runs N] [--only a,b] | durable [--quick] [--runs N] [--only a,b] | broker [--quick] [--runs N] [--only a,b] | nats [--quick] [--runs N] | postgres [--quick] [--runs N] | micro [BenchmarkDotNet args]");
         return 2;
 }
 

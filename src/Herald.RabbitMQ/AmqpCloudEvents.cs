@@ -33,8 +33,12 @@ internal static class AmqpCloudEvents
             [Prefix + "source"] = envelope.Source,
             [Prefix + "type"] = envelope.Type,
             [Prefix + "time"] = envelope.Time.ToString(EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture),
-            [Prefix + "attempt"] = envelope.Attempt,
         };
+        if (envelope.Attempt > 1)
+        {
+            headers[Prefix + "attempt"] = envelope.Attempt; // the first attempt is the default: one header less per message
+        }
+
         Optional(headers, "subject", envelope.Subject);
         Optional(headers, "dataschema", envelope.DataSchema);
         Optional(headers, "traceparent", envelope.TraceParent);

@@ -15,7 +15,7 @@ public sealed class RabbitMqOptions
     /// <summary>The kind of queue per consumer group. Default <see cref="RabbitMqQueueType.Quorum"/>.</summary>
     public RabbitMqQueueType QueueType { get; set; } = RabbitMqQueueType.Quorum;
 
-    /// <summary>How long a publish waits for the broker's confirm before it fails. Default 10 s.</summary>
+    /// <summary>How long a publish waits for the broker's confirm before it fails (measured to a tenth of a second: it may fail up to 0.1 s later). Default 10 s.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

@@ -20,6 +20,7 @@ internal sealed class RabbitMqTransport : ITransport
     private readonly RabbitMqOptions _options;
     private readonly TransportContext _context;
     private readonly SemaphoreSlim _connecting = new(1, 1);
+    private readonly PublishDeadlines _deadlines;
     private readonly List<RabbitMqConsumer> _consumers = [];
     private readonly Lock _lock = new();
     private IConnection? _connection;
@@ -33,6 +34,7 @@ internal sealed class RabbitMqTransport : ITransport
         _context = context;
         Logger = context.Logger;
         Time = context.TimeProvider;
+        _deadlines = new PublishDeadlines(_options.PublishTimeout, Time);
     }
 
     public ILogger Logger { get; }
@@ -262,23 +264,26 @@ internal sealed class RabbitMqTransport : ITransport
     private async ValueTask PublishAsync(
         string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken, bool? mandatory = null)
     {
-        using var timeout = new CancellationTokenSource(_options.PublishTimeout, Time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        // The deadline's token is shared with the publishes that started in the same tenth of a second (no timer per
+        // publish); linked to the caller's only when the caller's can be cancelled at all.
+        CancellationToken deadline = _deadlines.Next();
+        using CancellationTokenSource? linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline) : null;
+        CancellationToken token = linked?.Token ?? deadline;
         try
         {
             while (true)
             {
                 try
                 {
-                    (_, IChannel publisher) = await ConnectAsync(linked.Token).ConfigureAwait(false);
-                    await publisher.BasicPublishAsync(exchange, routingKey, mandatory ?? _options.Mandatory, properties, body, linked.Token).ConfigureAwait(false);
+                    (_, IChannel publisher) = await ConnectAsync(token).ConfigureAwait(false);
+                    await publisher.BasicPublishAsync(exchange, routingKey, mandatory ?? _options.Mandatory, properties, body, token).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception ex) when (_options.WaitForConnection && ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException)
                 {
                     // The connection is down and the caller asked to wait for it (bounded by the publish timeout): the
                     // client recovers it by itself; try again shortly. The same message (same id) is sent again.
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), Time, linked.Token).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), Time, token).ConfigureAwait(false);
                 }
             }
         }
@@ -290,7 +295,7 @@ internal sealed class RabbitMqTransport : ITransport
                     : $"The broker refused {what} (nack).",
                 ex);
         }
-        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new BrokerPublishException(
                 $"The broker did not confirm {what} within {_options.PublishTimeout.TotalSeconds:0.#} s (PublishTimeout"

@@ -7,6 +7,7 @@ using Herald.Benchmarks.Fanout;
 using Herald.Benchmarks.Systems;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
@@ -26,11 +27,11 @@ internal static class BrokerBenchmark
     // What Herald's RabbitMQ consumer asks for with Concurrency 1 (max(16, 10 x concurrency)): the raw consumers get the same.
     private const int Prefetch = 16;
 
-    public static async Task<int> RunAsync(bool quick, int runs)
+    public static async Task<int> RunAsync(bool quick, int runs, string[] only)
     {
         int single = quick ? 1_000 : 5_000;
         int many = quick ? 5_000 : 30_000;
-        var scenarios = new (string Name, string What, int Events, Func<string, int, Task<(double Rate, double P50, double P99)>> Run)[]
+        var scenarios = new (string Name, string What, int Events, Func<string, int, Task<BrokerRun>> Run)[]
         {
             ("raw-1-publisher", "raw RabbitMQ.Client: one publisher, each publish's confirm awaited", single, (uri, n) => RawAsync(uri, n, publishers: 1)),
             ("herald-1-publisher", "Herald: one publisher, `await PublishAsync` per event, three handlers through the default pipeline", single, (uri, n) => HeraldAsync(uri, n, publishers: 1)),
@@ -38,26 +39,44 @@ internal static class BrokerBenchmark
             ("raw-32-publishers", "raw RabbitMQ.Client: 32 concurrent publishers on one channel", many, (uri, n) => RawAsync(uri, n, publishers: 32)),
             ("herald-32-publishers", "Herald: 32 concurrent publishers", many, (uri, n) => HeraldAsync(uri, n, publishers: 32)),
             ("masstransit-32-publishers", "MassTransit: 32 concurrent publishers", many, (uri, n) => MassTransitAsync(uri, n, publishers: 32)),
+            ("raw-publish-256", "raw RabbitMQ.Client, publishing only: 256 concurrent publishers on one channel (256 confirms outstanding) into the three bound quorum queues, no consumer running", many, (uri, n) => PublishOnlyAsync(uri, n, herald: false)),
+            ("raw-publish-256-ce-headers", "raw RabbitMQ.Client publishing only, as above, each message the one Herald sends (its CloudEvents AMQP headers and properties; like for like, not the target's reference)", many, (uri, n) => PublishOnlyAsync(uri, n, herald: false, cloudEvents: true)),
+            ("herald-publish-256", "Herald (default host, default options), publishing only: 256 concurrent `await PublishAsync` into the same three bound queues, no consumer running", many, (uri, n) => PublishOnlyAsync(uri, n, herald: true)),
+            ("raw-256-publishers", "raw RabbitMQ.Client: 256 concurrent publishers on one channel (256 confirms outstanding)", many, (uri, n) => RawAsync(uri, n, publishers: 256)),
+            ("herald-256-publishers", "Herald: 256 concurrent publishers", many, (uri, n) => HeraldAsync(uri, n, publishers: 256)),
+            ("masstransit-256-publishers", "MassTransit: 256 concurrent publishers", many, (uri, n) => MassTransitAsync(uri, n, publishers: 256)),
         };
 
         (string uri, Func<Task> stop) = await StartBrokerAsync();
-        var results = new List<(string Name, string What, int Events, double Median, double Min, double Max, double P50, double P99)>();
+        var results = new List<(string Name, string What, int Events, BrokerRun Median, double Min, double Max)>();
+        var rounds = new Dictionary<string, List<BrokerRun>>();
         try
         {
-            foreach ((string name, string what, int events, Func<string, int, Task<(double Rate, double P50, double P99)>> run) in scenarios)
+            // Runs interleaved: each round runs every scenario once, so a scenario and its reference share the
+            // machine's slow and fast moments (and the broker's state) instead of one of them getting all of either.
+            var chosen = scenarios.Where(s => only.Length == 0 || only.Contains(s.Name)).ToList();
+            foreach (var scenario in chosen)
             {
-                var measured = new List<(double Rate, double P50, double P99)>();
-                for (int i = 0; i < runs; i++)
+                rounds[scenario.Name] = [];
+            }
+
+            for (int i = 0; i < runs; i++)
+            {
+                foreach ((string name, string _, int events, Func<string, int, Task<BrokerRun>> run) in chosen)
                 {
                     await run(uri, Math.Max(100, events / 10)); // warm-up, on its own queues
                     ReportSection.Quiesce();
-                    (double rate, double p50, double p99) = await run(uri, events);
-                    measured.Add((rate, p50, p99));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} run {i + 1}/{runs}: {rate,10:N0} events/s  p50 {p50,9:N0} µs  p99 {p99,9:N0} µs"));
+                    BrokerRun measured = await run(uri, events);
+                    rounds[name].Add(measured);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-28} run {i + 1}/{runs}: {measured.Rate,8:N0} events/s handled, {measured.PublishRate,8:N0}/s published  p50 {measured.P50,11:N0} µs  p99 {measured.P99,11:N0} µs"));
                 }
+            }
 
-                double Median(Func<(double Rate, double P50, double P99), double> f) => measured.Select(f).Order().ElementAt(measured.Count / 2);
-                results.Add((name, what, events, Median(m => m.Rate), measured.Min(m => m.Rate), measured.Max(m => m.Rate), Median(m => m.P50), Median(m => m.P99)));
+            foreach ((string name, string what, int events, Func<string, int, Task<BrokerRun>> _) in chosen)
+            {
+                List<BrokerRun> m = rounds[name];
+                double Median(Func<BrokerRun, double> f) => m.Select(f).Order().ElementAt(m.Count / 2);
+                results.Add((name, what, events, new BrokerRun(Median(r => r.Rate), Median(r => r.PublishRate), Median(r => r.P50), Median(r => r.P99)), m.Min(r => r.Rate), m.Max(r => r.Rate)));
             }
         }
         finally
@@ -65,15 +84,33 @@ internal static class BrokerBenchmark
             await stop();
         }
 
-        string report = Report(results, quick, runs);
+        if (only.Length > 0)
+        {
+            return 0; // a partial run (for profiling) writes no report
+        }
+
+        string report = Report(results, rounds, quick, runs);
         Console.WriteLine();
         Console.WriteLine(report);
         await ReportSection.WriteAsync(Begin, End, report, quick);
         return 0;
     }
 
+    /// <summary>One run: events/s until every consumer had every event, events/s until every publish was confirmed, latency percentiles.</summary>
+    private readonly record struct BrokerRun(double Rate, double PublishRate, double P50, double P99);
+
+    /// <summary>Publishes with <paramref name="publishers"/> in flight, then waits until every consumer had every event.</summary>
+    private static async Task<BrokerRun> MeasureAsync(Probe probe, int events, int publishers, Func<int, Task> publish)
+    {
+        long start = Stopwatch.GetTimestamp();
+        await PublishAllAsync(events, publishers, publish);
+        double publishRate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        (double rate, double p50, double p99) = await FinishAsync(probe, events, start);
+        return new BrokerRun(rate, publishRate, p50, p99);
+    }
+
     /// <summary>The raw client: a topic exchange, three quorum queues bound to user.created, a consumer on each that acknowledges after recording.</summary>
-    private static async Task<(double Rate, double P50, double P99)> RawAsync(string uri, int events, int publishers)
+    private static async Task<BrokerRun> RawAsync(string uri, int events, int publishers)
     {
         string run = "bench-raw-" + Guid.NewGuid().ToString("N")[..8];
         var probe = new Probe(events);
@@ -103,13 +140,11 @@ internal static class BrokerBenchmark
         }
 
         var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Type = "user.created" };
-        long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, publishers, async i =>
+        BrokerRun result = await MeasureAsync(probe, events, publishers, async i =>
         {
             byte[] body = JsonSerializer.SerializeToUtf8Bytes(new UserCreated(i, Email(i), Stopwatch.GetTimestamp()));
             await publisher.BasicPublishAsync(run, "user.created", mandatory: false, properties, body);
         });
-        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
         foreach (IChannel channel in consumers)
         {
             await channel.DisposeAsync();
@@ -124,44 +159,111 @@ internal static class BrokerBenchmark
         return result;
     }
 
-    /// <summary>Herald: three handlers (the fan-out's email, points and risk) through the default pipeline, on RabbitMQ.</summary>
-    private static async Task<(double Rate, double P50, double P99)> HeraldAsync(string uri, int events, int publishers)
+    /// <summary>
+    /// Publishing alone, 256 in flight, into a topic exchange with three quorum queues bound (as the three groups'
+    /// would be) and no consumer running, so the publishers have the machine to themselves: the raw client, or Herald
+    /// in a default host with no handlers (the queues declared beforehand, as by the consumer processes of a system).
+    /// </summary>
+    private static async Task<BrokerRun> PublishOnlyAsync(string uri, int events, bool herald, bool cloudEvents = false)
+    {
+        const int Publishers = 256;
+        string run = (herald ? "bench-hpub-" : "bench-rpub-") + Guid.NewGuid().ToString("N")[..8];
+        var factory = new ConnectionFactory { Uri = new Uri(uri) };
+        await using IConnection connection = await factory.CreateConnectionAsync();
+        await using IChannel publisher = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        await publisher.ExchangeDeclareAsync(run, ExchangeType.Topic, durable: true, autoDelete: false); // as Herald declares its exchange
+        var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
+        string[] queues = [.. Enumerable.Range(0, Probe.Subscribers).Select(q => $"{run}.{q}")];
+        foreach (string queue in queues)
+        {
+            await publisher.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: quorum);
+            await publisher.QueueBindAsync(queue, run, "user.created");
+        }
+
+        double rate;
+        if (herald)
+        {
+            HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+            builder.Services.AddHerald(h => h.UseRabbitMQ(uri, o => { o.Exchange = run; o.QueuePrefix = run + "."; }));
+            using IHost host = builder.Build();
+            await host.StartAsync();
+            EventBus bus = host.Services.GetRequiredService<EventBus>();
+            long start = Stopwatch.GetTimestamp();
+            await PublishAllAsync(events, Publishers, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
+            rate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
+            await host.StopAsync();
+        }
+        else
+        {
+            var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Type = "user.created" };
+            var serializer = new SystemTextJsonEventSerializer();
+            long start = Stopwatch.GetTimestamp();
+            await PublishAllAsync(events, Publishers, async i =>
+            {
+                var user = new UserCreated(i, Email(i), Stopwatch.GetTimestamp());
+                if (cloudEvents)
+                {
+                    DateTimeOffset now = TimeProvider.System.GetUtcNow();
+                    var envelope = new Envelope("user.created", user, now, UuidV7.New(now)) { Source = "urn:herald:herald" };
+                    (BasicProperties ce, ReadOnlyMemory<byte> payload) = Herald.RabbitMQ.AmqpCloudEvents.Encode(envelope, serializer);
+                    await publisher.BasicPublishAsync(run, "user.created", mandatory: false, ce, payload);
+                }
+                else
+                {
+                    await publisher.BasicPublishAsync(run, "user.created", mandatory: false, properties, JsonSerializer.SerializeToUtf8Bytes(user));
+                }
+            });
+            rate = events / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        foreach (string queue in queues)
+        {
+            uint stored = await publisher.MessageCountAsync(queue);
+            if (stored != events)
+            {
+                throw new InvalidOperationException($"queue {queue} holds {stored} messages after {events} confirmed publishes");
+            }
+
+            await publisher.QueueDeleteAsync(queue);
+        }
+
+        await publisher.ExchangeDeleteAsync(run);
+        return new BrokerRun(rate, rate, double.NaN, double.NaN);
+    }
+
+    /// <summary>Herald as users run it: a default Generic Host (its logging), three handlers (the fan-out's email, points and risk) through the default pipeline, on RabbitMQ with default options.</summary>
+    private static async Task<BrokerRun> HeraldAsync(string uri, int events, int publishers)
     {
         string run = "bench-herald-" + Guid.NewGuid().ToString("N")[..8];
         var probe = new Probe(events);
-        var services = new ServiceCollection();
-        services.AddSingleton(probe);
-        services.AddHerald(h =>
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(probe);
+        builder.Services.AddHerald(h =>
         {
             h.UseRabbitMQ(uri, o => { o.Exchange = run; o.QueuePrefix = run + "."; });
             h.AddHandler<Systems.HeraldHandlerSystem.EmailHandler, UserCreated>();
             h.AddHandler<Systems.HeraldHandlerSystem.PointsHandler, UserCreated>();
             h.AddHandler<Systems.HeraldHandlerSystem.RiskHandler, UserCreated>();
         });
-        await using ServiceProvider provider = services.BuildServiceProvider();
-        EventBus bus = provider.GetRequiredService<EventBus>();
-        HandlerHost host = provider.GetRequiredService<HandlerHost>();
-        await host.StartAsync(CancellationToken.None);
-        await host.StartedAsync(CancellationToken.None);
-
-        long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, publishers, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
-        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
-        await host.StopAsync(CancellationToken.None);
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        EventBus bus = host.Services.GetRequiredService<EventBus>();
+        BrokerRun result = await MeasureAsync(probe, events, publishers, i => bus.PublishAsync(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())).AsTask());
+        await host.StopAsync();
         string[] groups = [$"{run}.EmailHandler", $"{run}.PointsHandler", $"{run}.RiskHandler"]; // QueuePrefix + group
         await DeleteAsync(uri, queues: [.. groups, .. groups.Select(g => g + ".dead-letter")], exchanges: [run]);
         return result;
     }
 
     /// <summary>MassTransit: the fan-out's three consumers, each on its own receive endpoint (a quorum queue at the same prefetch).</summary>
-    private static async Task<(double Rate, double P50, double P99)> MassTransitAsync(string uri, int events, int publishers)
+    private static async Task<BrokerRun> MassTransitAsync(string uri, int events, int publishers)
     {
         string run = "bench-mt-" + Guid.NewGuid().ToString("N")[..8];
         var probe = new Probe(events);
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(probe);
-        services.AddMassTransit(x =>
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(); // the same host setup as Herald's
+        builder.Services.AddSingleton(probe);
+        builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = true); // as bus.StartAsync: the queues are bound before the first publish
+        builder.Services.AddMassTransit(x =>
         {
             x.AddConsumer<MassTransitSystem.EmailConsumer>();
             x.AddConsumer<MassTransitSystem.PointsConsumer>();
@@ -174,14 +276,11 @@ internal static class BrokerBenchmark
                 Endpoint<MassTransitSystem.RiskConsumer>(cfg, context, $"{run}.risk");
             });
         });
-        await using ServiceProvider provider = services.BuildServiceProvider();
-        IBusControl bus = provider.GetRequiredService<IBusControl>();
-        await bus.StartAsync();
-
-        long start = Stopwatch.GetTimestamp();
-        await PublishAllAsync(events, publishers, i => bus.Publish(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())));
-        (double Rate, double P50, double P99) result = await FinishAsync(probe, events, start);
-        await bus.StopAsync();
+        using IHost host = builder.Build();
+        await host.StartAsync(); // MassTransit's hosted service starts the bus
+        IBus bus = host.Services.GetRequiredService<IBus>();
+        BrokerRun result = await MeasureAsync(probe, events, publishers, i => bus.Publish(new UserCreated(i, Email(i), Stopwatch.GetTimestamp())));
+        await host.StopAsync();
 
         string[] endpoints = [$"{run}.email", $"{run}.points", $"{run}.risk"]; // each a queue and its exchange
         await DeleteAsync(uri, queues: endpoints, exchanges: endpoints);
@@ -320,25 +419,47 @@ internal static class BrokerBenchmark
         }
     }
 
-    private static string Report(List<(string Name, string What, int Events, double Median, double Min, double Max, double P50, double P99)> results, bool quick, int runs)
+    private static string Report(List<(string Name, string What, int Events, BrokerRun Median, double Min, double Max)> results, Dictionary<string, List<BrokerRun>> rounds, bool quick, int runs)
     {
         StringBuilder md = ReportSection.Start(
             Begin,
             $"On RabbitMQ: Herald next to the raw client{(quick ? " (quick mode)" : string.Empty)}",
             ReportSection.Command("broker", quick, runs),
             "; RabbitMQ from Debian's rabbitmq-server on 127.0.0.1, on the same cores",
-            string.Create(CultureInfo.InvariantCulture, $"{runs} runs per scenario, each on fresh queues after a warm-up on others; quorum queues, persistent messages, publisher confirms awaited per publish, three consumers (prefetch {Prefetch}) acknowledging after handling; events/s until all three have every event; latency from publish to handler; medians and min-max."));
-        md.AppendLine("| scenario | what | events | events/s (median) | min-max | p50 µs | p99 µs |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+            string.Create(CultureInfo.InvariantCulture, $"{runs} rounds, each running every scenario once (interleaved) on fresh queues after a warm-up on others; quorum queues, persistent messages, publisher confirms awaited per publish (N publishers: N confirms outstanding), three consumers (prefetch {Prefetch}) acknowledging after handling; Herald and MassTransit each in a default Generic Host (its logging) with default options; handled: events/s until all three consumers have every event; published: events/s until every publish was confirmed; latency from publish to handler; medians and min-max."));
+        md.AppendLine("| scenario | what | events | handled events/s (median) | min-max | published events/s (median) | p50 µs | p99 µs |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Events:N0} | {r.Median:N0} | {r.Min:N0}-{r.Max:N0} | {r.P50:N0} | {r.P99:N0} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Events:N0} | {r.Median.Rate:N0} | {r.Min:N0}-{r.Max:N0} | {r.Median.PublishRate:N0} | {r.Median.P50:N0} | {r.Median.P99:N0} |");
         }
 
-        double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Herald / raw: one publisher {Get("herald-1-publisher") / Get("raw-1-publisher"):0.00}x, 32 publishers {Get("herald-32-publishers") / Get("raw-32-publishers"):0.00}x. "
-            + $"Herald / MassTransit: one publisher {Get("herald-1-publisher") / Get("masstransit-1-publisher"):0.00}x, 32 publishers {Get("herald-32-publishers") / Get("masstransit-32-publishers"):0.00}x.");
+        // A ratio is taken within each round (the two ran minutes apart at most, on the machine as it was then), and
+        // the median of the rounds' ratios is reported with their range.
+        md.AppendLine("| target | measured (median of the rounds' ratios) | rounds' range | met |");
+        md.AppendLine("|---|---:|---:|:---:|");
+        void Ratio(string target, string a, string b, Func<BrokerRun, double> f, double bound)
+        {
+            if (rounds.TryGetValue(a, out List<BrokerRun>? ra) && rounds.TryGetValue(b, out List<BrokerRun>? rb) && ra.Count > 0 && ra.Count == rb.Count)
+            {
+                double[] ratios = [.. ra.Zip(rb, (x, y) => f(x) / f(y)).Order()];
+                double ratio = ratios[ratios.Length / 2];
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {ratios[0]:0.00}x-{ratios[^1]:0.00}x | {(bound == 0 ? "-" : ratio >= bound ? "yes" : "**no**")} |");
+            }
+        }
+
+        Ratio("256 publishers: Herald's publishes >= 0.90x the raw client's with 256 confirms outstanding (publishing only)", "herald-publish-256", "raw-publish-256", r => r.PublishRate, 0.90);
+        Ratio("(no target) publishing only, Herald next to the raw client sending the same messages", "herald-publish-256", "raw-publish-256-ce-headers", r => r.PublishRate, 0);
+        Ratio("(no target) publishing only, the raw client with Herald's messages next to its bare self", "raw-publish-256-ce-headers", "raw-publish-256", r => r.PublishRate, 0);
+        Ratio("(no target) the same with the three consumers running (published events/s)", "herald-256-publishers", "raw-256-publishers", r => r.PublishRate, 0);
+        Ratio("256 publishers, end to end: Herald >= 2x MassTransit (same publishers and prefetch)", "herald-256-publishers", "masstransit-256-publishers", r => r.Rate, 2.0);
+        Ratio("(no target) 256 publishers, end to end: Herald vs raw", "herald-256-publishers", "raw-256-publishers", r => r.Rate, 0);
+        Ratio("(no target) 256 publishers, end to end: the raw client vs MassTransit (the most any library on this broker could show)", "raw-256-publishers", "masstransit-256-publishers", r => r.Rate, 0);
+        Ratio("(no target) 32 publishers, end to end: Herald vs raw", "herald-32-publishers", "raw-32-publishers", r => r.Rate, 0);
+        Ratio("(no target) 32 publishers, end to end: Herald vs MassTransit", "herald-32-publishers", "masstransit-32-publishers", r => r.Rate, 0);
+        Ratio("(no target) one publisher, end to end: Herald vs raw", "herald-1-publisher", "raw-1-publisher", r => r.Rate, 0);
+        Ratio("(no target) one publisher, end to end: Herald vs MassTransit", "herald-1-publisher", "masstransit-1-publisher", r => r.Rate, 0);
         md.Append(End);
         return md.ToString();
     }
