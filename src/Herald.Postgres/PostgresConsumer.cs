@@ -137,9 +137,11 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
     private async Task<int> ClaimAsync(int max, CancellationToken stop)
     {
         var claimed = new List<(long Seq, string Topic, int Attempts, byte[] Envelope, bool Recorded)>();
+        long snapshot;
         NpgsqlConnection connection = await _transport.Database.OpenAsync(stop).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            snapshot = _transport.Database.InboxHints.Snapshot(); // before the claim's statement: see InboxHints
             var command = new NpgsqlBatch(connection)
             {
                 BatchCommands =
@@ -182,7 +184,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         {
             for (; dispatched < claimed.Count; dispatched++)
             {
-                if (!await DispatchAsync(claimed[dispatched], stop).ConfigureAwait(false))
+                if (!await DispatchAsync(claimed[dispatched], snapshot, stop).ConfigureAwait(false))
                 {
                     return claimed.Count; // stopping: still outstanding, released at the stop
                 }
@@ -207,7 +209,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
     }
 
     /// <summary>Decodes a claimed row into the lanes, or moves it to the dead letters; false when the member is stopping.</summary>
-    private async Task<bool> DispatchAsync((long Seq, string Topic, int Attempts, byte[] Envelope, bool Recorded) row, CancellationToken stop)
+    private async Task<bool> DispatchAsync((long Seq, string Topic, int Attempts, byte[] Envelope, bool Recorded) row, long snapshot, CancellationToken stop)
     {
         (long seq, string topic, int attempts, byte[] stored, bool recorded) = row;
         {
@@ -235,7 +237,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             if (!recorded)
             {
                 // The claim looked in the inbox too (the same statement): the inbox's lookup for this delivery is answered from here.
-                _transport.Database.UnrecordedAtClaim[(Spec.Name, envelope.Id)] = 0;
+                _transport.Database.InboxHints.Unrecorded(Spec.Name, envelope.Id, snapshot);
             }
 
             try
@@ -245,7 +247,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             }
             catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
             {
-                _transport.Database.UnrecordedAtClaim.TryRemove((Spec.Name, envelope.Id), out _);
+                _transport.Database.InboxHints.Forget(Spec.Name, envelope.Id);
                 return false;
             }
         }
@@ -319,7 +321,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
 
     public override async ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
-        _transport.Database.UnrecordedAtClaim.TryRemove((Spec.Name, delivery.Envelope.Id), out _); // not asked for (a handler without the inbox)
+        _transport.Database.InboxHints.Forget(Spec.Name, delivery.Envelope.Id); // not asked for (a handler without the inbox)
         long seq = delivery.Tag;
         if (kind == SettleKind.Requeue)
         {
@@ -520,10 +522,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
         Lanes.Complete();
         _transport.Forget(this);
 
-        foreach ((string Consumer, string EventId) hint in _transport.Database.UnrecordedAtClaim.Keys.Where(k => k.Consumer == Spec.Name))
-        {
-            _transport.Database.UnrecordedAtClaim.TryRemove(hint, out _); // deliveries left in the lanes: claimed again elsewhere, looked at again
-        }
+        _transport.Database.InboxHints.ForgetConsumer(Spec.Name); // deliveries left in the lanes: claimed again elsewhere, looked at again
 
         // What was claimed and not settled goes back at once (not when its claim runs out), without counting an attempt.
         foreach (long seq in _outstanding.Keys)

@@ -47,11 +47,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     public PostgresOptions Options { get; }
 
     /// <summary>
-    /// Deliveries (consumer, event id) whose event the inbox did not hold when their row was claimed: a claim looks in
-    /// the inbox in the same statement, so the inbox answers these deliveries' lookups without a query of its own. An
-    /// entry goes when the inbox takes it or the delivery is settled.
+    /// Deliveries (consumer, event id) whose event the inbox did not hold when their row was claimed (a claim looks in
+    /// the inbox in the same statement), so the inbox answers their lookups without a query of its own, unless this
+    /// process recorded that event id since (see <see cref="Herald.Transport.InboxHints"/>). A hint goes when the inbox
+    /// takes it or the delivery is settled.
     /// </summary>
-    public System.Collections.Concurrent.ConcurrentDictionary<(string Consumer, string EventId), byte> UnrecordedAtClaim { get; } = new();
+    public Herald.Transport.InboxHints InboxHints { get; } = new();
 
     /// <summary>Whether the connection string sets <paramref name="key"/> (spelled with or without spaces, any case).</summary>
     private static bool Given(string connectionString, string key) =>

@@ -70,9 +70,9 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
             return false; // being handled by another delivery of this process right now
         }
 
-        if (_database.UnrecordedAtClaim.TryRemove((consumer, eventId), out _))
+        if (_database.InboxHints.TakeUnrecorded(consumer, eventId))
         {
-            return true; // the claim of this delivery's row found no record a moment ago (the same check, made in the claim's statement)
+            return true; // the claim of this delivery's row found no record a moment ago, and this process recorded none since
         }
 
         bool recorded;
@@ -107,6 +107,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         try
         {
             await _records.WriteAsync((consumer, eventId), cancellationToken).ConfigureAwait(false);
+            _database.InboxHints.Committed(consumer, eventId); // before the claim goes: see InboxHints
         }
         finally
         {

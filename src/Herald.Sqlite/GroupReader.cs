@@ -218,7 +218,9 @@ internal sealed class GroupReader : IAsyncDisposable
                 Task changed = _transport.Committed.Current;
                 int read = 0;
                 int epoch = _epoch;
-                foreach (StoredMessage message in ReadBatch(connection, cursor))
+                long snapshot = _transport.Database.InboxHints.Snapshot(); // before the read: see InboxHints
+                string? consumer = InboxConsumer();
+                foreach (StoredMessage message in ReadBatch(connection, cursor, consumer))
                 {
                     if (!HoldsLease() || epoch != _epoch)
                     {
@@ -226,7 +228,7 @@ internal sealed class GroupReader : IAsyncDisposable
                     }
 
                     read++;
-                    await DispatchAsync(message, stop).ConfigureAwait(false);
+                    await DispatchAsync(message, consumer, snapshot, stop).ConfigureAwait(false);
                     cursor = message.Position; // only once it is settled or handed on: a failure reads it again
                 }
 
@@ -272,23 +274,47 @@ internal sealed class GroupReader : IAsyncDisposable
     private long LeaseDeadline(long askedAt) =>
         askedAt + (long)(Options.GroupLease.TotalSeconds * 0.8 * Time.TimestampFrequency);
 
-    private List<StoredMessage> ReadBatch(SqliteConnection connection, long after)
+    /// <summary>
+    /// The next rows after <paramref name="after"/>; with <paramref name="consumer"/>, whether the inbox holds a record of
+    /// it for each row's event id, looked up in the same statement (the inbox step's lookup is then answered from here).
+    /// </summary>
+    private List<StoredMessage> ReadBatch(SqliteConnection connection, long after, string? consumer)
     {
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT position, topic, target, envelope FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n";
+        command.CommandText = consumer is null
+            ? "SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n"
+            : "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox i WHERE i.consumer = $c AND i.event_id = m.event_id) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n";
         command.Parameters.AddWithValue("$p", after);
         command.Parameters.AddWithValue("$n", BatchSize);
+        if (consumer is not null)
+        {
+            command.Parameters.AddWithValue("$c", consumer);
+        }
+
         var messages = new List<StoredMessage>(BatchSize);
         using SqliteDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
-            messages.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), (byte[])reader.GetValue(3)));
+            messages.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt64(4) != 0));
         }
 
         return messages;
     }
 
-    private async ValueTask DispatchAsync(StoredMessage message, CancellationToken stop)
+    /// <summary>The one consumer name of this group's members in this process (the inbox's key), or null when they differ.</summary>
+    private string? InboxConsumer()
+    {
+        SqliteConsumer[] members = Volatile.Read(ref _members);
+        if (members.Length == 0)
+        {
+            return null;
+        }
+
+        string name = members[0].Name;
+        return Array.TrueForAll(members, m => m.Name == name) ? name : null;
+    }
+
+    private async ValueTask DispatchAsync(StoredMessage message, string? consumer, long snapshot, CancellationToken stop)
     {
         // A position is registered (in order) only when nothing can fail any more before it is settled or handed to a
         // member: one registered and then abandoned by a failure would hold the checkpoint back for good.
@@ -332,7 +358,21 @@ internal sealed class GroupReader : IAsyncDisposable
         }
 
         Register(message.Position);
-        await member.EnqueueAsync(envelope, message.Position, stop).ConfigureAwait(false);
+        bool hinted = !message.Recorded && consumer == member.Name;
+        if (hinted)
+        {
+            _transport.Database.InboxHints.Unrecorded(member.Name, envelope.Id, snapshot);
+        }
+
+        try
+        {
+            await member.EnqueueAsync(envelope, message.Position, stop).ConfigureAwait(false);
+        }
+        catch when (hinted)
+        {
+            _transport.Database.InboxHints.Forget(member.Name, envelope.Id);
+            throw;
+        }
     }
 
     private void Register(long position)

@@ -37,6 +37,7 @@ internal sealed class SqliteConsumer : LaneConsumer, IRedeliveryScheduler, ICons
 
     public override ValueTask SettleAsync(Delivery delivery, SettleKind kind, CancellationToken cancellationToken)
     {
+        _transport.Database.InboxHints.Forget(Name, delivery.Envelope.Id); // not asked for (a handler without the inbox)
         switch (kind)
         {
             case SettleKind.Ack:

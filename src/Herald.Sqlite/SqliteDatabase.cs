@@ -41,6 +41,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
     /// <summary>Rings after each commit of the <see cref="Writer"/>, waking this process's readers.</summary>
     public ChangeSignal Committed { get; } = new();
 
+    /// <summary>What this process's group readers learned about the inbox, for the inbox's lookups (see <see cref="InboxHints"/>).</summary>
+    public Herald.Transport.InboxHints InboxHints { get; } = new();
+
     /// <summary>The group-commit writer of this database in this process (made on first use).</summary>
     public SqliteWriter Writer
     {

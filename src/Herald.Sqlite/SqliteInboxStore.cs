@@ -71,6 +71,11 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
             return ValueTask.FromResult(false); // being handled by another delivery right now
         }
 
+        if (_database.InboxHints.TakeUnrecorded(consumer, eventId))
+        {
+            return ValueTask.FromResult(true); // the read of this delivery's row looked a moment ago, and nothing was recorded since
+        }
+
         if (IsRecorded(consumer, eventId))
         {
             _claims.TryRemove((consumer, eventId), out _);
@@ -164,6 +169,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
 #pragma warning disable VSTHRD003 // the writer's commit of this record; no context is captured anywhere in Herald
             await committed.ConfigureAwait(false);
 #pragma warning restore VSTHRD003
+            _database.InboxHints.Committed(claim.Consumer, claim.Id); // before the claim goes: see InboxHints
         }
         catch (Exception ex) when (ex is SqliteException or ObjectDisposedException or InvalidOperationException)
         {

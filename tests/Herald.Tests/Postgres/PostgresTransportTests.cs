@@ -215,6 +215,33 @@ public sealed class PostgresTransportTests(PostgresServer server, ITestOutputHel
     }
 
     /// <summary>
+    /// One member (one process), each of 200 envelopes published eight times over, concurrently: rows of one event id
+    /// are claimed and handled around each other, with the claim's inbox hints in play; each id is handled once, the
+    /// rest are duplicates (a hint made before another row's record was committed is not trusted).
+    /// </summary>
+    [Fact]
+    public async Task OneEventIdPublishedManyTimes_InOneProcess_IsHandledOnce()
+    {
+        string cs = await server.CreateDatabaseAsync("dup");
+        var log = new Log();
+        await using HeraldTestHarness a = await StartAsync(cs, h => h.AddHandler<Slow, UserCreated>(o => o.Concurrency = 8), log, "a");
+        for (int round = 0; round < 4; round++)
+        {
+            Envelope[] events = [.. Enumerable.Range(1 + (round * 50), 50).Select(i => new Envelope("user.created", new UserCreated(i, "x@y.z", DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch))];
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                foreach (Envelope e in events)
+                {
+                    await a.Bus.PublishAsync(e);
+                }
+            })));
+        }
+
+        await a.DeliveriesAsync(d => d.Outcome is DeliveryOutcome.Handled or DeliveryOutcome.Duplicate, 4 * 50 * 8);
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), log.Entries.Select(e => e.Id).Order());
+    }
+
+    /// <summary>
     /// Another process's publishes wake a member by notification, not by its polling (here an hour): each of a stream
     /// of publishes, and one in the caller's transaction once it commits.
     /// </summary>
