@@ -239,6 +239,10 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 // The claim looked in the inbox too (the same statement): the inbox's lookup for this delivery is answered from here.
                 _transport.Database.InboxHints.Unrecorded(Spec.Name, envelope.Id, snapshot);
             }
+            else
+            {
+                _transport.Database.InboxHints.Forget(Spec.Name, envelope.Id); // recorded: an older hint of this id no longer holds
+            }
 
             try
             {

@@ -107,10 +107,10 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         try
         {
             await _records.WriteAsync((consumer, eventId), cancellationToken).ConfigureAwait(false);
-            _database.InboxHints.Committed(consumer, eventId); // before the claim goes: see InboxHints
         }
         finally
         {
+            _database.InboxHints.Committed(consumer, eventId); // committed, or perhaps (a lost answer): before the claim goes (see InboxHints)
             _claims.TryRemove((consumer, eventId), out _);
         }
     }

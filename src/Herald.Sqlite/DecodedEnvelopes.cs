@@ -4,7 +4,9 @@ namespace Herald.Sqlite;
 /// The envelopes this process decoded last, by log position and payload type, shared by its group readers: every
 /// group reads every row, and readers woken by the same commit read the same rows moments apart, so a row is
 /// decoded once instead of once per group. The groups then hand the same event object to their handlers, as the
-/// in-memory transport does. A fixed ring: a miss (a reader far behind, or a slot taken by a newer row) decodes again.
+/// in-memory transport does (events are to be treated as immutable: a handler that changed one would change it for the
+/// other groups, and for a redelivery read while it is still kept). A fixed ring: a miss (a reader far behind, or a slot
+/// taken by a newer row) decodes again.
 /// </summary>
 internal sealed class DecodedEnvelopes
 {

@@ -267,6 +267,7 @@ internal sealed class GroupReader : IAsyncDisposable
 
         Volatile.Write(ref _owned, false);
         SqliteLog.LeaseLost(_transport.Logger, Group);
+        ForgetHints(); // another process may now handle and record what waits in the lanes
         return false;
     }
 
@@ -299,6 +300,15 @@ internal sealed class GroupReader : IAsyncDisposable
         }
 
         return messages;
+    }
+
+    /// <summary>Drops the inbox hints of this group's members (see <see cref="Herald.Transport.InboxHints"/>).</summary>
+    private void ForgetHints()
+    {
+        foreach (SqliteConsumer member in Volatile.Read(ref _members))
+        {
+            _transport.Database.InboxHints.ForgetConsumer(member.Name);
+        }
     }
 
     /// <summary>The one consumer name of this group's members in this process (the inbox's key), or null when they differ.</summary>
@@ -362,6 +372,10 @@ internal sealed class GroupReader : IAsyncDisposable
         if (hinted)
         {
             _transport.Database.InboxHints.Unrecorded(member.Name, envelope.Id, snapshot);
+        }
+        else if (consumer == member.Name)
+        {
+            _transport.Database.InboxHints.Forget(member.Name, envelope.Id); // recorded: an older hint of this id no longer holds
         }
 
         try

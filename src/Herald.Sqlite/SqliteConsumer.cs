@@ -60,6 +60,7 @@ internal sealed class SqliteConsumer : LaneConsumer, IRedeliveryScheduler, ICons
         await _reader.RemoveAsync(this).ConfigureAwait(false);
         Lanes.Complete();
         _transport.Forget(_reader);
+        _transport.Database.InboxHints.ForgetConsumer(Name); // deliveries left in the lanes: read again, looked at again
     }
 
     public override string ToString() => $"{Name} ({Spec.Pattern}, group {_reader.Group}, SQLite)";

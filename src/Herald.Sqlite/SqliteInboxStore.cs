@@ -33,10 +33,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         Volatile.Write(ref _disposed, true);
-        while (_lookups.TryTake(out Lookup? lookup))
-        {
-            lookup.Dispose();
-        }
+        DisposeLookups();
 
         return _ownsDatabase ? _database.DisposeAsync() : ValueTask.CompletedTask;
     }
@@ -76,7 +73,18 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
             return ValueTask.FromResult(true); // the read of this delivery's row looked a moment ago, and nothing was recorded since
         }
 
-        if (IsRecorded(consumer, eventId))
+        bool recorded;
+        try
+        {
+            recorded = IsRecorded(consumer, eventId);
+        }
+        catch
+        {
+            _claims.TryRemove((consumer, eventId), out _); // not looked at: no claim left behind to make it a duplicate
+            throw;
+        }
+
+        if (recorded)
         {
             _claims.TryRemove((consumer, eventId), out _);
             return ValueTask.FromResult(false);
@@ -125,11 +133,23 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
             if (keep && !Volatile.Read(ref _disposed) && _lookups.Count < KeptLookups)
             {
                 _lookups.Add(lookup);
+                if (Volatile.Read(ref _disposed))
+                {
+                    DisposeLookups(); // disposed while this one was out: nothing kept after the store is gone
+                }
             }
             else
             {
                 lookup.Dispose(); // failed (the connection may be unusable), disposed meanwhile, or enough kept
             }
+        }
+    }
+
+    private void DisposeLookups()
+    {
+        while (_lookups.TryTake(out Lookup? lookup))
+        {
+            lookup.Dispose();
         }
     }
 
@@ -142,10 +162,19 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         {
             _connection = connection;
             _command = connection.CreateCommand();
-            _command.CommandText = "SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i";
-            _command.Parameters.Add("$c", SqliteType.Text);
-            _command.Parameters.Add("$i", SqliteType.Text);
-            _command.Prepare();
+            try
+            {
+                _command.CommandText = "SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i";
+                _command.Parameters.Add("$c", SqliteType.Text);
+                _command.Parameters.Add("$i", SqliteType.Text);
+                _command.Prepare();
+            }
+            catch
+            {
+                _command.Dispose();
+                _connection.Dispose();
+                throw;
+            }
         }
 
         public bool IsRecorded(string consumer, string eventId)
@@ -169,7 +198,6 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
 #pragma warning disable VSTHRD003 // the writer's commit of this record; no context is captured anywhere in Herald
             await committed.ConfigureAwait(false);
 #pragma warning restore VSTHRD003
-            _database.InboxHints.Committed(claim.Consumer, claim.Id); // before the claim goes: see InboxHints
         }
         catch (Exception ex) when (ex is SqliteException or ObjectDisposedException or InvalidOperationException)
         {
@@ -177,6 +205,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         }
         finally
         {
+            _database.InboxHints.Committed(claim.Consumer, claim.Id); // committed, or perhaps: before the claim goes (see InboxHints)
             _claims.TryRemove(claim, out _);
         }
     }

@@ -17,12 +17,18 @@ internal sealed class InboxHints
     private const int MaxHints = 65_536;
     private const int MaxRecent = 65_536;
 
-    private readonly ConcurrentDictionary<(string Consumer, string EventId), long> _hints = new();
+    private readonly ConcurrentDictionary<(string Consumer, string EventId), Hint> _hints = new();
     private readonly ConcurrentDictionary<(string Consumer, string EventId), long> _recent = new();
     private readonly ConcurrentQueue<((string Consumer, string EventId) Key, long Sequence)> _order = new();
     private long _committed;
     private long _forgotten;
     private int _hintCount; // ConcurrentDictionary.Count takes every lock of the dictionary: counted here instead
+
+    /// <summary>
+    /// How long a hint is trusted: a delivery that waited longer in the lanes (or whose reader lost its lease or claim
+    /// meanwhile, when another process may have handled and recorded it) is looked up as before.
+    /// </summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
 
     /// <summary>Taken just before a read: every record counted in it was committed before the read began.</summary>
     public long Snapshot() => Volatile.Read(ref _committed);
@@ -35,17 +41,27 @@ internal sealed class InboxHints
             return; // hints are an optimisation: when many are left unasked, stop making them
         }
 
-        if (_hints.TryAdd((consumer, eventId), snapshot))
+        var hint = new Hint(snapshot, Environment.TickCount64);
+        while (true)
         {
-            Interlocked.Increment(ref _hintCount);
-        }
-        else
-        {
-            _hints[(consumer, eventId)] = snapshot; // the same id read again (another row): the newer read answers
+            if (_hints.TryAdd((consumer, eventId), hint))
+            {
+                Interlocked.Increment(ref _hintCount);
+                return;
+            }
+
+            // The same id read again (another row): the newer read answers for both.
+            if (_hints.TryGetValue((consumer, eventId), out Hint? old) && _hints.TryUpdate((consumer, eventId), hint, old))
+            {
+                return;
+            }
         }
     }
 
-    /// <summary>This process committed a record (call after the commit, before the delivery's claim is released).</summary>
+    /// <summary>
+    /// This process committed a record, or tried to and may have (call after the attempt, before the delivery's claim
+    /// is released; reporting one that was not committed only costs a lookup).
+    /// </summary>
     public void Committed(string consumer, string eventId)
     {
         long sequence = Interlocked.Increment(ref _committed);
@@ -53,32 +69,38 @@ internal sealed class InboxHints
         _order.Enqueue(((consumer, eventId), sequence));
         while (sequence - Volatile.Read(ref _forgotten) > MaxRecent && _order.TryDequeue(out ((string, string) Key, long Sequence) old))
         {
-            _recent.TryRemove(KeyValuePair.Create(old.Key, old.Sequence));
+            // The floor first, then the entry: a reader that misses the entry sees the floor (TakeUnrecorded reads the
+            // entry first, then the floor).
             long forgotten;
             do
             {
                 forgotten = Volatile.Read(ref _forgotten);
             }
             while (old.Sequence > forgotten && Interlocked.CompareExchange(ref _forgotten, old.Sequence, forgotten) != forgotten);
+            _recent.TryRemove(KeyValuePair.Create(old.Key, old.Sequence));
         }
     }
 
     /// <summary>Whether a hint says for certain that <paramref name="consumer"/> has no record of <paramref name="eventId"/> (the hint is used up).</summary>
     public bool TakeUnrecorded(string consumer, string eventId)
     {
-        if (!_hints.TryRemove((consumer, eventId), out long snapshot))
+        if (!_hints.TryRemove((consumer, eventId), out Hint? hint))
         {
             return false;
         }
 
         Interlocked.Decrement(ref _hintCount);
-
-        if (Volatile.Read(ref _forgotten) > snapshot)
+        if (Environment.TickCount64 - hint.MadeAt > (long)MaxAge.TotalMilliseconds)
         {
-            return false; // a record committed after the read may be one no longer remembered
+            return false;
         }
 
-        return !(_recent.TryGetValue((consumer, eventId), out long sequence) && sequence > snapshot);
+        if (_recent.TryGetValue((consumer, eventId), out long sequence) && sequence > hint.Snapshot)
+        {
+            return false; // recorded by this process after the read: the read may not have seen it
+        }
+
+        return Volatile.Read(ref _forgotten) <= hint.Snapshot; // else one committed after the read may be forgotten
     }
 
     /// <summary>Drops every hint of <paramref name="consumer"/> (its deliveries left undelivered as it stops).</summary>
@@ -101,4 +123,6 @@ internal sealed class InboxHints
             Interlocked.Decrement(ref _hintCount);
         }
     }
+
+    private sealed record Hint(long Snapshot, long MadeAt);
 }

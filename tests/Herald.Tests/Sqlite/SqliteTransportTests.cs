@@ -121,6 +121,25 @@ public sealed class SqliteTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task AnInboxLookupThatFails_LeavesNoClaimBehind_SoTheEventIsNotTakenForADuplicateAfterwards()
+    {
+        await using var inbox = new SqliteInboxStore(_db.Options());
+        Assert.True(await inbox.TryBeginAsync("risk", "warm", CancellationToken.None)); // creates the schema, keeps a lookup
+        using (var connection = new SqliteConnection(_db.ConnectionString))
+        {
+            connection.Open();
+            using SqliteCommand rename = connection.CreateCommand();
+            rename.CommandText = "ALTER TABLE herald_inbox RENAME TO herald_inbox_away";
+            rename.ExecuteNonQuery();
+            await Assert.ThrowsAsync<SqliteException>(async () => await inbox.TryBeginAsync("risk", "e1", CancellationToken.None));
+            rename.CommandText = "ALTER TABLE herald_inbox_away RENAME TO herald_inbox";
+            rename.ExecuteNonQuery();
+        }
+
+        Assert.True(await inbox.TryBeginAsync("risk", "e1", CancellationToken.None)); // not "being handled already"
+    }
+
+    [Fact]
     public async Task AStoredPayloadThatCannotBeDecoded_IsDeadLetteredWithItsReason_AndTheConsumerCarriesOn()
     {
         var seen = new Seen();
