@@ -9,6 +9,36 @@ namespace Herald.Benchmarks;
 internal static class ReportSection
 {
     /// <summary>
+    /// Starts a targets table whose ratios are taken within each round (a scenario and its reference ran a minute or
+    /// so apart, on the machine as it was then): each row reports the median of the rounds' ratios with their range,
+    /// and the ratio of the two medians beside it. Add rows with <see cref="Ratio"/>.
+    /// </summary>
+    public static void RatioHeader(StringBuilder md)
+    {
+        md.AppendLine("| target | measured (median of the rounds' ratios) | rounds' range | ratio of the medians | met |");
+        md.AppendLine("|---|---:|---:|---:|:---:|");
+    }
+
+    /// <summary>A row of the table <see cref="RatioHeader"/> starts: <paramref name="a"/> over <paramref name="b"/>, round by round; nothing when either is missing.</summary>
+    /// <param name="md">The report.</param>
+    /// <param name="target">What the row states.</param>
+    /// <param name="a">The measured scenario's values, one per round.</param>
+    /// <param name="b">The reference's values, one per round.</param>
+    /// <param name="bound">The least ratio that meets the target; 0 for a row without a target.</param>
+    public static void Ratio(StringBuilder md, string target, IReadOnlyList<double>? a, IReadOnlyList<double>? b, double bound)
+    {
+        if (a is null || b is null || a.Count == 0 || a.Count != b.Count || a.Any(x => !(x > 0)) || b.Any(x => !(x > 0)))
+        {
+            return;
+        }
+
+        double[] ratios = [.. a.Zip(b, (x, y) => x / y).Order()];
+        double ratio = ratios[ratios.Length / 2];
+        double medians = a.Order().ElementAt(a.Count / 2) / b.Order().ElementAt(b.Count / 2);
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {ratios[0]:0.00}x-{ratios[^1]:0.00}x | {medians:0.00}x | {(bound == 0 ? "-" : ratio >= bound ? "yes" : "**no**")} |");
+    }
+
+    /// <summary>
     /// Collects what earlier runs in this process left (disposed hosts, their containers' and serializers' compiled
     /// methods) before a measured run, so that it is not collected during one: a profile of the durable benchmark
     /// showed the finalizer thread busy with the dynamic methods of disposed hosts, a cost of running many hosts in one

@@ -435,19 +435,9 @@ internal static class BrokerBenchmark
         }
 
         md.AppendLine();
-        // A ratio is taken within each round (the two ran minutes apart at most, on the machine as it was then), and
-        // the median of the rounds' ratios is reported with their range.
-        md.AppendLine("| target | measured (median of the rounds' ratios) | rounds' range | met |");
-        md.AppendLine("|---|---:|---:|:---:|");
-        void Ratio(string target, string a, string b, Func<BrokerRun, double> f, double bound)
-        {
-            if (rounds.TryGetValue(a, out List<BrokerRun>? ra) && rounds.TryGetValue(b, out List<BrokerRun>? rb) && ra.Count > 0 && ra.Count == rb.Count)
-            {
-                double[] ratios = [.. ra.Zip(rb, (x, y) => f(x) / f(y)).Order()];
-                double ratio = ratios[ratios.Length / 2];
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {ratios[0]:0.00}x-{ratios[^1]:0.00}x | {(bound == 0 ? "-" : ratio >= bound ? "yes" : "**no**")} |");
-            }
-        }
+        ReportSection.RatioHeader(md);
+        void Ratio(string target, string a, string b, Func<BrokerRun, double> f, double bound) =>
+            ReportSection.Ratio(md, target, rounds.GetValueOrDefault(a)?.Select(f).ToList(), rounds.GetValueOrDefault(b)?.Select(f).ToList(), bound);
 
         Ratio("256 publishers: Herald's publishes >= 0.90x the raw client's with 256 confirms outstanding (publishing only)", "herald-publish-256", "raw-publish-256", r => r.PublishRate, 0.90);
         Ratio("(no target) publishing only, Herald next to the raw client sending the same messages", "herald-publish-256", "raw-publish-256-ce-headers", r => r.PublishRate, 0);

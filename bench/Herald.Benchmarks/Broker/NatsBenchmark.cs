@@ -285,21 +285,9 @@ internal static class NatsBenchmark
             md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Median:N0} | {r.Min:N0}-{r.Max:N0} | {p50} | {p99} |");
         }
 
-        double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
         md.AppendLine();
-        // A ratio is taken within each round (the two ran a minute apart at most, on the machine as it was then), and
-        // the median of the rounds' ratios is reported with their range; the ratio of the medians is shown beside it.
-        md.AppendLine("| target | measured (median of the rounds' ratios) | rounds' range | ratio of the medians | met |");
-        md.AppendLine("|---|---:|---:|---:|:---:|");
-        void Ratio(string target, string a, string b, double bound)
-        {
-            if (Get(a) > 0 && Get(b) > 0 && rounds.TryGetValue(a, out List<double>? ra) && rounds.TryGetValue(b, out List<double>? rb))
-            {
-                double[] ratios = [.. ra.Zip(rb, (x, y) => x / y).Order()];
-                double ratio = ratios[ratios.Length / 2];
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {ratios[0]:0.00}x-{ratios[^1]:0.00}x | {Get(a) / Get(b):0.00}x | {(bound == 0 ? "-" : ratio >= bound ? "yes" : "**no**")} |");
-            }
-        }
+        ReportSection.RatioHeader(md);
+        void Ratio(string target, string a, string b, double bound) => ReportSection.Ratio(md, target, rounds.GetValueOrDefault(a), rounds.GetValueOrDefault(b), bound);
 
         Ratio("publish >= 0.90x raw publish", "herald-publish", "raw-publish", 0.90);
         Ratio("publish to handler >= 0.70x raw pull consumers", "herald-end-to-end", "raw-end-to-end", 0.70);

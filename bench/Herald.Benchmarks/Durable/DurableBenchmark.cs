@@ -102,21 +102,9 @@ internal static class DurableBenchmark
             md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.What} | {r.Events:N0} | {r.Median:N0} | {r.Min:N0}-{r.Max:N0} |");
         }
 
-        double Get(string name) => results.FirstOrDefault(r => r.Name == name).Median;
         md.AppendLine();
-        // A ratio is taken within each round (the two ran a minute apart at most, on the machine as it was then), and
-        // the median of the rounds' ratios is reported with their range; the ratio of the medians is shown beside it.
-        md.AppendLine("| target | measured (median of the rounds' ratios) | rounds' range | ratio of the medians | met |");
-        md.AppendLine("|---|---:|---:|---:|:---:|");
-        void Ratio(string target, string a, string b, double bound)
-        {
-            if (Get(a) > 0 && Get(b) > 0 && rounds.TryGetValue(a, out List<double>? ra) && rounds.TryGetValue(b, out List<double>? rb))
-            {
-                double[] ratios = [.. ra.Zip(rb, (x, y) => x / y).Order()];
-                double ratio = ratios[ratios.Length / 2];
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {ratio:0.00}x | {ratios[0]:0.00}x-{ratios[^1]:0.00}x | {Get(a) / Get(b):0.00}x | {(bound == 0 ? "-" : ratio >= bound ? "yes" : "**no**")} |");
-            }
-        }
+        ReportSection.RatioHeader(md);
+        void Ratio(string target, string a, string b, double bound) => ReportSection.Ratio(md, target, rounds.GetValueOrDefault(a), rounds.GetValueOrDefault(b), bound);
 
         Ratio("single durable publish at FULL >= 0.80x raw per-transaction inserts", "herald-publish-full", "raw-tx-full", 0.80);
         Ratio("concurrent publishers (group commit) >= 0.70x raw batched inserts", "herald-concurrent-full", "raw-batch100-full", 0.70);
