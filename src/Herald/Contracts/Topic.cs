@@ -14,6 +14,8 @@ public static class Topic
 
     private static readonly ConcurrentDictionary<Type, TopicBinding> Bindings = new();
     private static readonly ConcurrentDictionary<string, Type> TypesByTopic = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<Type, string> Explicit = new();
+    private static readonly Lock BindLock = new();
 
     /// <summary>Returns true when <paramref name="topic"/> is a valid topic.</summary>
     public static bool IsValid(string? topic) => Explain(topic) is null;
@@ -29,13 +31,74 @@ public static class Topic
         }
     }
 
-    /// <summary>Returns the topic bound to <typeparamref name="TEvent"/> through <see cref="TopicAttribute"/>.</summary>
-    /// <exception cref="InvalidTopicException">The type has no <see cref="TopicAttribute"/> or its topic is invalid.</exception>
+    /// <summary>Returns the topic bound to <typeparamref name="TEvent"/> (by its <see cref="TopicAttribute"/> or by <see cref="Bind{TEvent}"/>).</summary>
+    /// <exception cref="InvalidTopicException">The type has no topic or its topic is invalid.</exception>
     public static string Of<TEvent>() => Of(typeof(TEvent));
 
-    /// <summary>Returns the topic bound to <paramref name="eventType"/> through <see cref="TopicAttribute"/>.</summary>
-    /// <exception cref="InvalidTopicException">The type has no <see cref="TopicAttribute"/> or its topic is invalid.</exception>
+    /// <summary>Returns the topic bound to <paramref name="eventType"/> (by its <see cref="TopicAttribute"/> or by <see cref="Bind(Type, string, string?)"/>).</summary>
+    /// <exception cref="InvalidTopicException">The type has no topic or its topic is invalid.</exception>
     public static string Of(Type eventType) => BindingOf(eventType).Topic;
+
+    /// <summary>
+    /// Binds <typeparamref name="TEvent"/> to <paramref name="topic"/> without an attribute, for a type you do not own
+    /// (or would rather not annotate). The binding is for the whole process, as an attribute is; binding a type again
+    /// to the same topic does nothing. <c>h.Topic&lt;TEvent&gt;(topic)</c> in <c>AddHerald</c> calls this.
+    /// </summary>
+    /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
+    /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar; the message says how.</exception>
+    /// <exception cref="InvalidOperationException">The type already has another topic (its attribute or an earlier binding), or another type was bound to this topic.</exception>
+    public static void Bind<TEvent>(string topic, string? dataSchema = null) => Bind(typeof(TEvent), topic, dataSchema);
+
+    /// <summary>Binds <paramref name="eventType"/> to <paramref name="topic"/> without an attribute. See <see cref="Bind{TEvent}"/>.</summary>
+    /// <param name="eventType">The event type.</param>
+    /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
+    /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar; the message says how.</exception>
+    /// <exception cref="InvalidOperationException">The type already has another topic (its attribute or an earlier binding), or another type was bound to this topic.</exception>
+    public static void Bind(Type eventType, string topic, string? dataSchema = null)
+    {
+        ArgumentNullException.ThrowIfNull(eventType);
+        string? problem = Explain(topic);
+        if (problem is not null)
+        {
+            throw new InvalidTopicException($"Event type '{eventType.FullName}' cannot be bound to its topic: {problem}", topic, eventType);
+        }
+
+        lock (BindLock)
+        {
+            if (eventType.GetCustomAttribute<TopicAttribute>(inherit: false) is { } attribute)
+            {
+                if (attribute.Name == topic && attribute.DataSchema == dataSchema)
+                {
+                    return; // what the attribute says already
+                }
+
+                throw new InvalidOperationException(
+                    $"Event type '{eventType.FullName}' has [Topic(\"{attribute.Name}\")]; it cannot also be bound to '{topic}'. Keep one of the two.");
+            }
+
+            if (Explicit.TryGetValue(eventType, out string? bound))
+            {
+                if (bound == topic && BindingOf(eventType).DataSchema == dataSchema)
+                {
+                    return;
+                }
+
+                throw new InvalidOperationException($"Event type '{eventType.FullName}' is already bound to '{bound}' (or with another data schema); it cannot be bound to '{topic}' as well.");
+            }
+
+            if (TypesByTopic.TryGetValue(topic, out Type? other) && other != eventType)
+            {
+                throw new InvalidOperationException(
+                    $"Topic '{topic}' is already bound to event type '{other.FullName}'; bind '{eventType.FullName}' to a topic of its own (one type per topic, so a reader knows what to decode).");
+            }
+
+            Explicit[eventType] = topic;
+            TypesByTopic[topic] = eventType;
+            Bindings[eventType] = new TopicBinding(topic, dataSchema, null); // replaces a "no topic" found before the binding
+        }
+    }
 
     /// <summary>
     /// The event type bound to <paramref name="topic"/> in this process (once the type's topic has been resolved: it
@@ -64,8 +127,8 @@ public static class Topic
             return new TopicBinding(
                 string.Empty,
                 null,
-                $"Event type '{eventType.FullName}' has no topic. Add [Topic(\"domain.action\")] to the type, e.g. [Topic(\"user.created\")]; "
-                + "the topic is not inherited from a base type.");
+                $"Event type '{eventType.FullName}' has no topic. Add [Topic(\"domain.action\")] to the type, e.g. [Topic(\"user.created\")], "
+                + "or bind it in AddHerald with h.Topic<T>(\"domain.action\") (for a type you do not own); the topic is not inherited from a base type.");
         }
 
         string? problem = Explain(attribute.Name);

@@ -115,6 +115,22 @@ public sealed class HeraldBuilder
         return this;
     }
 
+    /// <summary>
+    /// Binds <typeparamref name="TEvent"/> to <paramref name="topic"/> without a <see cref="TopicAttribute"/>: for event
+    /// types you do not own. Checked here, as the attribute is checked: a topic that breaks the grammar, a type with
+    /// another topic already, or a topic already bound to another type is an exception naming the problem. The binding
+    /// is for the whole process (see <see cref="Herald.Topic.Bind{TEvent}"/>); call it before the handlers of the type.
+    /// </summary>
+    /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
+    /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar.</exception>
+    /// <exception cref="InvalidOperationException">The type already has another topic, or another type has this one.</exception>
+    public HeraldBuilder Topic<TEvent>(string topic, string? dataSchema = null)
+    {
+        Herald.Topic.Bind<TEvent>(topic, dataSchema);
+        return this;
+    }
+
     /// <summary>Publishes <paramref name="create"/>'s event every <paramref name="period"/> while the host runs (first after one period).</summary>
     /// <param name="period">The period, on the bus's clock.</param>
     /// <param name="create">Makes the event to publish.</param>
@@ -127,7 +143,7 @@ public sealed class HeraldBuilder
             throw new ArgumentOutOfRangeException(nameof(period), period, $"The period of the recurring '{typeof(TEvent).Name}' must be positive.");
         }
 
-        string topic = Topic.Of<TEvent>();
+        string topic = Herald.Topic.Of<TEvent>();
         _recurring.Add(new RecurringPublish(topic, period, (bus, ct) => bus.PublishAsync(create(), ct)));
         return this;
     }
@@ -169,7 +185,7 @@ public sealed class HeraldBuilder
     {
         ArgumentNullException.ThrowIfNull(create);
         CronSchedule schedule = CronSchedule.Parse(expression);
-        string topic = Topic.Of<TEvent>();
+        string topic = Herald.Topic.Of<TEvent>();
         _recurring.Add(new RecurringPublish(topic, schedule, timeZone ?? TimeZoneInfo.Utc, (bus, ct) => bus.PublishAsync(create(), ct)));
         return this;
     }
@@ -217,7 +233,7 @@ public sealed class HeraldBuilder
         {
             try
             {
-                pattern = TopicPattern.Parse(Topic.Of(eventType!));
+                pattern = TopicPattern.Parse(Herald.Topic.Of(eventType!));
             }
             catch (InvalidTopicException ex)
             {
