@@ -16,6 +16,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        InboxHints = new Herald.Transport.InboxHints(options.ClaimLease / 2);
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "herald";
 
@@ -52,7 +53,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// process recorded that event id since (see <see cref="Herald.Transport.InboxHints"/>). A hint goes when the inbox
     /// takes it or the delivery is settled.
     /// </summary>
-    public Herald.Transport.InboxHints InboxHints { get; } = new();
+    public Herald.Transport.InboxHints InboxHints { get; }
 
     /// <summary>Whether the connection string sets <paramref name="key"/> (spelled with or without spaces, any case).</summary>
     private static bool Given(string connectionString, string key) =>

@@ -479,6 +479,7 @@ internal sealed class GroupReader : IAsyncDisposable
         {
             Volatile.Write(ref _owned, false);
             SqliteLog.LeaseLost(_transport.Logger, Group);
+            ForgetHints(); // another process may now handle and record what waits in the lanes
         }
     }
 

@@ -21,6 +21,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
     {
         options.Validate();
         Options = options;
+        InboxHints = new Herald.Transport.InboxHints(options.GroupLease / 2);
         var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
         File = builder.DataSource;
         builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
@@ -42,7 +43,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable, IDisposable
     public ChangeSignal Committed { get; } = new();
 
     /// <summary>What this process's group readers learned about the inbox, for the inbox's lookups (see <see cref="InboxHints"/>).</summary>
-    public Herald.Transport.InboxHints InboxHints { get; } = new();
+    public Herald.Transport.InboxHints InboxHints { get; }
 
     /// <summary>The group-commit writer of this database in this process (made on first use).</summary>
     public SqliteWriter Writer

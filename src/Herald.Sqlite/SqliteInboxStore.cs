@@ -101,7 +101,18 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     /// </remarks>
     public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
-        Task committed = _database.Writer.EnqueueAsync(new InsertInboxOp(consumer, eventId, Now()));
+        Task committed;
+        try
+        {
+            committed = _database.Writer.EnqueueAsync(new InsertInboxOp(consumer, eventId, Now()));
+        }
+        catch
+        {
+            _database.InboxHints.Committed(consumer, eventId); // perhaps not, but no hint may trust otherwise
+            _claims.TryRemove((consumer, eventId), out _); // not recorded: a redelivery looks again
+            throw;
+        }
+
         _ = ReleaseClaimAfterAsync(committed, (consumer, eventId));
         return ValueTask.CompletedTask;
     }

@@ -75,7 +75,8 @@ public static class Topic
                 }
 
                 throw new InvalidOperationException(
-                    $"Event type '{eventType.FullName}' has [Topic(\"{attribute.Name}\")]; it cannot also be bound to '{topic}'. Keep one of the two.");
+                    $"Event type '{eventType.FullName}' has [Topic(\"{attribute.Name}\"{(attribute.DataSchema is null ? string.Empty : $", DataSchema = \"{attribute.DataSchema}\"")})]; "
+                    + $"it cannot also be bound to '{topic}'{(dataSchema is null ? string.Empty : $" with data schema '{dataSchema}'")}. Keep one of the two.");
             }
 
             if (Explicit.TryGetValue(eventType, out string? bound))
@@ -88,14 +89,16 @@ public static class Topic
                 throw new InvalidOperationException($"Event type '{eventType.FullName}' is already bound to '{bound}' (or with another data schema); it cannot be bound to '{topic}' as well.");
             }
 
-            if (TypesByTopic.TryGetValue(topic, out Type? other) && other != eventType)
+            // Marked explicit first, so that an attribute type resolved meanwhile (outside this lock, taking its topic with
+            // TryAdd) sees whose topic it is; whichever takes the topic first keeps it.
+            Explicit[eventType] = topic;
+            if (!TypesByTopic.TryAdd(topic, eventType) && TypesByTopic.TryGetValue(topic, out Type? other) && other != eventType)
             {
+                Explicit.TryRemove(eventType, out _);
                 throw new InvalidOperationException(
                     $"Topic '{topic}' is already bound to event type '{other.FullName}'; bind '{eventType.FullName}' to a topic of its own (one type per topic, so a reader knows what to decode).");
             }
 
-            Explicit[eventType] = topic;
-            TypesByTopic[topic] = eventType;
             Bindings[eventType] = new TopicBinding(topic, dataSchema, null); // replaces a "no topic" found before the binding
         }
     }
@@ -132,9 +135,12 @@ public static class Topic
         }
 
         string? problem = Explain(attribute.Name);
-        if (problem is null)
+        if (problem is null && !TypesByTopic.TryAdd(attribute.Name, eventType)
+            && TypesByTopic.TryGetValue(attribute.Name, out Type? other) && other != eventType && Explicit.ContainsKey(other))
         {
-            TypesByTopic.TryAdd(attribute.Name, eventType); // the first type bound to a topic names its payload
+            // Two attribute types may share a topic (the first names its payload); a type bound without an attribute
+            // owns its topic, so that readers of the topic decode it as that type.
+            problem = $"the topic is bound to event type '{other.FullName}' (h.Topic<{other.Name}>(\"{attribute.Name}\")); one type per topic";
         }
 
         return problem is null

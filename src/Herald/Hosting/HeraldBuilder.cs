@@ -119,7 +119,8 @@ public sealed class HeraldBuilder
     /// Binds <typeparamref name="TEvent"/> to <paramref name="topic"/> without a <see cref="TopicAttribute"/>: for event
     /// types you do not own. Checked here, as the attribute is checked: a topic that breaks the grammar, a type with
     /// another topic already, or a topic already bound to another type is an exception naming the problem. The binding
-    /// is for the whole process (see <see cref="Herald.Topic.Bind{TEvent}"/>); call it before the handlers of the type.
+    /// is for the whole process (see <see cref="Herald.Topic.Bind{TEvent}"/>); call it before <c>Every</c> or <c>Cron</c>
+    /// of the type, which resolve its topic at once (handlers resolve it when the host is built).
     /// </summary>
     /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
     /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>

@@ -24,10 +24,18 @@ internal sealed class InboxHints
     private long _forgotten;
     private int _hintCount; // ConcurrentDictionary.Count takes every lock of the dictionary: counted here instead
 
-    /// <summary>
-    /// How long a hint is trusted: a delivery that waited longer in the lanes (or whose reader lost its lease or claim
-    /// meanwhile, when another process may have handled and recorded it) is looked up as before.
-    /// </summary>
+    private readonly long _maxAgeMs;
+
+    /// <summary>Hints trusted for at most <paramref name="maxAge"/> (2 s at most).</summary>
+    /// <param name="maxAge">
+    /// How long a hint is trusted: a delivery that waited longer in the lanes (when its reader may have lost its lease
+    /// or claim meanwhile, and another process handled and recorded it) is looked up as before. Give at most half the
+    /// transport's lease (a group's lease on SQLite, a claim's on PostgreSQL).
+    /// </param>
+    public InboxHints(TimeSpan maxAge) =>
+        _maxAgeMs = (long)Math.Min(MaxAge.TotalMilliseconds, Math.Max(0, maxAge.TotalMilliseconds));
+
+    /// <summary>The longest a hint is ever trusted.</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
 
     /// <summary>Taken just before a read: every record counted in it was committed before the read began.</summary>
@@ -90,7 +98,7 @@ internal sealed class InboxHints
         }
 
         Interlocked.Decrement(ref _hintCount);
-        if (Environment.TickCount64 - hint.MadeAt > (long)MaxAge.TotalMilliseconds)
+        if (Environment.TickCount64 - hint.MadeAt > _maxAgeMs)
         {
             return false;
         }

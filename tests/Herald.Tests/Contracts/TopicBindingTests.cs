@@ -29,6 +29,11 @@ public sealed class TopicBindingTests
     [Topic("partner.annotated")]
     public sealed record Annotated(string Id);
 
+    [Topic("partner.shared")]
+    public sealed record SharedByAttribute(string Id);
+
+    public sealed record SharedByBinding(string Id);
+
     public sealed class Placed(ConcurrentQueue<PartnerOrderPlaced> seen) : IEventHandler<PartnerOrderPlaced>
     {
         public Task HandleAsync(EventContext<PartnerOrderPlaced> context, CancellationToken cancellationToken)
@@ -86,6 +91,15 @@ public sealed class TopicBindingTests
         InvalidOperationException taken = Assert.Throws<InvalidOperationException>(() => Topic.Bind<PartnerRefundCopy>("partner.refund"));
         Assert.Contains(nameof(PartnerRefund), taken.Message, StringComparison.Ordinal);
         Assert.Contains("one type per topic", taken.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATopicBoundToATypeWithoutAnAttribute_IsRefusedToAnAttributeTypeResolvedAfterwards()
+    {
+        Topic.Bind<SharedByBinding>("partner.shared"); // SharedByAttribute has not been used yet
+        InvalidTopicException ex = Assert.Throws<InvalidTopicException>(() => Topic.Of<SharedByAttribute>());
+        Assert.Contains(nameof(SharedByBinding), ex.Message, StringComparison.Ordinal);
+        Assert.Equal("partner.shared", Topic.Of<SharedByBinding>());
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class InboxHintsTests : IDisposable
     [Fact]
     public void AHint_AnswersOnce_AndOnlyWhenNothingOfThatIdWasCommittedAfterTheRead()
     {
-        var hints = new InboxHints();
+        var hints = new InboxHints(InboxHints.MaxAge);
         long before = hints.Snapshot();
         hints.Unrecorded("risk", "a", before);
         hints.Unrecorded("risk", "b", before);
@@ -39,7 +39,7 @@ public sealed class InboxHintsTests : IDisposable
     [Fact]
     public void WhenCommitsAfterTheRead_WereForgotten_NoHintOfThatReadIsTrusted()
     {
-        var hints = new InboxHints();
+        var hints = new InboxHints(InboxHints.MaxAge);
         long snapshot = hints.Snapshot();
         hints.Unrecorded("risk", "x", snapshot);
         for (int i = 0; i < 70_000; i++)
