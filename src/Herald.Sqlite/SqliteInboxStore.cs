@@ -19,6 +19,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     private readonly ConcurrentBag<Lookup> _lookups = [];
     private const int KeptLookups = 8;
     private bool _disposed;
+    private readonly Action<InsertInboxOp, bool> _recorded;
 
     /// <summary>Opens the inbox in the database <paramref name="options"/> names (created and migrated if needed); disposing the store closes it.</summary>
     public SqliteInboxStore(SqliteOptions options)
@@ -27,7 +28,11 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         _ownsDatabase = true;
     }
 
-    internal SqliteInboxStore(SqliteDatabase database) => _database = database;
+    internal SqliteInboxStore(SqliteDatabase database)
+    {
+        _database = database;
+        _recorded = Recorded;
+    }
 
     /// <summary>Closes the database when this store opened it (waiting for the records still queued to commit).</summary>
     public ValueTask DisposeAsync()
@@ -101,19 +106,17 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     /// </remarks>
     public ValueTask CompleteAsync(string consumer, string eventId, CancellationToken cancellationToken)
     {
-        Task committed;
+        var record = new InsertInboxOp(consumer, eventId, Now(), _recorded);
         try
         {
-            committed = _database.Writer.EnqueueAsync(new InsertInboxOp(consumer, eventId, Now()));
+            _database.Writer.Enqueue(record);
         }
         catch
         {
-            _database.InboxHints.Committed(consumer, eventId); // perhaps not, but no hint may trust otherwise
-            _claims.TryRemove((consumer, eventId), out _); // not recorded: a redelivery looks again
+            _recorded(record, false);
             throw;
         }
 
-        _ = ReleaseClaimAfterAsync(committed, (consumer, eventId));
         return ValueTask.CompletedTask;
     }
 
@@ -202,23 +205,16 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         }
     }
 
-    private async Task ReleaseClaimAfterAsync(Task committed, (string Consumer, string Id) claim)
+    /// <summary>
+    /// Called by the writer after the commit that held a record (or at once when it could not be queued): the claim
+    /// goes, after the hints learn of the record (committed, or perhaps: see <see cref="Herald.Transport.InboxHints"/>). A record that
+    /// was not committed (the writer logged why) leaves the event to be handled again by a redelivery, as at least once
+    /// allows.
+    /// </summary>
+    private void Recorded(InsertInboxOp record, bool committed)
     {
-        try
-        {
-#pragma warning disable VSTHRD003 // the writer's commit of this record; no context is captured anywhere in Herald
-            await committed.ConfigureAwait(false);
-#pragma warning restore VSTHRD003
-        }
-        catch (Exception ex) when (ex is SqliteException or ObjectDisposedException or InvalidOperationException)
-        {
-            // not recorded (the writer logged why): a redelivery runs the handler again, as at least once allows
-        }
-        finally
-        {
-            _database.InboxHints.Committed(claim.Consumer, claim.Id); // committed, or perhaps: before the claim goes (see InboxHints)
-            _claims.TryRemove(claim, out _);
-        }
+        _database.InboxHints.Committed(record.Consumer, record.EventId);
+        _claims.TryRemove((record.Consumer, record.EventId), out _);
     }
 
     private string Now() => _database.Options.TimeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);

@@ -38,14 +38,25 @@ internal sealed class SqliteWriter : IAsyncDisposable
     /// <exception cref="ObjectDisposedException">The writer is stopped.</exception>
     public Task EnqueueAsync(WriteOp op)
     {
+        if (op.Done is null)
+        {
+            throw new ArgumentException("A write that is not awaited goes through Enqueue.", nameof(op));
+        }
+
+        Enqueue(op);
+#pragma warning disable VSTHRD003 // the op's completion is the commit's; no context is captured anywhere in Herald
+        return op.Done.Task;
+#pragma warning restore VSTHRD003
+    }
+
+    /// <summary>Queues <paramref name="op"/> for the next commit; the writer calls its <see cref="WriteOp.Complete"/> after it.</summary>
+    /// <exception cref="ObjectDisposedException">The writer is stopped.</exception>
+    public void Enqueue(WriteOp op)
+    {
         if (!_ops.Writer.TryWrite(op))
         {
             throw new ObjectDisposedException(nameof(SqliteWriter), "The SQLite bus is disposed: nothing more can be written.");
         }
-
-#pragma warning disable VSTHRD003 // the op's completion is the commit's; no context is captured anywhere in Herald
-        return op.Done.Task;
-#pragma warning restore VSTHRD003
     }
 
     /// <summary>Inserts a message row in <paramref name="tx"/> with the writer's prepared command when it is the writer's transaction.</summary>
@@ -344,14 +355,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
         foreach (WriteOp op in batch)
         {
-            if (failure is null)
-            {
-                op.Done.TrySetResult();
-            }
-            else
-            {
-                op.Done.TrySetException(failure);
-            }
+            op.Complete(failure);
         }
 
         if (failure is null)
