@@ -26,7 +26,8 @@ internal static class AmqpCloudEvents
         ArgumentNullException.ThrowIfNull(serializer);
         (ReadOnlyMemory<byte> body, string? contentType) = EnvelopePayload.Encode(envelope, serializer);
 
-        var headers = new Dictionary<string, object?>(StringComparer.Ordinal)
+        // Sized for what follows (attributes, optional ones, extensions): no regrowth per publish (it showed in a profile).
+        var headers = new Dictionary<string, object?>(12 + envelope.Headers.Count, StringComparer.Ordinal)
         {
             [Prefix + "specversion"] = envelope.SpecVersion,
             [Prefix + "id"] = envelope.Id,
