@@ -102,30 +102,43 @@ internal sealed class SqliteWriter : IAsyncDisposable
 #pragma warning restore VSTHRD003
     }
 
-    private static SqliteCommand CreateInsertMessage(SqliteConnection connection)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO herald_messages (event_id, topic, subject, target, envelope) VALUES ($i, $t, $s, $g, $e)";
-        command.Parameters.Add("$i", SqliteType.Text);
-        command.Parameters.Add("$t", SqliteType.Text);
-        command.Parameters.Add("$s", SqliteType.Text);
-        command.Parameters.Add("$g", SqliteType.Text);
-        command.Parameters.Add("$e", SqliteType.Blob);
-        return command;
-    }
+    private static readonly (string Column, SqliteType Type)[] MessageColumns =
+        [("event_id", SqliteType.Text), ("topic", SqliteType.Text), ("subject", SqliteType.Text), ("target", SqliteType.Text), ("envelope", SqliteType.Blob)];
 
-    private static SqliteCommand CreateInsertChunk(SqliteConnection connection)
+    private static readonly (string Column, SqliteType Type)[] InboxColumns =
+        [("consumer", SqliteType.Text), ("event_id", SqliteType.Text), ("time", SqliteType.Text)];
+
+    private static SqliteCommand CreateInsertMessage(SqliteConnection connection) => CreateInsert(connection, "herald_messages", MessageColumns, 1);
+
+    private static SqliteCommand CreateInsertChunk(SqliteConnection connection) => CreateInsert(connection, "herald_messages", MessageColumns, ChunkRows);
+
+    private static SqliteCommand CreateInsertInbox(SqliteConnection connection, int rows) =>
+        CreateInsert(connection, "herald_inbox", InboxColumns, rows, "ON CONFLICT DO NOTHING");
+
+    /// <summary>
+    /// An INSERT of <paramref name="rows"/> rows into <paramref name="table"/>, its parameters in row order: row r's
+    /// column c is parameter <c>r * columns + c</c>.
+    /// </summary>
+    private static SqliteCommand CreateInsert(SqliteConnection connection, string table, (string Column, SqliteType Type)[] columns, int rows, string? suffix = null)
     {
         SqliteCommand command = connection.CreateCommand();
-        var sql = new System.Text.StringBuilder("INSERT INTO herald_messages (event_id, topic, subject, target, envelope) VALUES ");
-        for (int r = 0; r < ChunkRows; r++)
+        var sql = new System.Text.StringBuilder($"INSERT INTO {table} ({string.Join(", ", columns.Select(c => c.Column))}) VALUES ");
+        for (int r = 0; r < rows; r++)
         {
-            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(r == 0 ? string.Empty : ", ")}($i{r}, $t{r}, $s{r}, $g{r}, $e{r})");
-            command.Parameters.Add($"$i{r}", SqliteType.Text);
-            command.Parameters.Add($"$t{r}", SqliteType.Text);
-            command.Parameters.Add($"$s{r}", SqliteType.Text);
-            command.Parameters.Add($"$g{r}", SqliteType.Text);
-            command.Parameters.Add($"$e{r}", SqliteType.Blob);
+            sql.Append(r == 0 ? "(" : ", (");
+            for (int c = 0; c < columns.Length; c++)
+            {
+                string name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"$p{r}_{c}");
+                sql.Append(c == 0 ? name : ", " + name);
+                command.Parameters.Add(name, columns[c].Type);
+            }
+
+            sql.Append(')');
+        }
+
+        if (suffix is not null)
+        {
+            sql.Append(' ').Append(suffix);
         }
 
         command.CommandText = sql.ToString();
@@ -195,22 +208,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 single.Dispose();
             }
         }
-    }
-
-    private static SqliteCommand CreateInsertInbox(SqliteConnection connection, int rows)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        var sql = new System.Text.StringBuilder("INSERT INTO herald_inbox (consumer, event_id, time) VALUES ");
-        for (int r = 0; r < rows; r++)
-        {
-            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(r == 0 ? string.Empty : ", ")}($c{r}, $i{r}, $t{r})");
-            command.Parameters.Add($"$c{r}", SqliteType.Text);
-            command.Parameters.Add($"$i{r}", SqliteType.Text);
-            command.Parameters.Add($"$t{r}", SqliteType.Text);
-        }
-
-        command.CommandText = sql.Append(" ON CONFLICT DO NOTHING").ToString();
-        return command;
     }
 
     private async Task LoopAsync()
