@@ -99,21 +99,17 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     }
 
     /// <summary>Runs one query (positional parameters <c>$1</c>…) on a pooled connection, the schema current, and reads its rows with <paramref name="read"/>.</summary>
-    public async Task<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken, params object[] parameters)
-    {
-        NpgsqlConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
-        var command = new NpgsqlCommand(sql, connection);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable commandScope = command.ConfigureAwait(false);
-        foreach (object parameter in parameters)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        }
-
-        NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
-        return await read(reader, cancellationToken).ConfigureAwait(false);
-    }
+    public Task<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken, params object[] parameters) =>
+        RunAsync(
+            sql,
+            async (command, ct) =>
+            {
+                NpgsqlDataReader reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable readerScope = reader.ConfigureAwait(false);
+                return await read(reader, ct).ConfigureAwait(false);
+            },
+            cancellationToken,
+            parameters);
 
     /// <summary>Runs one query as <see cref="QueryAsync{T}"/> does and hands each row to <paramref name="row"/>.</summary>
     public Task QueryRowsAsync(string sql, Action<NpgsqlDataReader> row, CancellationToken cancellationToken, params object[] parameters) =>
@@ -132,7 +128,11 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             parameters);
 
     /// <summary>Runs one statement (positional parameters <c>$1</c>…) on a pooled connection, the schema current; the rows it affected.</summary>
-    public async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
+    public Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters) =>
+        RunAsync(sql, (command, ct) => command.ExecuteNonQueryAsync(ct), cancellationToken, parameters);
+
+    /// <summary>Opens a pooled connection (the schema current), makes the command with its positional parameters, and runs <paramref name="run"/> on it.</summary>
+    private async Task<T> RunAsync<T>(string sql, Func<NpgsqlCommand, CancellationToken, Task<T>> run, CancellationToken cancellationToken, object[] parameters)
     {
         NpgsqlConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using System.Runtime.CompilerServices.ConfiguredAsyncDisposable connectionScope = connection.ConfigureAwait(false);
@@ -143,7 +143,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });
         }
 
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await run(command, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The caller's transaction as an open Npgsql transaction on this database, or an exception naming the problem.</summary>
