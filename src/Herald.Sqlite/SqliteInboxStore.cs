@@ -18,6 +18,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     /// <summary>Open read connections with the lookup prepared, taken by one lookup at a time (at most <see cref="KeptLookups"/> kept).</summary>
     private readonly ConcurrentBag<Lookup> _lookups = [];
     private const int KeptLookups = 8;
+    private int _kept; // ConcurrentBag.Count takes every lock of the bag: counted here instead
     private bool _disposed;
     private readonly Action<InsertInboxOp, bool> _recorded;
 
@@ -130,7 +131,11 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     /// <summary>Whether the record is committed: a prepared statement on a kept read connection (no open, no parse per lookup).</summary>
     private bool IsRecorded(string consumer, string eventId)
     {
-        if (!_lookups.TryTake(out Lookup? lookup))
+        if (_lookups.TryTake(out Lookup? lookup))
+        {
+            Interlocked.Decrement(ref _kept);
+        }
+        else
         {
             lookup = new Lookup(_database.Open());
         }
@@ -144,15 +149,25 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         }
         finally
         {
-            if (keep && !Volatile.Read(ref _disposed) && _lookups.Count < KeptLookups)
+            bool kept = false;
+            if (keep && !Volatile.Read(ref _disposed))
             {
-                _lookups.Add(lookup);
-                if (Volatile.Read(ref _disposed))
+                if (Interlocked.Increment(ref _kept) <= KeptLookups)
                 {
-                    DisposeLookups(); // disposed while this one was out: nothing kept after the store is gone
+                    _lookups.Add(lookup);
+                    kept = true;
+                    if (Volatile.Read(ref _disposed))
+                    {
+                        DisposeLookups(); // disposed while this one was out: nothing kept after the store is gone
+                    }
+                }
+                else
+                {
+                    Interlocked.Decrement(ref _kept); // enough are kept
                 }
             }
-            else
+
+            if (!kept)
             {
                 lookup.Dispose(); // failed (the connection may be unusable), disposed meanwhile, or enough kept
             }
@@ -163,6 +178,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     {
         while (_lookups.TryTake(out Lookup? lookup))
         {
+            Interlocked.Decrement(ref _kept);
             lookup.Dispose();
         }
     }
