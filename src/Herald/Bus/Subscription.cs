@@ -55,9 +55,9 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
         while (_consumer.TryReadAny(out Delivery delivery))
         {
             Settle(delivery); // a pull reader owns the event once it has it: acknowledged on read
-            if (Accepts(delivery.Envelope))
+            if (Accepts(delivery.Envelope, out Envelope accepted))
             {
-                context = new EventContext<TEvent>(delivery.Envelope);
+                context = new EventContext<TEvent>(accepted);
                 return true;
             }
         }
@@ -131,9 +131,9 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
         {
             while (_consumer.TryRead(lane, out Delivery delivery))
             {
-                if (Accepts(delivery.Envelope))
+                if (Accepts(delivery.Envelope, out Envelope accepted))
                 {
-                    await handler(new EventContext<TEvent>(delivery.Envelope), cancellationToken).ConfigureAwait(false);
+                    await handler(new EventContext<TEvent>(accepted), cancellationToken).ConfigureAwait(false);
                 }
 
                 await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false); // after the callback: at least once on a durable transport
@@ -153,11 +153,29 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
         }
     }
 
-    private bool Accepts(Envelope envelope)
+    /// <summary>
+    /// True when the reader takes <paramref name="envelope"/>: its event is a <typeparamref name="TEvent"/>, or an
+    /// older version's object, upcast (in process an event is its object). Anything else is counted and skipped.
+    /// </summary>
+    private bool Accepts(Envelope envelope, out Envelope accepted)
     {
+        accepted = envelope;
         if (!Typed || envelope.Data is TEvent)
         {
             return true;
+        }
+
+        try
+        {
+            if (envelope.Data is { } data && EventUpcasters.UpcastObject(envelope, data, typeof(TEvent)) is { } upcast)
+            {
+                accepted = envelope.WithData(upcast);
+                return true;
+            }
+        }
+        catch (EventDecodingException)
+        {
+            // a newer version than this reader knows, or an upcaster that failed: skipped, as any other wrong type
         }
 
         _consumer.CountWrongType(envelope);

@@ -13,7 +13,8 @@ public static class Topic
     public const int MaxLength = 255;
 
     private static readonly ConcurrentDictionary<Type, TopicBinding> Bindings = new();
-    private static readonly ConcurrentDictionary<string, Type> TypesByTopic = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, (Type Type, int Version)> TypesByTopic = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<(string Topic, int Version), Type> TypesByVersion = new();
     private static readonly ConcurrentDictionary<Type, string> Explicit = new();
     private static readonly Lock BindLock = new();
 
@@ -35,7 +36,7 @@ public static class Topic
     /// <exception cref="InvalidTopicException">The type has no topic or its topic is invalid.</exception>
     public static string Of<TEvent>() => Of(typeof(TEvent));
 
-    /// <summary>Returns the topic bound to <paramref name="eventType"/> (by its <see cref="TopicAttribute"/> or by <see cref="Bind(Type, string, string?)"/>).</summary>
+    /// <summary>Returns the topic bound to <paramref name="eventType"/> (by its <see cref="TopicAttribute"/> or by <see cref="Bind(Type, string, string?, int)"/>).</summary>
     /// <exception cref="InvalidTopicException">The type has no topic or its topic is invalid.</exception>
     public static string Of(Type eventType) => BindingOf(eventType).Topic;
 
@@ -46,17 +47,19 @@ public static class Topic
     /// </summary>
     /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
     /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>
-    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar; the message says how.</exception>
-    /// <exception cref="InvalidOperationException">The type already has another topic (its attribute or an earlier binding), or another type was bound to this topic.</exception>
-    public static void Bind<TEvent>(string topic, string? dataSchema = null) => Bind(typeof(TEvent), topic, dataSchema);
+    /// <param name="version">The payload's version on the topic (see <see cref="TopicAttribute.Version"/>); 0 takes it from <paramref name="dataSchema"/> or means 1.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar, or the version and the data schema disagree; the message says how.</exception>
+    /// <exception cref="InvalidOperationException">The type already has another topic (its attribute or an earlier binding), or another type was bound to this topic at this version.</exception>
+    public static void Bind<TEvent>(string topic, string? dataSchema = null, int version = 0) => Bind(typeof(TEvent), topic, dataSchema, version);
 
     /// <summary>Binds <paramref name="eventType"/> to <paramref name="topic"/> without an attribute. See <see cref="Bind{TEvent}"/>.</summary>
     /// <param name="eventType">The event type.</param>
     /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
     /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>
-    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar; the message says how.</exception>
-    /// <exception cref="InvalidOperationException">The type already has another topic (its attribute or an earlier binding), or another type was bound to this topic.</exception>
-    public static void Bind(Type eventType, string topic, string? dataSchema = null)
+    /// <param name="version">The payload's version on the topic (see <see cref="TopicAttribute.Version"/>); 0 takes it from <paramref name="dataSchema"/> or means 1.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar, or the version and the data schema disagree; the message says how.</exception>
+    /// <exception cref="InvalidOperationException">The type already has another topic (its attribute or an earlier binding), or another type was bound to this topic at this version.</exception>
+    public static void Bind(Type eventType, string topic, string? dataSchema = null, int version = 0)
     {
         ArgumentNullException.ThrowIfNull(eventType);
         string? problem = Explain(topic);
@@ -65,41 +68,51 @@ public static class Topic
             throw new InvalidTopicException($"Event type '{eventType.FullName}' cannot be bound to its topic: {problem}", topic, eventType);
         }
 
+        (int resolved, string? schema, string? versionProblem) = SchemaVersion.Resolve(topic, version, dataSchema);
+        if (versionProblem is not null)
+        {
+            throw new InvalidTopicException($"Event type '{eventType.FullName}' cannot be bound to '{topic}': {versionProblem}.", topic, eventType);
+        }
+
         lock (BindLock)
         {
             if (eventType.GetCustomAttribute<TopicAttribute>(inherit: false) is { } attribute)
             {
-                if (attribute.Name == topic && attribute.DataSchema == dataSchema)
+                TopicBinding declared = BindingOf(eventType);
+                if (declared.Topic == topic && declared.DataSchema == schema && declared.Version == resolved)
                 {
                     return; // what the attribute says already
                 }
 
                 throw new InvalidOperationException(
-                    $"Event type '{eventType.FullName}' has [Topic(\"{attribute.Name}\"{(attribute.DataSchema is null ? string.Empty : $", DataSchema = \"{attribute.DataSchema}\"")})]; "
-                    + $"it cannot also be bound to '{topic}'{(dataSchema is null ? string.Empty : $" with data schema '{dataSchema}'")}. Keep one of the two.");
+                    $"Event type '{eventType.FullName}' has [Topic(\"{attribute.Name}\"{(attribute.DataSchema is null ? string.Empty : $", DataSchema = \"{attribute.DataSchema}\"")}{(attribute.Version == 0 ? string.Empty : $", Version = {attribute.Version}")})]; "
+                    + $"it cannot also be bound to '{topic}'{(dataSchema is null ? string.Empty : $" with data schema '{dataSchema}'")}{(version == 0 ? string.Empty : $" at version {version}")}. Keep one of the two.");
             }
 
             if (Explicit.TryGetValue(eventType, out string? bound))
             {
-                if (bound == topic && BindingOf(eventType).DataSchema == dataSchema)
+                TopicBinding earlier = BindingOf(eventType);
+                if (bound == topic && earlier.DataSchema == schema && earlier.Version == resolved)
                 {
                     return;
                 }
 
-                throw new InvalidOperationException($"Event type '{eventType.FullName}' is already bound to '{bound}' (or with another data schema); it cannot be bound to '{topic}' as well.");
+                throw new InvalidOperationException($"Event type '{eventType.FullName}' is already bound to '{bound}' (or with another data schema or version); it cannot be bound to '{topic}' as well.");
             }
 
-            // Marked explicit first, so that an attribute type resolved meanwhile (outside this lock, taking its topic with
-            // TryAdd) sees whose topic it is; whichever takes the topic first keeps it.
+            // Marked explicit first, so that an attribute type resolved meanwhile (outside this lock, taking its topic
+            // and version with TryAdd) sees whose they are; whichever takes them first keeps them.
             Explicit[eventType] = topic;
-            if (!TypesByTopic.TryAdd(topic, eventType) && TypesByTopic.TryGetValue(topic, out Type? other) && other != eventType)
+            if (!TypesByVersion.TryAdd((topic, resolved), eventType) && TypesByVersion.TryGetValue((topic, resolved), out Type? other) && other != eventType)
             {
                 Explicit.TryRemove(eventType, out _);
                 throw new InvalidOperationException(
-                    $"Topic '{topic}' is already bound to event type '{other.FullName}'; bind '{eventType.FullName}' to a topic of its own (one type per topic, so a reader knows what to decode).");
+                    $"Topic '{topic}'{(resolved == 1 ? string.Empty : $" at version {resolved}")} is already bound to event type '{other.FullName}'; bind '{eventType.FullName}' to a topic of its own "
+                    + "(one type per topic and version, so a reader knows what to decode), or give it another version of the topic.");
             }
 
-            Bindings[eventType] = new TopicBinding(topic, dataSchema, null); // replaces a "no topic" found before the binding
+            Newest(topic, eventType, resolved);
+            Bindings[eventType] = new TopicBinding(topic, schema, null, resolved); // replaces a "no topic" found before the binding
         }
     }
 
@@ -107,8 +120,34 @@ public static class Topic
     /// The event type bound to <paramref name="topic"/> in this process (once the type's topic has been resolved: it
     /// was published, subscribed or handled), for decoding stored payloads that reach untyped readers.
     /// </summary>
-    internal static bool TryGetType(string topic, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? eventType) =>
-        TypesByTopic.TryGetValue(topic, out eventType);
+    /// <remarks>When several versions of the topic have types, the newest version's.</remarks>
+    internal static bool TryGetType(string topic, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? eventType)
+    {
+        bool found = TypesByTopic.TryGetValue(topic, out (Type Type, int Version) newest);
+        eventType = found ? newest.Type : null;
+        return found;
+    }
+
+    /// <summary>The binding of <paramref name="eventType"/>, or false when it has no valid topic.</summary>
+    internal static bool TryBindingOf(Type eventType, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TopicBinding? binding)
+    {
+        binding = Bindings.TryGetValue(eventType, out TopicBinding? found) ? found : Bindings.GetOrAdd(eventType, Bind);
+        if (binding.Error is null)
+        {
+            return true;
+        }
+
+        binding = null;
+        return false;
+    }
+
+    /// <summary>Makes <paramref name="eventType"/> the topic's type for untyped readers when its version is the newest seen.</summary>
+    private static void Newest(string topic, Type eventType, int version) =>
+        TypesByTopic.AddOrUpdate(
+            topic,
+            static (_, offered) => offered,
+            static (_, held, offered) => offered.Version > held.Version ? offered : held,
+            (Type: eventType, Version: version));
 
     internal static TopicBinding BindingOf(Type eventType)
     {
@@ -135,17 +174,25 @@ public static class Topic
         }
 
         string? problem = Explain(attribute.Name);
-        if (problem is null && !TypesByTopic.TryAdd(attribute.Name, eventType)
-            && TypesByTopic.TryGetValue(attribute.Name, out Type? other) && other != eventType && Explicit.ContainsKey(other))
+        (int version, string? schema, string? versionProblem) = problem is null
+            ? SchemaVersion.Resolve(attribute.Name, attribute.Version, attribute.DataSchema)
+            : (1, null, null);
+        problem ??= versionProblem;
+        if (problem is null && !TypesByVersion.TryAdd((attribute.Name, version), eventType)
+            && TypesByVersion.TryGetValue((attribute.Name, version), out Type? other) && other != eventType && Explicit.ContainsKey(other))
         {
-            // Two attribute types may share a topic (the first names its payload); a type bound without an attribute
-            // owns its topic, so that readers of the topic decode it as that type.
-            problem = $"the topic is bound to event type '{other.FullName}' (h.Topic<{other.Name}>(\"{attribute.Name}\")); one type per topic";
+            // Two attribute types may share a topic and version (the first names its payload); a type bound without an
+            // attribute owns its topic and version, so that readers of the topic decode it as that type.
+            problem = $"the topic{(version == 1 ? string.Empty : $" at version {version}")} is bound to event type '{other.FullName}' (h.Topic<{other.Name}>(\"{attribute.Name}\")); one type per topic and version";
         }
 
-        return problem is null
-            ? new TopicBinding(attribute.Name, attribute.DataSchema, null)
-            : new TopicBinding(attribute.Name ?? string.Empty, null, $"Event type '{eventType.FullName}' declares an invalid topic: {problem}");
+        if (problem is not null)
+        {
+            return new TopicBinding(attribute.Name ?? string.Empty, null, $"Event type '{eventType.FullName}' declares an invalid topic: {problem}");
+        }
+
+        Newest(attribute.Name, eventType, version);
+        return new TopicBinding(attribute.Name, schema, null, version);
     }
 
     /// <summary>Returns null for a valid topic, else a sentence saying what is wrong.</summary>

@@ -20,4 +20,14 @@ public sealed class TopicAttribute(string name) : Attribute
     /// CloudEvents <c>dataschema</c> attribute.
     /// </summary>
     public string? DataSchema { get; init; }
+
+    /// <summary>
+    /// The version of this type's payload on its topic, 1 or more; 0 (the default) takes it from
+    /// <see cref="DataSchema"/>'s last segment (<c>...:v2</c>) or else means 1. The version travels in the envelope's
+    /// <c>dataschema</c> (<c>urn:herald:{topic}:v{version}</c> when <see cref="DataSchema"/> is not given), so a reader
+    /// of a newer version reads older events through the upcasters registered with
+    /// <c>h.Upcast&lt;TOld, TNew&gt;(...)</c>, and a reader of an older version dead-letters a newer event instead of
+    /// misreading it. An older version's type keeps its attribute, with its own version, on the same topic.
+    /// </summary>
+    public int Version { get; init; }
 }

@@ -1,8 +1,8 @@
 namespace Herald;
 
-/// <summary>What an event type's <see cref="TopicAttribute"/> resolved to, or why it did not.</summary>
+/// <summary>What an event type's <see cref="TopicAttribute"/> (or binding) resolved to, or why it did not.</summary>
 /// <remarks><see cref="Slot"/> numbers the bindings of this process, so a bus can cache per type in an array.</remarks>
-internal sealed record TopicBinding(string Topic, string? DataSchema, string? Error)
+internal sealed record TopicBinding(string Topic, string? DataSchema, string? Error, int Version = 1)
 {
     private static int _slots = -1;
 

@@ -14,7 +14,8 @@ internal static class HandlerInvoker<THandler, TEvent>
             Envelope envelope = context.Envelope;
             if (typeof(TEvent) != typeof(object) && envelope.Data is not TEvent)
             {
-                throw new PoisonEventException(
+                // In process the event is its object: an older version's is upcast; anything else is poison.
+                envelope = (envelope.Data is null ? null : Upcast(envelope, envelope.Data)) ?? throw new PoisonEventException(
                     $"Event {envelope.Id} on '{envelope.Type}' carries {(envelope.Data is null ? "no object" : $"a {envelope.Data.GetType().FullName}")}, "
                     + $"which cannot be bound to {typeof(TEvent).FullName} for handler '{context.Handler.Name}'.");
             }
@@ -34,6 +35,19 @@ internal static class HandlerInvoker<THandler, TEvent>
         }
 
         return AwaitAsync(handled, context);
+    }
+
+    /// <summary>An older version's object (published in process) upcast to <typeparamref name="TEvent"/>; null when it is no version of it.</summary>
+    private static Envelope? Upcast(Envelope envelope, object data)
+    {
+        try
+        {
+            return EventUpcasters.UpcastObject(envelope, data, typeof(TEvent)) is { } upcast ? envelope.WithData(upcast) : null;
+        }
+        catch (EventDecodingException ex)
+        {
+            throw new PoisonEventException(ex.Message, ex);
+        }
     }
 
     private static async ValueTask AwaitAsync(Task handled, DeliveryContext context)

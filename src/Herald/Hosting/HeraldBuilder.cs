@@ -124,11 +124,30 @@ public sealed class HeraldBuilder
     /// </summary>
     /// <param name="topic">The topic, e.g. <c>user.created</c>.</param>
     /// <param name="dataSchema">Optional schema identifier written to the envelope's CloudEvents <c>dataschema</c> attribute.</param>
-    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar.</exception>
-    /// <exception cref="InvalidOperationException">The type already has another topic, or another type has this one.</exception>
-    public HeraldBuilder Topic<TEvent>(string topic, string? dataSchema = null)
+    /// <param name="version">The payload's version on the topic (see <see cref="TopicAttribute.Version"/>); 0 takes it from <paramref name="dataSchema"/> or means 1.</param>
+    /// <exception cref="InvalidTopicException"><paramref name="topic"/> breaks the grammar, or the version and the data schema disagree.</exception>
+    /// <exception cref="InvalidOperationException">The type already has another topic, or another type has this one at this version.</exception>
+    public HeraldBuilder Topic<TEvent>(string topic, string? dataSchema = null, int version = 0)
     {
-        Herald.Topic.Bind<TEvent>(topic, dataSchema);
+        Herald.Topic.Bind<TEvent>(topic, dataSchema, version);
+        return this;
+    }
+
+    /// <summary>
+    /// Registers an upcaster from <typeparamref name="TOld"/>, an older version of a topic's event, to
+    /// <typeparamref name="TNew"/>, a newer one: every reader of <typeparamref name="TNew"/> (handlers on any transport,
+    /// the event store and its projections) then reads older events through it. Chain them a version at a time
+    /// (1 → 2, 2 → 3). For the whole process, as topic bindings are (see <see cref="EventUpcasters"/>).
+    /// </summary>
+    /// <param name="upcast">Makes the new event from the old.</param>
+    /// <example><code>h.Upcast&lt;UserCreatedV1, UserCreated&gt;(v1 => new UserCreated(v1.UserId, v1.Email, DisplayName: v1.Email));</code></example>
+    /// <exception cref="InvalidTopicException">A type has no valid topic.</exception>
+    /// <exception cref="InvalidOperationException">The types are on different topics, the versions do not go up, or the old version has another upcaster.</exception>
+    public HeraldBuilder Upcast<TOld, TNew>(Func<TOld, TNew> upcast)
+        where TOld : notnull
+        where TNew : notnull
+    {
+        EventUpcasters.Register(upcast);
         return this;
     }
 

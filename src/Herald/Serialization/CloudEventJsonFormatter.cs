@@ -204,6 +204,15 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
             return null;
         }
 
+        // An older version of the type's event is decoded as that version's type, then upcast (an event newer than the
+        // type is refused here, with the reason).
+        EventUpcasters.Plan? upcast = EventUpcasters.PlanFor(envelope, type);
+        object? decoded = Deserialize(envelope, upcast?.DecodeAs ?? type);
+        return upcast is null || decoded is null ? decoded : upcast.Apply(envelope, decoded);
+    }
+
+    private object? Deserialize(Envelope envelope, Type type)
+    {
         try
         {
             return _serializer.Deserialize(envelope.EncodedData.Span, type);
