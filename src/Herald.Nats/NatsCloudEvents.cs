@@ -41,7 +41,7 @@ internal static class NatsCloudEvents
 
         Optional(headers, "subject", envelope.Subject);
         Optional(headers, "dataschema", envelope.DataSchema);
-        Optional(headers, "datacontenttype", body.IsEmpty ? null : contentType);
+        Optional(headers, "datacontenttype", contentType);
         Optional(headers, "traceparent", envelope.TraceParent);
         Optional(headers, "tracestate", envelope.TraceState);
         Optional(headers, "correlationid", envelope.CorrelationId);

@@ -55,7 +55,7 @@ internal static class AmqpCloudEvents
         {
             MessageId = envelope.Id,
             Timestamp = new AmqpTimestamp(envelope.Time.ToUnixTimeSeconds()),
-            ContentType = body.IsEmpty ? null : contentType,
+            ContentType = contentType,
             Persistent = true,
             Headers = headers,
         };

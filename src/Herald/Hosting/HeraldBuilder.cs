@@ -151,6 +151,30 @@ public sealed class HeraldBuilder
         return this;
     }
 
+    /// <summary>
+    /// Writes events of <typeparamref name="TEvent"/> with <paramref name="serializer"/> (MessagePack, Protobuf...) on
+    /// every transport, whatever the transport's own serializer; its content type goes to <c>datacontenttype</c>, and
+    /// readers pick their decoder by it. For the whole process (see <see cref="EventSerializers"/>).
+    /// </summary>
+    /// <param name="serializer">The event type's serializer.</param>
+    /// <exception cref="InvalidOperationException">The type already has a serializer of another kind.</exception>
+    public HeraldBuilder UseSerializer<TEvent>(IEventSerializer serializer)
+    {
+        EventSerializers.Use<TEvent>(serializer);
+        return this;
+    }
+
+    /// <summary>
+    /// Reads payloads of <paramref name="serializer"/>'s content type with it, on transports that write another: the old
+    /// format while a topic migrates to a new one, or what other services write. See <see cref="EventSerializers.AddDeserializer"/>.
+    /// </summary>
+    /// <param name="serializer">The serializer to read with.</param>
+    public HeraldBuilder AddDeserializer(IEventSerializer serializer)
+    {
+        EventSerializers.AddDeserializer(serializer);
+        return this;
+    }
+
     /// <summary>Publishes <paramref name="create"/>'s event every <paramref name="period"/> while the host runs (first after one period).</summary>
     /// <param name="period">The period, on the bus's clock.</param>
     /// <param name="create">Makes the event to publish.</param>

@@ -41,7 +41,7 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         writer.WriteString("type", envelope.Type);
         writer.WriteString("time", envelope.Time.ToString(EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture));
         WriteOptional(writer, "subject", envelope.Subject);
-        WriteOptional(writer, "datacontenttype", payload.IsEmpty ? null : contentType);
+        WriteOptional(writer, "datacontenttype", contentType);
         WriteOptional(writer, "dataschema", envelope.DataSchema);
         WriteOptional(writer, "traceparent", envelope.TraceParent);
         WriteOptional(writer, "tracestate", envelope.TraceState);
@@ -53,7 +53,9 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
             writer.WriteString(header.Key, header.Value);
         }
 
-        if (!payload.IsEmpty)
+        // An empty binary payload is a value (a Protobuf message whose members all hold their defaults): written as an
+        // empty data_base64, so that it is read back, not taken for an event without data.
+        if (!payload.IsEmpty || (contentType is not null && !IsJson(contentType)))
         {
             if (IsJson(contentType))
             {
@@ -199,9 +201,9 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
                 : throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' carries a {envelope.Data.GetType().FullName}, not a {type.FullName}.");
         }
 
-        if (envelope.EncodedData.IsEmpty)
+        if (envelope.EncodedData.IsEmpty && IsJson(envelope.DataContentType))
         {
-            return null;
+            return null; // no data (an empty binary payload is a value, read below)
         }
 
         // An older version of the type's event is decoded as that version's type, then upcast (an event newer than the
@@ -213,13 +215,19 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
 
     private object? Deserialize(Envelope envelope, Type type)
     {
+        // The payload's content type picks the reader; one no reader here knows is tried with the transport's own, as
+        // before formats could be mixed, and a failure then names the content type.
+        IEventSerializer? reader = EventSerializers.ReaderFor(envelope.DataContentType, type, _serializer);
         try
         {
-            return _serializer.Deserialize(envelope.EncodedData.Span, type);
+            return (reader ?? _serializer).Deserialize(envelope.EncodedData.Span, type);
         }
         catch (EventDecodingException ex)
         {
-            throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' cannot be decoded: {ex.Message}", ex);
+            string unknown = reader is null
+                ? $" Its content type '{envelope.DataContentType}' has no deserializer here, so {_serializer.ContentType} was tried: add one with h.AddDeserializer(...)."
+                : string.Empty;
+            throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' cannot be decoded: {ex.Message}{unknown}", ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -10,7 +10,7 @@ internal static class EnvelopePayload
 
     /// <summary>
     /// <see cref="Envelope.EncodedData"/> with its <see cref="Envelope.DataContentType"/> when the envelope carries bytes;
-    /// otherwise its event serialized by <paramref name="serializer"/> with the serializer's content type; empty and
+    /// otherwise its event serialized by its type's own serializer (<see cref="EventSerializers"/>) or <paramref name="serializer"/>, with that serializer's content type; empty and
     /// null for an event without payload.
     /// </summary>
     public static (ReadOnlyMemory<byte> Body, string? ContentType) Encode(Envelope envelope, IEventSerializer serializer)
@@ -20,8 +20,10 @@ internal static class EnvelopePayload
             return (envelope.EncodedData, envelope.DataContentType);
         }
 
+        Type type = data.GetType();
+        IEventSerializer writer = EventSerializers.WriterFor(type, serializer);
         var body = new ArrayBufferWriter<byte>(128);
-        serializer.Serialize(body, data, data.GetType());
-        return (body.WrittenMemory, serializer.ContentType);
+        writer.Serialize(body, data, type);
+        return (body.WrittenMemory, writer.ContentType);
     }
 }

@@ -1,0 +1,90 @@
+using System.Buffers;
+using FsCheck;
+using FsCheck.Fluent;
+using Herald.MessagePack;
+using Herald.Protobuf;
+
+namespace Herald.Tests.Formats;
+
+/// <summary>Every serializer reads back what it wrote, over random event values; and refuses bytes that are not its format.</summary>
+public sealed class SerializerRoundTripTests
+{
+    public static TheoryData<string> Serializers => ["json", "msgpack", "protobuf"];
+
+    private static IEventSerializer Make(string name) => name switch
+    {
+        "json" => new SystemTextJsonEventSerializer(),
+        "msgpack" => new MessagePackEventSerializer(),
+        "protobuf" => new ProtobufEventSerializer(),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    private static readonly Gen<string> Text =
+        ArbMap.Default.GeneratorFor<char>().Where(c => !char.IsSurrogate(c)).ArrayOf().Select(chars => new string(chars));
+
+    private static readonly Gen<FormatSample> Samples =
+        from id in Text
+        from count in ArbMap.Default.GeneratorFor<int>()
+        from total in ArbMap.Default.GeneratorFor<long>()
+        from ratio in Gen.Choose(-1_000_000, 1_000_000).Select(i => i / 7.0)
+        from flag in ArbMap.Default.GeneratorFor<bool>()
+        from tags in Text.ArrayOf()
+        select new FormatSample(id, count, total, ratio, flag, tags);
+
+    [Theory]
+    [MemberData(nameof(Serializers))]
+    public void RandomEvents_RoundTrip(string name)
+    {
+        IEventSerializer serializer = Make(name);
+        Prop.ForAll(Samples.ToArbitrary(), sample =>
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            serializer.Serialize(buffer, sample, typeof(FormatSample));
+            return sample.SameAs(serializer.Deserialize(buffer.WrittenSpan, typeof(FormatSample)) as FormatSample);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Theory]
+    [MemberData(nameof(Serializers))]
+    public void BytesOfAnotherShape_AreADecodingError_NamingTheFormatAndType(string name)
+    {
+        IEventSerializer serializer = Make(name);
+        byte[] garbage = [0xc1, 0xff, 0x07, 0x9a, 0x00, 0x13];
+        EventDecodingException ex = Assert.Throws<EventDecodingException>(() => serializer.Deserialize(garbage, typeof(FormatSample)));
+        Assert.Contains(nameof(FormatSample), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheBinaryFormats_AreSmallerThanJson_ForTheSameEvent()
+    {
+        var sample = new FormatSample("order-1234", 3, 129_900, 0.25, true, ["gift", "express"]);
+        int Size(string name)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            Make(name).Serialize(buffer, sample, typeof(FormatSample));
+            return buffer.WrittenCount;
+        }
+
+        Assert.True(Size("msgpack") < Size("json"), $"msgpack {Size("msgpack")} B, json {Size("json")} B");
+        Assert.True(Size("protobuf") < Size("msgpack"), $"protobuf {Size("protobuf")} B, msgpack {Size("msgpack")} B");
+    }
+
+    [Topic("formats.conflicted")]
+    public sealed record Conflicted(string Id);
+
+    [Fact]
+    public void ATypeKeepsOneSerializer_AndAPayloadNoReaderKnows_SaysWhichContentType()
+    {
+        EventSerializers.Use<Conflicted>(new MessagePackEventSerializer());
+        EventSerializers.Use<Conflicted>(new MessagePackEventSerializer()); // a second host of the same code
+        InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => EventSerializers.Use<Conflicted>(new ProtobufEventSerializer()));
+        Assert.Contains("already written with MessagePackEventSerializer (application/msgpack)", ex.Message, StringComparison.Ordinal);
+
+        var buffer = new ArrayBufferWriter<byte>();
+        new MessagePackEventSerializer().Serialize(buffer, new FormatSample("x", 1, 2, 3, true, []), typeof(FormatSample));
+        var envelope = new Envelope("formats.sample", null, Support.TestEvents.Now) { EncodedData = buffer.WrittenMemory.ToArray(), DataContentType = "application/cbor" };
+        EventDecodingException unknown = Assert.Throws<EventDecodingException>(
+            () => new CloudEventJsonFormatter(new SystemTextJsonEventSerializer()).DecodeData(envelope, typeof(FormatSample)));
+        Assert.Contains("Its content type 'application/cbor' has no deserializer here, so application/json was tried", unknown.Message, StringComparison.Ordinal);
+    }
+}
