@@ -6,7 +6,7 @@ using BenchmarkDotNet.Jobs;
 namespace Herald.Benchmarks.Micro;
 
 /// <summary>Short runs (the machine is shared: medians of few iterations), memory diagnoser, GitHub markdown.</summary>
-public sealed class MicroConfig : ManualConfig
+public class MicroConfig : ManualConfig
 {
     public MicroConfig()
     {
