@@ -88,8 +88,14 @@ internal static class ReportSection
         string existing = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
         string marker = begin[..begin.IndexOf(' ', "<!-- ".Length)]; // "<!-- name:begin"
         int b = existing.IndexOf(marker, StringComparison.Ordinal);
-        int e = existing.IndexOf(end, StringComparison.Ordinal);
-        string merged = b >= 0 && e >= 0 ? existing[..b] + report + existing[(e + end.Length)..] : existing.TrimEnd() + "\n\n" + report + "\n";
+        int e = b >= 0 ? existing.IndexOf(end, b, StringComparison.Ordinal) : -1; // the end after the begin: an end marker alone (a lost begin) once duplicated the page
+        if (b < 0 != e < 0 || (b < 0 && existing.Contains(end, StringComparison.Ordinal)))
+        {
+            Console.Error.WriteLine($"{path}: the markers of this report are broken ({marker} at {b}, {end} at {e}); mend them by hand. The report was not written.");
+            return;
+        }
+
+        string merged = b >= 0 ? existing[..b] + report + existing[(e + end.Length)..] : existing.TrimEnd() + "\n\n" + report + "\n";
         await File.WriteAllTextAsync(path, merged);
         Console.WriteLine($"wrote {path}");
     }

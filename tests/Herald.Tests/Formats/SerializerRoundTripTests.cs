@@ -87,4 +87,32 @@ public sealed class SerializerRoundTripTests
             () => new CloudEventJsonFormatter(new SystemTextJsonEventSerializer()).DecodeData(envelope, typeof(FormatSample)));
         Assert.Contains("Its content type 'application/cbor' has no deserializer here, so application/json was tried", unknown.Message, StringComparison.Ordinal);
     }
+
+    public sealed record Throwing(string Id)
+    {
+        public string Boom => Id == "boom" ? throw new InvalidOperationException("no") : Id;
+    }
+
+    [Fact]
+    public async Task TheJsonSerializersReusedWriter_SurvivesAFailure_AndThreadsAtOnce()
+    {
+        var serializer = new SystemTextJsonEventSerializer();
+        var failed = new ArrayBufferWriter<byte>();
+        Assert.Throws<InvalidOperationException>(() => serializer.Serialize(failed, new Throwing("boom"), typeof(Throwing)));
+
+        var after = new ArrayBufferWriter<byte>();
+        serializer.Serialize(after, new Throwing("ok"), typeof(Throwing));
+        Assert.Equal("""{"id":"ok","boom":"ok"}""", System.Text.Encoding.UTF8.GetString(after.WrittenSpan)); // nothing left over from the failure
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (int i = 0; i < 5_000; i++)
+            {
+                var sample = new FormatSample($"{t}-{i}", i, t, 0.5, i % 2 == 0, [$"t{t}"]);
+                var buffer = new ArrayBufferWriter<byte>();
+                serializer.Serialize(buffer, sample, typeof(FormatSample));
+                Assert.True(sample.SameAs(serializer.Deserialize(buffer.WrittenSpan, typeof(FormatSample)) as FormatSample));
+            }
+        })));
+    }
 }
