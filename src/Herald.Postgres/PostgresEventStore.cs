@@ -260,15 +260,16 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         // A snapshot older than the stored one never replaces it.
         await WriteAsync(
             $"""
-            INSERT INTO {S}.snapshots (stream_id, version, state, time) VALUES (@p0, @p1, @p2, @p3)
-                ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state, time = excluded.time
+            INSERT INTO {S}.snapshots (stream_id, version, state, time, state_version) VALUES (@p0, @p1, @p2, @p3, @p4)
+                ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state, time = excluded.time, state_version = excluded.state_version
                 WHERE excluded.version >= {S}.snapshots.version
             """,
             cancellationToken,
             snapshot.StreamId,
             snapshot.Version,
             buffer.WrittenSpan.ToArray(),
-            _database.Options.TimeProvider.GetUtcNow()).ConfigureAwait(false);
+            _database.Options.TimeProvider.GetUtcNow(),
+            StoredEvents.StateVersion<TState>()).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -276,10 +277,10 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
         return await _database.QueryAsync(
-            $"SELECT version, state FROM {S}.snapshots WHERE stream_id = $1",
+            $"SELECT version, state, state_version FROM {S}.snapshots WHERE stream_id = $1",
             async (reader, ct) => !await reader.ReadAsync(ct).ConfigureAwait(false)
                 ? null
-                : StoredEvents.ReadSnapshot<TState>(_database.Options.Serializer, streamId, reader.GetInt64(0), await reader.GetFieldValueAsync<byte[]>(1, ct).ConfigureAwait(false)),
+                : StoredEvents.ReadSnapshot<TState>(_database.Options.Serializer, streamId, reader.GetInt64(0), await reader.GetFieldValueAsync<byte[]>(1, ct).ConfigureAwait(false), reader.GetInt32(2)),
             cancellationToken,
             streamId).ConfigureAwait(false);
     }

@@ -149,6 +149,12 @@ internal static class PostgresSchema
         DROP INDEX {s}.messages_group;
         ALTER TABLE {s}.messages ADD PRIMARY KEY (group_name, seq);
         """,
+
+        // 5: a snapshot records the version of its state type (1 for those saved before), so a newer state type reads
+        // it through its upcasters.
+        """
+        ALTER TABLE {s}.snapshots ADD COLUMN state_version integer NOT NULL DEFAULT 1;
+        """,
     ];
 
     /// <summary>The newest schema version this Herald knows.</summary>

@@ -159,13 +159,14 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
                 SqliteDatabase.Execute(
                     tx,
                     """
-                    INSERT INTO herald_snapshots (stream_id, version, state, time) VALUES ($s, $v, $d, $t)
-                    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state, time = excluded.time
+                    INSERT INTO herald_snapshots (stream_id, version, state, time, state_version) VALUES ($s, $v, $d, $t, $sv)
+                    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state, time = excluded.time, state_version = excluded.state_version
                     WHERE excluded.version >= herald_snapshots.version
                     """,
                     ("$s", snapshot.StreamId),
                     ("$v", snapshot.Version),
                     ("$d", state),
+                    ("$sv", StoredEvents.StateVersion<TState>()),
                     ("$t", Now()));
                 return true;
             },
@@ -179,7 +180,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         using SqliteConnection connection = _database.Open();
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT version, state FROM herald_snapshots WHERE stream_id = $s";
+        command.CommandText = "SELECT version, state, state_version FROM herald_snapshots WHERE stream_id = $s";
         command.Parameters.AddWithValue("$s", streamId);
         using SqliteDataReader reader = command.ExecuteReader();
         if (!reader.Read())
@@ -187,7 +188,7 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
             return Task.FromResult<Snapshot<TState>?>(null);
         }
 
-        return Task.FromResult<Snapshot<TState>?>(StoredEvents.ReadSnapshot<TState>(_codec.Serializer, streamId, reader.GetInt64(0), (byte[])reader.GetValue(1)));
+        return Task.FromResult<Snapshot<TState>?>(StoredEvents.ReadSnapshot<TState>(_codec.Serializer, streamId, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetInt32(2)));
     }
 
     /// <inheritdoc />

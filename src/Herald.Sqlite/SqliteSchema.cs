@@ -105,6 +105,12 @@ internal static class SqliteSchema
             seen TEXT NOT NULL,
             PRIMARY KEY (grp, name)) WITHOUT ROWID;
         """,
+
+        // 6: a snapshot records the version of its state type (1 for those saved before), so a newer state type reads
+        // it through its upcasters
+        """
+        ALTER TABLE herald_snapshots ADD COLUMN state_version INTEGER NOT NULL DEFAULT 1;
+        """,
     ];
 
     /// <summary>The schema version this build writes and reads.</summary>

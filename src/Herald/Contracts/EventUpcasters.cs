@@ -17,6 +17,8 @@ namespace Herald;
 public static class EventUpcasters
 {
     private static readonly ConcurrentDictionary<(string Topic, int FromVersion), Step> Steps = new();
+    private static readonly ConcurrentDictionary<Type, Step> StatesInto = new();
+    private static readonly ConcurrentDictionary<Type, Type> StatesOutOf = new();
     private static readonly Lock RegisterLock = new();
 
     /// <summary>
@@ -65,6 +67,94 @@ public static class EventUpcasters
 
             Steps[(from.Topic, from.Version)] = step;
         }
+    }
+
+    /// <summary>
+    /// Registers <paramref name="upcast"/> for snapshots: a stored snapshot whose state is a <typeparamref name="TOld"/>
+    /// is read as a <typeparamref name="TNew"/> (<c>LoadSnapshotAsync</c>, <c>LoadAggregateAsync</c>). A state type's
+    /// version is its place in its chain: 1, plus one for each upcaster that leads to it; a snapshot records the
+    /// version it was saved at (1 for those saved before), so extend a chain at its newest end only (rename the old
+    /// state type, add the new one and the step into it). Registering the same step again with the same method does
+    /// nothing.
+    /// </summary>
+    /// <param name="upcast">Makes the new state from the old; it must not return null.</param>
+    /// <exception cref="InvalidOperationException">A type is both ends, the new type already has a step into it, the old type one out of it, or the step closes a loop.</exception>
+    public static void RegisterSnapshot<TOld, TNew>(Func<TOld, TNew> upcast)
+        where TOld : notnull
+        where TNew : notnull
+    {
+        ArgumentNullException.ThrowIfNull(upcast);
+        if (typeof(TOld) == typeof(TNew))
+        {
+            throw new InvalidOperationException($"A snapshot upcaster from '{typeof(TOld).FullName}' to itself does nothing; it goes from the old state type to the new one.");
+        }
+
+        var step = new Step(typeof(TOld), typeof(TNew), 0, upcast, old => upcast((TOld)old));
+        lock (RegisterLock)
+        {
+            if (StatesInto.TryGetValue(typeof(TNew), out Step? held))
+            {
+                if (held.From == step.From && held.Registered.Method == upcast.Method)
+                {
+                    return;
+                }
+
+                throw new InvalidOperationException($"The snapshot state '{typeof(TNew).FullName}' already has an upcaster into it, from '{held.From.FullName}'; one step into each version.");
+            }
+
+            if (StatesOutOf.TryGetValue(typeof(TOld), out Type? next))
+            {
+                throw new InvalidOperationException($"The snapshot state '{typeof(TOld).FullName}' already has an upcaster out of it, to '{next.FullName}'; chain a version at a time.");
+            }
+
+            for (Type at = typeof(TOld); StatesInto.TryGetValue(at, out Step? back); at = back.From)
+            {
+                if (back.From == typeof(TNew))
+                {
+                    throw new InvalidOperationException($"A snapshot upcaster from '{typeof(TOld).FullName}' to '{typeof(TNew).FullName}' closes a loop of upcasters.");
+                }
+            }
+
+            StatesInto[typeof(TNew)] = step;
+            StatesOutOf[typeof(TOld)] = typeof(TNew);
+        }
+    }
+
+    /// <summary>The version of snapshot state type <paramref name="stateType"/>: 1, plus one for each upcaster leading to it.</summary>
+    internal static int StateVersionOf(Type stateType)
+    {
+        int version = 1;
+        for (Type at = stateType; StatesInto.TryGetValue(at, out Step? step); at = step.From)
+        {
+            version++;
+        }
+
+        return version;
+    }
+
+    /// <summary>
+    /// How a snapshot saved at <paramref name="storedVersion"/> is read as <paramref name="stateType"/>: null when it is
+    /// read as it is; else the older state type and the steps up from it.
+    /// </summary>
+    internal static Plan? StatePlanFor(Type stateType, int storedVersion)
+    {
+        int current = StateVersionOf(stateType);
+        if (storedVersion >= current)
+        {
+            return null;
+        }
+
+        var steps = new List<Step>(current - storedVersion);
+        Type at = stateType;
+        for (int v = current; v > storedVersion; v--)
+        {
+            Step step = StatesInto[at];
+            steps.Add(step);
+            at = step.From;
+        }
+
+        steps.Reverse();
+        return new Plan(at, steps);
     }
 
     /// <summary>

@@ -152,6 +152,20 @@ public sealed class HeraldBuilder
     }
 
     /// <summary>
+    /// Registers an upcaster for snapshots: a stored snapshot of <typeparamref name="TOld"/> state is read as
+    /// <typeparamref name="TNew"/>. See <see cref="EventUpcasters.RegisterSnapshot{TOld, TNew}"/>.
+    /// </summary>
+    /// <param name="upcast">Makes the new state from the old.</param>
+    /// <exception cref="InvalidOperationException">The step conflicts with one registered before.</exception>
+    public HeraldBuilder UpcastSnapshot<TOld, TNew>(Func<TOld, TNew> upcast)
+        where TOld : notnull
+        where TNew : notnull
+    {
+        EventUpcasters.RegisterSnapshot(upcast);
+        return this;
+    }
+
+    /// <summary>
     /// Writes events of <typeparamref name="TEvent"/> with <paramref name="serializer"/> (MessagePack, Protobuf...) on
     /// every transport, whatever the transport's own serializer; its content type goes to <c>datacontenttype</c>, and
     /// readers pick their decoder by it. For the whole process (see <see cref="EventSerializers"/>).

@@ -78,4 +78,27 @@ public sealed class UpgradeInEventStoreTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         Assert.Equal(["unknown", "unknown", "UK"], projection.Members.Values.OrderBy(m => m.MemberId).Select(m => m.Country));
     }
+
+    [Fact]
+    public async Task OldSnapshots_AreReadThroughTheSnapshotUpcasters_NewerOnesAreNotRead()
+    {
+        using var store = new SqliteEventStore(_db.Options());
+        await SnapshotUpgrade.RunAsync(store);
+    }
+
+    public sealed record LoopA(int N);
+
+    public sealed record LoopB(int N);
+
+    private static LoopB AToB(LoopA a) => new(a.N);
+
+    [Fact]
+    public void SnapshotUpcasters_AreChecked_WhenRegistered()
+    {
+        EventUpcasters.RegisterSnapshot<LoopA, LoopB>(AToB);
+        EventUpcasters.RegisterSnapshot<LoopA, LoopB>(AToB); // the same method again (a second host): nothing to do
+        Assert.Contains("closes a loop", Assert.Throws<InvalidOperationException>(() => EventUpcasters.RegisterSnapshot<LoopB, LoopA>(b => new LoopA(b.N))).Message, StringComparison.Ordinal);
+        Assert.Contains("already has an upcaster into it", Assert.Throws<InvalidOperationException>(() => EventUpcasters.RegisterSnapshot<MemberJoinedV1, LoopB>(_ => new LoopB(0))).Message, StringComparison.Ordinal);
+        Assert.Contains("to itself", Assert.Throws<InvalidOperationException>(() => EventUpcasters.RegisterSnapshot<LoopA, LoopA>(a => a)).Message, StringComparison.Ordinal);
+    }
 }

@@ -1,3 +1,4 @@
+using Herald.Postgres;
 using Herald.Tests.Nats;
 using Herald.Tests.Postgres;
 using Herald.Tests.RabbitMQ;
@@ -55,4 +56,17 @@ public sealed class UpgradeOnNatsTests(NatsServer server)
     [Fact]
     public Task VersionOneEvents_InTheStream_AreReadAsVersionThree_AndTooNewOnesAreDeadLettered() =>
         UpgradeScenario.RunAsync(h => h.UseNats(server.Url, o => { o.Stream = _unique.ToUpperInvariant(); o.SubjectPrefix = _unique; }));
+}
+
+/// <summary>Old snapshots in PostgreSQL, read through the snapshot upcasters.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SnapshotUpgradeOnPostgresTests(PostgresServer server)
+{
+    [Fact]
+    public async Task OldSnapshots_AreReadThroughTheSnapshotUpcasters_NewerOnesAreNotRead()
+    {
+        string cs = await server.CreateDatabaseAsync("snapshots");
+        await using var store = new PostgresEventStore(new PostgresOptions { ConnectionString = cs });
+        await SnapshotUpgrade.RunAsync(store);
+    }
 }
