@@ -1,0 +1,331 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Herald.Analyzers;
+
+/// <summary>
+/// Checks Herald's topics at compile time: a published, subscribed or handled type without a topic (HERALD001); a topic
+/// or pattern literal that breaks the grammar (HERALD002); two types bound to one topic and version (HERALD003); a
+/// handler of an event no code in the project publishes (HERALD004, information).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class TopicAnalyzer : DiagnosticAnalyzer
+{
+    /// <summary>The key of the topic a code fix may suggest, in a HERALD001 or HERALD002 diagnostic's properties.</summary>
+    internal const string SuggestedTopic = "SuggestedTopic";
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(Diagnostics.NoTopic, Diagnostics.BadTopic, Diagnostics.SharedTopic, Diagnostics.NeverPublished);
+
+    /// <inheritdoc />
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(start =>
+        {
+            if (HeraldSymbols.Find(start.Compilation) is { } symbols)
+            {
+                var state = new CompilationState(symbols);
+                start.RegisterOperationAction(state.OnInvocation, OperationKind.Invocation);
+                start.RegisterSymbolAction(state.OnNamedType, SymbolKind.NamedType);
+                start.RegisterCompilationEndAction(state.OnEnd);
+            }
+        });
+    }
+
+    /// <summary>The Herald types the rules look for; null when the compilation does not reference Herald.</summary>
+    private sealed class HeraldSymbols
+    {
+        public INamedTypeSymbol TopicAttribute { get; private set; } = null!;
+
+        public INamedTypeSymbol? EventBus { get; private set; }
+
+        public INamedTypeSymbol? Builder { get; private set; }
+
+        public INamedTypeSymbol? Topic { get; private set; }
+
+        public INamedTypeSymbol? Handler { get; private set; }
+
+        public INamedTypeSymbol? Gates { get; private set; }
+
+        public INamedTypeSymbol? Pattern { get; private set; }
+
+        public static HeraldSymbols? Find(Compilation compilation) =>
+            compilation.GetTypeByMetadataName("Herald.TopicAttribute") is { } attribute
+                ? new HeraldSymbols
+                {
+                    TopicAttribute = attribute,
+                    EventBus = compilation.GetTypeByMetadataName("Herald.EventBus"),
+                    Builder = compilation.GetTypeByMetadataName("Herald.HeraldBuilder"),
+                    Topic = compilation.GetTypeByMetadataName("Herald.Topic"),
+                    Handler = compilation.GetTypeByMetadataName("Herald.IEventHandler`1"),
+                    Gates = compilation.GetTypeByMetadataName("Herald.TopicGates"),
+                    Pattern = compilation.GetTypeByMetadataName("Herald.TopicPattern"),
+                }
+                : null;
+    }
+
+    /// <summary>What one compilation's actions found, reported at its end (a binding may come after a use).</summary>
+    private sealed class CompilationState(HeraldSymbols symbols)
+    {
+        private readonly ConcurrentBag<(ITypeSymbol Type, string What, Location Where)> _uses = new();
+        private readonly ConcurrentBag<(ITypeSymbol Type, Location Where)> _handlers = new();
+        private readonly ConcurrentDictionary<ITypeSymbol, byte> _published = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<ITypeSymbol, byte> _bound = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentBag<(ITypeSymbol Type, string Topic, int Version, Location Where)> _bindings = new();
+
+        public void OnInvocation(OperationAnalysisContext context)
+        {
+            var invocation = (IInvocationOperation)context.Operation;
+            IMethodSymbol method = invocation.TargetMethod;
+            INamedTypeSymbol container = method.ContainingType.OriginalDefinition;
+            Location where = invocation.Syntax.GetLocation();
+            if (Is(container, symbols.EventBus))
+            {
+                switch (method.Name)
+                {
+                    case "PublishAsync" when method.TypeArguments.Length == 1:
+                        Published(method.TypeArguments[0], "published", where);
+                        return;
+                    case "Subscribe" when method.TypeArguments.Length == 1:
+                        Use(method.TypeArguments[0], "subscribed to", where);
+                        return;
+                    case "Subscribe":
+                        CheckPattern(context, invocation);
+                        return;
+                }
+            }
+            else if (Is(container, symbols.Builder))
+            {
+                switch (method.Name)
+                {
+                    case "Every" or "Cron" when method.TypeArguments.Length == 1:
+                        Published(method.TypeArguments[0], "published by " + method.Name, where);
+                        return;
+                    case "AddHandler" when method.TypeArguments.Length == 2:
+                        Use(method.TypeArguments[1], "handled", where);
+                        if (Concrete(method.TypeArguments[1]))
+                        {
+                            _handlers.Add((method.TypeArguments[1], where));
+                        }
+
+                        return;
+                    case "AddHandler":
+                        CheckPattern(context, invocation);
+                        return;
+                    case "Topic" when method.TypeArguments.Length == 1:
+                        Bind(context, invocation, method.TypeArguments[0]);
+                        return;
+                }
+            }
+            else if (Is(container, symbols.Topic) && method.Name == "Bind" && method.TypeArguments.Length == 1)
+            {
+                Bind(context, invocation, method.TypeArguments[0]);
+            }
+            else if ((Is(container, symbols.Gates) && method.Name is "Block" or "Pause" or "Resume")
+                || (Is(container, symbols.Pattern) && method.Name is "Parse"))
+            {
+                CheckPattern(context, invocation);
+            }
+        }
+
+        public void OnNamedType(SymbolAnalysisContext context)
+        {
+            var type = (INamedTypeSymbol)context.Symbol;
+            foreach (AttributeData attribute in type.GetAttributes())
+            {
+                if (!SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, symbols.TopicAttribute)
+                    || attribute.ConstructorArguments.Length != 1
+                    || attribute.ConstructorArguments[0].Value is not string topic)
+                {
+                    continue;
+                }
+
+                Location where = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) is AttributeSyntax { ArgumentList.Arguments.Count: > 0 } syntax
+                    ? syntax.ArgumentList.Arguments[0].GetLocation()
+                    : type.Locations.FirstOrDefault() ?? Location.None;
+                if (TopicGrammar.ExplainTopic(topic) is { } problem)
+                {
+                    context.ReportDiagnostic(BadLiteral(where, topic, "topic", problem, TopicGrammar.ExplainTopic));
+                    continue;
+                }
+
+                int version = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Version").Value.Value is int declared && declared > 0
+                    ? declared
+                    : VersionOf(attribute.NamedArguments.FirstOrDefault(a => a.Key == "DataSchema").Value.Value as string);
+                _bindings.Add((type, topic, version, where));
+            }
+
+            if (symbols.Handler is not null && type.TypeKind == TypeKind.Class && !type.IsAbstract)
+            {
+                foreach (INamedTypeSymbol handled in type.AllInterfaces)
+                {
+                    if (SymbolEqualityComparer.Default.Equals(handled.OriginalDefinition, symbols.Handler))
+                    {
+                        Use(handled.TypeArguments[0], $"handled by {type.Name}", type.Locations.FirstOrDefault() ?? Location.None);
+                    }
+                }
+            }
+        }
+
+        public void OnEnd(CompilationAnalysisContext context)
+        {
+            var reported = new HashSet<(ISymbol, Location)>();
+            foreach ((ITypeSymbol type, string what, Location where) in _uses.OrderBy(u => u.Where.SourceSpan.Start))
+            {
+                if (!HasTopic(type) && reported.Add((type, where)))
+                {
+                    Location? declaration = type.Locations.FirstOrDefault(l => l.IsInSource);
+                    context.ReportDiagnostic(Diagnostic.Create(
+                        Diagnostics.NoTopic,
+                        where,
+                        declaration is null ? null : new[] { declaration },
+                        ImmutableDictionary<string, string?>.Empty.Add(SuggestedTopic, Suggest(type.Name)),
+                        type.Name,
+                        what));
+                }
+            }
+
+            foreach (IGrouping<(string Topic, int Version), (ITypeSymbol Type, string Topic, int Version, Location Where)> sharing in _bindings.GroupBy(b => (b.Topic, b.Version)))
+            {
+                var byType = sharing
+                    .GroupBy(b => b.Type, SymbolEqualityComparer.Default)
+                    .Select(g => g.OrderBy(b => b.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(b => b.Where.SourceSpan.Start).First())
+                    .OrderBy(b => b.Where.SourceTree?.FilePath, System.StringComparer.Ordinal)
+                    .ThenBy(b => b.Where.SourceSpan.Start)
+                    .ToList();
+                foreach ((ITypeSymbol type, string topic, int version, Location where) in byType.Skip(1))
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(
+                        Diagnostics.SharedTopic, where, type.Name, byType[0].Type.Name, topic, version == 1 ? string.Empty : $" at version {version}"));
+                }
+            }
+
+            foreach ((ITypeSymbol type, Location where) in _handlers)
+            {
+                if (!_published.ContainsKey(type))
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Diagnostics.NeverPublished, where, type.Name));
+                }
+            }
+        }
+
+        private static bool Is(INamedTypeSymbol container, INamedTypeSymbol? wanted) => wanted is not null && SymbolEqualityComparer.Default.Equals(container, wanted);
+
+        /// <summary>A type whose topic the compiler can know: not object, an interface, an abstract base or a type parameter (their topic is the runtime type's).</summary>
+        private static bool Concrete(ITypeSymbol type) =>
+            type.TypeKind is TypeKind.Class or TypeKind.Struct && !type.IsAbstract && type.SpecialType == SpecialType.None;
+
+        private void Use(ITypeSymbol type, string what, Location where)
+        {
+            if (Concrete(type))
+            {
+                _uses.Add((type, what, where));
+            }
+        }
+
+        private void Published(ITypeSymbol type, string what, Location where)
+        {
+            Use(type, what, where);
+            _published.TryAdd(type, 0);
+        }
+
+        private bool HasTopic(ITypeSymbol type) =>
+            _bound.ContainsKey(type) || type.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, symbols.TopicAttribute));
+
+        private void Bind(OperationAnalysisContext context, IInvocationOperation invocation, ITypeSymbol type)
+        {
+            _bound.TryAdd(type, 0);
+            IArgumentOperation? argument = Argument(invocation, "topic");
+            if (argument?.Value.ConstantValue is not { HasValue: true, Value: string topic })
+            {
+                return;
+            }
+
+            Location where = argument.Value.Syntax.GetLocation();
+            if (TopicGrammar.ExplainTopic(topic) is { } problem)
+            {
+                context.ReportDiagnostic(BadLiteral(where, topic, "topic", problem, TopicGrammar.ExplainTopic));
+                return;
+            }
+
+            int version = Argument(invocation, "version")?.Value.ConstantValue is { HasValue: true, Value: int declared } && declared > 0
+                ? declared
+                : VersionOf(Argument(invocation, "dataSchema")?.Value.ConstantValue.Value as string);
+            _bindings.Add((type, topic, version, where));
+        }
+
+        private static void CheckPattern(OperationAnalysisContext context, IInvocationOperation invocation)
+        {
+            if (Argument(invocation, "pattern") is { Value.ConstantValue: { HasValue: true, Value: string pattern } } argument
+                && TopicGrammar.ExplainPattern(pattern) is { } problem)
+            {
+                context.ReportDiagnostic(BadLiteral(argument.Value.Syntax.GetLocation(), pattern, "topic pattern", problem, TopicGrammar.ExplainPattern));
+            }
+        }
+
+        private static IArgumentOperation? Argument(IInvocationOperation invocation, string name) =>
+            invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == name);
+
+        /// <summary>A HERALD002 diagnostic, carrying the lowercase spelling when that alone would make the literal valid.</summary>
+        private static Diagnostic BadLiteral(Location where, string literal, string kind, string problem, System.Func<string, string?> explain)
+        {
+            string lower = literal.ToLowerInvariant();
+            ImmutableDictionary<string, string?> properties = lower != literal && explain(lower) is null
+                ? ImmutableDictionary<string, string?>.Empty.Add(SuggestedTopic, lower)
+                : ImmutableDictionary<string, string?>.Empty;
+            return Diagnostic.Create(Diagnostics.BadTopic, where, properties, literal, kind, problem);
+        }
+
+        /// <summary>The version a data schema carries in its last segment (<c>...:v2</c>), as Herald reads it; else 1.</summary>
+        private static int VersionOf(string? dataSchema)
+        {
+            if (dataSchema is null)
+            {
+                return 1;
+            }
+
+            int start = dataSchema.LastIndexOfAny(new[] { ':', '/' }) + 1;
+            string segment = dataSchema.Substring(start);
+            return segment.Length >= 2 && (segment[0] == 'v' || segment[0] == 'V')
+                && int.TryParse(segment.Substring(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int version) && version >= 1
+                ? version
+                : 1;
+        }
+
+        /// <summary>A topic from a type name: <c>UserCreated</c> to <c>user.created</c>, <c>OrderLineAdded</c> to <c>order.line-added</c>.</summary>
+        private static string Suggest(string typeName)
+        {
+            string name = typeName.EndsWith("Event", System.StringComparison.Ordinal) && typeName.Length > 5 ? typeName.Substring(0, typeName.Length - 5) : typeName;
+            var words = new List<string>();
+            int start = 0;
+            for (int i = 1; i <= name.Length; i++)
+            {
+                if (i == name.Length || (char.IsUpper(name[i]) && !char.IsUpper(name[i - 1])))
+                {
+                    string word = new string(name.Substring(start, i - start).ToLowerInvariant().Where(c => (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')).ToArray());
+                    if (word.Length > 0)
+                    {
+                        words.Add(word);
+                    }
+
+                    start = i;
+                }
+            }
+
+            if (words.Count == 0)
+            {
+                return "domain.action";
+            }
+
+            string domain = char.IsDigit(words[0][0]) ? "e" + words[0] : words[0];
+            return words.Count == 1 ? domain + ".occurred" : domain + "." + string.Join("-", words.Skip(1));
+        }
+    }
+}

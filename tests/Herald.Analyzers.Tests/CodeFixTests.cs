@@ -1,0 +1,70 @@
+namespace Herald.Analyzers.Tests;
+
+/// <summary>The code fixes: a topic named after the type, and a topic or pattern in lowercase.</summary>
+public sealed class CodeFixTests
+{
+    [Fact]
+    public Task HERALD001_AddsATopicNamedAfterTheType_AndTheUsing() => Verify.CodeFixAsync<AddTopicAttributeFix>(
+        """
+        using System.Threading.Tasks;
+
+        namespace Shop
+        {
+            public sealed record OrderLineAdded(string Id);
+
+            public static class App
+            {
+                public static async Task RunAsync(Herald.EventBus bus) => await {|HERALD001:bus.PublishAsync(new OrderLineAdded("1"))|};
+            }
+        }
+        """,
+        """
+        using System.Threading.Tasks;
+        using Herald;
+
+        namespace Shop
+        {
+            [Topic("order.line-added")]
+            public sealed record OrderLineAdded(string Id);
+
+            public static class App
+            {
+                public static async Task RunAsync(Herald.EventBus bus) => await bus.PublishAsync(new OrderLineAdded("1"));
+            }
+        }
+        """);
+
+    [Fact]
+    public Task HERALD002_WritesAnUppercasePatternInLowercase() => Verify.CodeFixAsync<LowercaseTopicFix>(
+        """
+        using Herald;
+
+        public static class App
+        {
+            public static void Configure(EventBus bus) => bus.Subscribe({|HERALD002:"Order.*"|});
+        }
+        """,
+        """
+        using Herald;
+
+        public static class App
+        {
+            public static void Configure(EventBus bus) => bus.Subscribe("order.*");
+        }
+        """);
+
+    [Fact]
+    public Task HERALD002_OffersNoFix_WhenLowercaseIsNotEnough() => Verify.CodeFixAsync<LowercaseTopicFix>(
+        """
+        using Herald;
+
+        [Topic({|HERALD002:"Order Placed"|})]
+        public sealed record OrderPlaced(string Id);
+        """,
+        """
+        using Herald;
+
+        [Topic({|HERALD002:"Order Placed"|})]
+        public sealed record OrderPlaced(string Id);
+        """);
+}
