@@ -44,7 +44,7 @@ public sealed class NatsOptions
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
-    public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
+    public IEventSerializer Serializer { get; set; } = SystemTextJsonEventSerializer.CreateDefault();
 
     /// <summary>The stream of dead letters, <see cref="Stream"/> + <c>_DEAD_LETTERS</c>.</summary>
     internal string DeadLetterStream => Stream + "_DEAD_LETTERS";

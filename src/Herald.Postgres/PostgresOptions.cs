@@ -25,7 +25,7 @@ public sealed partial class PostgresOptions
     public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The serializer of payloads and snapshots.</summary>
-    public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
+    public IEventSerializer Serializer { get; set; } = SystemTextJsonEventSerializer.CreateDefault();
 
     /// <summary>The clock (recorded times, waits).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -43,7 +43,7 @@ public sealed class RabbitMqOptions
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
-    public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
+    public IEventSerializer Serializer { get; set; } = SystemTextJsonEventSerializer.CreateDefault();
 
     internal void Validate()
     {

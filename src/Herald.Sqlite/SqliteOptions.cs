@@ -44,7 +44,7 @@ public sealed class SqliteOptions
     public bool AdoptExistingDatabase { get; set; }
 
     /// <summary>The serializer of event payloads. Default System.Text.Json.</summary>
-    public IEventSerializer Serializer { get; set; } = new SystemTextJsonEventSerializer();
+    public IEventSerializer Serializer { get; set; } = SystemTextJsonEventSerializer.CreateDefault();
 
     /// <summary>The clock. Default the system clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

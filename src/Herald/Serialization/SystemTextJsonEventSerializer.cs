@@ -27,6 +27,20 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
     {
     }
 
+    /// <summary>
+    /// The serializer a transport uses when given none. Where reflection-based JSON is enabled (the default), web
+    /// defaults with reflection metadata, as <see cref="SystemTextJsonEventSerializer()"/>. In a trimmed or native AOT
+    /// app (where <c>JsonSerializerIsReflectionEnabledByDefault</c> is false) it knows no type: the first publish or
+    /// read of one says to add it to a source-generated <c>JsonSerializerContext</c> and to pass that serializer
+    /// (<c>new SystemTextJsonEventSerializer(AppJson.Default.Options)</c>) to the transport.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reached only where JsonSerializer.IsReflectionEnabledByDefault is true: a feature switch the trimmer sets to false in trimmed and AOT apps, removing this branch.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only where JsonSerializer.IsReflectionEnabledByDefault is true: a feature switch the trimmer sets to false in trimmed and AOT apps, removing this branch.")]
+    public static SystemTextJsonEventSerializer CreateDefault() =>
+        JsonSerializer.IsReflectionEnabledByDefault
+            ? new SystemTextJsonEventSerializer()
+            : new SystemTextJsonEventSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = JsonTypeInfoResolver.Combine() });
+
     /// <summary>Creates a serializer with the given options, which must have a <see cref="JsonSerializerOptions.TypeInfoResolver"/>.</summary>
     /// <exception cref="ArgumentException">The options have no type-info resolver.</exception>
     public SystemTextJsonEventSerializer(JsonSerializerOptions options)

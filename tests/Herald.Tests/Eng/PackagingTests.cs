@@ -40,7 +40,15 @@ public sealed partial class PackagingTests(ITestOutputHelper output)
                   </Target>
                 </Project>
                 """);
-            await RunAsync("dotnet", ["msbuild", traversal, "-t:Pack", "-nologo", "-v:m"], work.FullName, TimeSpan.FromMinutes(10));
+            await ReleaseBuilds.Gate.WaitAsync();
+            try
+            {
+                await RunAsync("dotnet", ["msbuild", traversal, "-t:Pack", "-nologo", "-v:m"], work.FullName, TimeSpan.FromMinutes(10));
+            }
+            finally
+            {
+                ReleaseBuilds.Gate.Release();
+            }
 
             foreach (string library in Libraries)
             {
