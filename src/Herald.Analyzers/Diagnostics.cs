@@ -50,4 +50,15 @@ internal static class Diagnostics
         description: "A handler whose event nothing publishes never runs, unless the event comes from another process.",
         helpLinkUri: HelpBase + "herald004",
         customTags: WellKnownDiagnosticTags.CompilationEnd);
+
+    public static readonly DiagnosticDescriptor NotInJsonContext = new(
+        "HERALD005",
+        "Event type missing from the source-generated JSON context",
+        "'{0}' is {1} but is not in the JSON context '{2}': add [JsonSerializable(typeof({0}))] to it, or its payloads need reflection, which trimmed and native AOT apps do not have",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A project that declares a JsonSerializerContext serializes its events through it; an event type it does not list fails at its first publish in a trimmed or AOT app.",
+        helpLinkUri: HelpBase + "herald005",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
 }

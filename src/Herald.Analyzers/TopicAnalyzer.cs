@@ -20,7 +20,10 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
 
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        ImmutableArray.Create(Diagnostics.NoTopic, Diagnostics.BadTopic, Diagnostics.SharedTopic, Diagnostics.NeverPublished);
+        ImmutableArray.Create(Diagnostics.NoTopic, Diagnostics.BadTopic, Diagnostics.SharedTopic, Diagnostics.NeverPublished, Diagnostics.NotInJsonContext);
+
+    /// <summary>The key of the type a HERALD005 fix adds to the JSON context, in the diagnostic's properties.</summary>
+    internal const string TypeToAdd = "TypeToAdd";
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -56,6 +59,10 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
 
         public INamedTypeSymbol? Pattern { get; private set; }
 
+        public INamedTypeSymbol? JsonContext { get; private set; }
+
+        public INamedTypeSymbol? JsonSerializable { get; private set; }
+
         public static HeraldSymbols? Find(Compilation compilation) =>
             compilation.GetTypeByMetadataName("Herald.TopicAttribute") is { } attribute
                 ? new HeraldSymbols
@@ -67,6 +74,8 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                     Handler = compilation.GetTypeByMetadataName("Herald.IEventHandler`1"),
                     Gates = compilation.GetTypeByMetadataName("Herald.TopicGates"),
                     Pattern = compilation.GetTypeByMetadataName("Herald.TopicPattern"),
+                    JsonContext = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonSerializerContext"),
+                    JsonSerializable = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonSerializableAttribute"),
                 }
                 : null;
     }
@@ -79,6 +88,7 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
         private readonly ConcurrentDictionary<ITypeSymbol, byte> _published = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentDictionary<ITypeSymbol, byte> _bound = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentBag<(ITypeSymbol Type, string Topic, int Version, Location Where)> _bindings = new();
+        private readonly ConcurrentBag<(INamedTypeSymbol Context, ImmutableHashSet<ITypeSymbol> Listed, Location Where)> _jsonContexts = new();
 
         public void OnInvocation(OperationAnalysisContext context)
         {
@@ -162,6 +172,16 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                 _bindings.Add((type, topic, version, where));
             }
 
+            if (symbols.JsonContext is not null && type.TypeKind == TypeKind.Class && DerivesFrom(type, symbols.JsonContext) && type.Locations.FirstOrDefault(l => l.IsInSource) is { } contextDeclared)
+            {
+                ImmutableHashSet<ITypeSymbol> listed = type.GetAttributes()
+                    .Where(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, symbols.JsonSerializable) && a.ConstructorArguments.Length == 1)
+                    .Select(a => a.ConstructorArguments[0].Value)
+                    .OfType<ITypeSymbol>()
+                    .ToImmutableHashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+                _jsonContexts.Add((type, listed, contextDeclared));
+            }
+
             if (symbols.Handler is not null && type.TypeKind == TypeKind.Class && !type.IsAbstract)
             {
                 foreach (INamedTypeSymbol handled in type.AllInterfaces)
@@ -207,6 +227,27 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                 }
             }
 
+            // A project with a source-generated JSON context serializes its events through it: each event type must be listed.
+            var contexts = _jsonContexts.OrderBy(c => c.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(c => c.Where.SourceSpan.Start).ToList();
+            if (contexts.Count > 0)
+            {
+                var missing = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+                foreach ((ITypeSymbol type, string what, Location where) in _uses.OrderBy(u => u.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(u => u.Where.SourceSpan.Start))
+                {
+                    if (!contexts.Any(c => c.Listed.Contains(type)) && missing.Add(type))
+                    {
+                        context.ReportDiagnostic(Diagnostic.Create(
+                            Diagnostics.NotInJsonContext,
+                            where,
+                            new[] { contexts[0].Where },
+                            ImmutableDictionary<string, string?>.Empty.Add(TypeToAdd, type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)),
+                            type.Name,
+                            what,
+                            contexts[0].Context.Name));
+                    }
+                }
+            }
+
             foreach ((ITypeSymbol type, Location where) in _handlers)
             {
                 if (!_published.ContainsKey(type))
@@ -214,6 +255,19 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                     context.ReportDiagnostic(Diagnostic.Create(Diagnostics.NeverPublished, where, type.Name));
                 }
             }
+        }
+
+        private static bool DerivesFrom(INamedTypeSymbol type, INamedTypeSymbol baseType)
+        {
+            for (INamedTypeSymbol? at = type.BaseType; at is not null; at = at.BaseType)
+            {
+                if (SymbolEqualityComparer.Default.Equals(at, baseType))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static bool Is(INamedTypeSymbol container, INamedTypeSymbol? wanted) => wanted is not null && SymbolEqualityComparer.Default.Equals(container, wanted);

@@ -67,4 +67,70 @@ public sealed class CodeFixTests
         [Topic({|HERALD002:"Order Placed"|})]
         public sealed record OrderPlaced(string Id);
         """);
+
+    [Fact]
+    public Task HERALD005_AddsTheEventTypeToTheJsonContext() => Verify.CodeFixAsync<AddJsonSerializableFix>(
+        """
+        using System;
+        using System.Text.Json;
+        using System.Text.Json.Serialization;
+        using System.Text.Json.Serialization.Metadata;
+        using System.Threading.Tasks;
+        using Herald;
+
+        [Topic("order.placed")]
+        public sealed record Listed(string Id);
+
+        [Topic("order.shipped")]
+        public sealed record Unlisted(string Id);
+
+        [JsonSerializable(typeof(Listed))]
+        internal sealed class AppJson : JsonSerializerContext
+        {
+            public AppJson() : base(null) { }
+            protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
+            public override JsonTypeInfo? GetTypeInfo(Type type) => null;
+        }
+
+        public static class App
+        {
+            public static async Task RunAsync(EventBus bus)
+            {
+                await bus.PublishAsync(new Listed("1"));
+                await {|HERALD005:bus.PublishAsync(new Unlisted("2"))|};
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Text.Json;
+        using System.Text.Json.Serialization;
+        using System.Text.Json.Serialization.Metadata;
+        using System.Threading.Tasks;
+        using Herald;
+
+        [Topic("order.placed")]
+        public sealed record Listed(string Id);
+
+        [Topic("order.shipped")]
+        public sealed record Unlisted(string Id);
+
+        [JsonSerializable(typeof(Listed))]
+        [JsonSerializable(typeof(Unlisted))]
+        internal sealed class AppJson : JsonSerializerContext
+        {
+            public AppJson() : base(null) { }
+            protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
+            public override JsonTypeInfo? GetTypeInfo(Type type) => null;
+        }
+
+        public static class App
+        {
+            public static async Task RunAsync(EventBus bus)
+            {
+                await bus.PublishAsync(new Listed("1"));
+                await bus.PublishAsync(new Unlisted("2"));
+            }
+        }
+        """);
 }

@@ -125,6 +125,48 @@ public sealed class TopicAnalyzerTests
         """);
 
     [Fact]
+    public Task HERALD005_AnEventTypeMissingFromTheProjectsJsonContext_IsReported() => Verify.AnalyzerAsync(Usings + """
+        using System.Text.Json;
+        using System.Text.Json.Serialization;
+        using System.Text.Json.Serialization.Metadata;
+
+        [Topic("order.placed")]
+        public sealed record Listed(string Id);
+
+        [Topic("order.shipped")]
+        public sealed record Unlisted(string Id);
+
+        [JsonSerializable(typeof(Listed))]
+        internal sealed class AppJson : JsonSerializerContext
+        {
+            public AppJson() : base(null) { }
+            protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
+            public override JsonTypeInfo? GetTypeInfo(Type type) => null;
+        }
+
+        public static class App
+        {
+            public static async Task RunAsync(EventBus bus)
+            {
+                await bus.PublishAsync(new Listed("1"));
+                await {|HERALD005:bus.PublishAsync(new Unlisted("2"))|};
+                await bus.PublishAsync(new Unlisted("3")); // one report per type
+            }
+        }
+        """);
+
+    [Fact]
+    public Task HERALD005_IsSilent_InAProjectWithoutAJsonContext() => Verify.AnalyzerAsync(Usings + """
+        [Topic("order.placed")]
+        public sealed record Placed(string Id);
+
+        public static class App
+        {
+            public static ValueTask RunAsync(EventBus bus) => bus.PublishAsync(new Placed("1"));
+        }
+        """);
+
+    [Fact]
     public Task WithoutHerald_NothingIsReported() => new Microsoft.CodeAnalysis.CSharp.Testing.CSharpAnalyzerTest<TopicAnalyzer, Microsoft.CodeAnalysis.Testing.DefaultVerifier>
     {
         TestCode = "public sealed class Topic { public string Name = \"NOT A TOPIC\"; }",

@@ -1,0 +1,69 @@
+using System.Collections.Immutable;
+using System.Composition;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Simplification;
+
+namespace Herald.Analyzers;
+
+/// <summary>HERALD005: adds <c>[JsonSerializable(typeof(T))]</c> for the event type to the project's JSON context.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AddJsonSerializableFix))]
+[Shared]
+public sealed class AddJsonSerializableFix : CodeFixProvider
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Diagnostics.NotInJsonContext.Id);
+
+    /// <inheritdoc />
+    public override FixAllProvider? GetFixAllProvider() => null;
+
+    /// <inheritdoc />
+    public override Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        foreach (Diagnostic diagnostic in context.Diagnostics)
+        {
+            if (diagnostic.AdditionalLocations.Count == 0
+                || context.Document.Project.Solution.GetDocument(diagnostic.AdditionalLocations[0].SourceTree) is not { } declaring
+                || !diagnostic.Properties.TryGetValue(TopicAnalyzer.TypeToAdd, out string? type) || type is null)
+            {
+                continue;
+            }
+
+            Location where = diagnostic.AdditionalLocations[0];
+            context.RegisterCodeFix(
+                CodeAction.Create($"Add [JsonSerializable(typeof({type.Replace("global::", string.Empty)}))]", token => AddAsync(declaring, where, type, token), equivalenceKey: "HERALD005:" + type),
+                diagnostic);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static async Task<Solution> AddAsync(Document document, Location declaration, string type, CancellationToken cancellationToken)
+    {
+        SyntaxNode? root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        if (root?.FindNode(declaration.SourceSpan).FirstAncestorOrSelf<ClassDeclarationSyntax>() is not { } context)
+        {
+            return document.Project.Solution;
+        }
+
+        SyntaxTrivia endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)) is { RawKind: not 0 } found
+            ? found
+            : SyntaxFactory.ElasticCarriageReturnLineFeed;
+        TypeSyntax typeName = SyntaxFactory.ParseTypeName(type).WithAdditionalAnnotations(Simplifier.Annotation);
+        AttributeListSyntax attribute = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(
+                SyntaxFactory.Attribute(SyntaxFactory.ParseName("System.Text.Json.Serialization.JsonSerializable").WithAdditionalAnnotations(Simplifier.Annotation))
+                    .AddArgumentListArguments(SyntaxFactory.AttributeArgument(SyntaxFactory.TypeOfExpression(typeName)))))
+            .WithLeadingTrivia(context.AttributeLists.Count > 0
+                ? context.AttributeLists.Last().GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)) // its indentation, not the blank lines before it
+                : context.GetLeadingTrivia())
+            .WithTrailingTrivia(endOfLine);
+        ClassDeclarationSyntax updated = context.AttributeLists.Count > 0
+            ? context.WithAttributeLists(context.AttributeLists.Add(attribute))
+            : context.WithAttributeLists(SyntaxFactory.SingletonList(attribute)).WithLeadingTrivia(SyntaxTriviaList.Empty);
+        Document changed = document.WithSyntaxRoot(root.ReplaceNode(context, updated));
+        return (await Simplifier.ReduceAsync(changed, Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false)).Project.Solution;
+    }
+}
