@@ -60,9 +60,11 @@ public sealed class AddJsonSerializableFix : CodeFixProvider
                 ? context.AttributeLists.Last().GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)) // its indentation, not the blank lines before it
                 : context.GetLeadingTrivia())
             .WithTrailingTrivia(endOfLine);
+        SyntaxTriviaList leading = context.GetLeadingTrivia();
         ClassDeclarationSyntax updated = context.AttributeLists.Count > 0
             ? context.WithAttributeLists(context.AttributeLists.Add(attribute))
-            : context.WithAttributeLists(SyntaxFactory.SingletonList(attribute)).WithLeadingTrivia(SyntaxTriviaList.Empty);
+            : context.WithLeadingTrivia(SyntaxFactory.TriviaList(leading.Reverse().TakeWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia)).Reverse()))
+                .WithAttributeLists(SyntaxFactory.SingletonList(attribute.WithLeadingTrivia(leading))); // the doc comment stays above the attributes
         Document changed = document.WithSyntaxRoot(root.ReplaceNode(context, updated));
         return (await Simplifier.ReduceAsync(changed, Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false)).Project.Solution;
     }

@@ -56,8 +56,12 @@ public sealed class AddTopicAttributeFix : CodeFixProvider
                 SyntaxFactory.Attribute(SyntaxFactory.IdentifierName("Topic"))
                     .AddArgumentListArguments(SyntaxFactory.AttributeArgument(SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal(topic))))))
             .WithTrailingTrivia(endOfLine);
-        BaseTypeDeclarationSyntax annotated = type.WithAttributeLists(type.AttributeLists.Insert(0, attribute.WithLeadingTrivia(type.GetLeadingTrivia())))
-            .WithLeadingTrivia(SyntaxTriviaList.Empty);
+        // The type's leading trivia (its doc comment, its indentation) moves to the new first attribute; the token that
+        // had it keeps only the indentation.
+        SyntaxTriviaList leading = type.GetLeadingTrivia();
+        SyntaxTriviaList indentation = SyntaxFactory.TriviaList(leading.Reverse().TakeWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia)).Reverse());
+        BaseTypeDeclarationSyntax annotated = type.WithLeadingTrivia(indentation);
+        annotated = annotated.WithAttributeLists(annotated.AttributeLists.Insert(0, attribute.WithLeadingTrivia(leading)));
         CompilationUnitSyntax updated = unit.ReplaceNode(type, annotated);
         if (!updated.Usings.Any(u => u.Name?.ToString() == "Herald") && !InsideHerald(type))
         {

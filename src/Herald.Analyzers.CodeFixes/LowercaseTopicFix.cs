@@ -27,7 +27,7 @@ public sealed class LowercaseTopicFix : CodeFixProvider
         {
             if (!diagnostic.Properties.TryGetValue(TopicAnalyzer.SuggestedTopic, out string? lower) || lower is null
                 || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not { } node
-                || node.DescendantNodesAndSelf().OfType<LiteralExpressionSyntax>().FirstOrDefault(l => l.IsKind(SyntaxKind.StringLiteralExpression)) is not { } literal)
+                || Literal(node) is not { } literal) // one literal only: a constant made of several ("Order." + "Placed") is left to you
             {
                 continue;
             }
@@ -39,5 +39,22 @@ public sealed class LowercaseTopicFix : CodeFixProvider
                     equivalenceKey: "HERALD002-lowercase"),
                 diagnostic);
         }
+    }
+
+    private static LiteralExpressionSyntax? Literal(SyntaxNode node)
+    {
+        ExpressionSyntax? expression = node switch
+        {
+            ArgumentSyntax argument => argument.Expression,
+            AttributeArgumentSyntax argument => argument.Expression,
+            ExpressionSyntax e => e,
+            _ => null,
+        };
+        while (expression is ParenthesizedExpressionSyntax parenthesized)
+        {
+            expression = parenthesized.Expression;
+        }
+
+        return expression is LiteralExpressionSyntax literal && literal.IsKind(SyntaxKind.StringLiteralExpression) ? literal : null;
     }
 }

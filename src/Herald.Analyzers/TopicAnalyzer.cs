@@ -36,6 +36,7 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
             {
                 var state = new CompilationState(symbols);
                 start.RegisterOperationAction(state.OnInvocation, OperationKind.Invocation);
+                start.RegisterOperationAction(state.OnObjectCreation, OperationKind.ObjectCreation);
                 start.RegisterSymbolAction(state.OnNamedType, SymbolKind.NamedType);
                 start.RegisterCompilationEndAction(state.OnEnd);
             }
@@ -63,6 +64,12 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
 
         public INamedTypeSymbol? JsonSerializable { get; private set; }
 
+        public INamedTypeSymbol? JsonEventSerializer { get; private set; }
+
+        public INamedTypeSymbol? Serializers { get; private set; }
+
+        public INamedTypeSymbol? Upcasters { get; private set; }
+
         public static HeraldSymbols? Find(Compilation compilation) =>
             compilation.GetTypeByMetadataName("Herald.TopicAttribute") is { } attribute
                 ? new HeraldSymbols
@@ -76,6 +83,9 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                     Pattern = compilation.GetTypeByMetadataName("Herald.TopicPattern"),
                     JsonContext = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonSerializerContext"),
                     JsonSerializable = compilation.GetTypeByMetadataName("System.Text.Json.Serialization.JsonSerializableAttribute"),
+                    JsonEventSerializer = compilation.GetTypeByMetadataName("Herald.SystemTextJsonEventSerializer"),
+                    Serializers = compilation.GetTypeByMetadataName("Herald.EventSerializers"),
+                    Upcasters = compilation.GetTypeByMetadataName("Herald.EventUpcasters"),
                 }
                 : null;
     }
@@ -89,6 +99,10 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
         private readonly ConcurrentDictionary<ITypeSymbol, byte> _bound = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentBag<(ITypeSymbol Type, string Topic, int Version, Location Where)> _bindings = new();
         private readonly ConcurrentBag<(INamedTypeSymbol Context, ImmutableHashSet<ITypeSymbol> Listed, Location Where)> _jsonContexts = new();
+        private readonly ConcurrentDictionary<ITypeSymbol, byte> _contextsGivenToHerald = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<ITypeSymbol, byte> _ownSerializer = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentBag<(ITypeSymbol Type, string What, Location Where)> _decodedOnly = new();
+        private int _opaquePublishes;
 
         public void OnInvocation(OperationAnalysisContext context)
         {
@@ -100,8 +114,11 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
             {
                 switch (method.Name)
                 {
-                    case "PublishAsync" when method.TypeArguments.Length == 1:
+                    case "PublishAsync" when method.TypeArguments.Length == 1 && Concrete(method.TypeArguments[0]):
                         Published(method.TypeArguments[0], "published", where);
+                        return;
+                    case "PublishAsync":
+                        Interlocked.Exchange(ref _opaquePublishes, 1); // an object, a base type, an envelope: what it publishes is known at run time only
                         return;
                     case "Subscribe" when method.TypeArguments.Length == 1:
                         Use(method.TypeArguments[0], "subscribed to", where);
@@ -132,16 +149,55 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                     case "Topic" when method.TypeArguments.Length == 1:
                         Bind(context, invocation, method.TypeArguments[0]);
                         return;
+                    case "UseSerializer" when method.TypeArguments.Length == 1:
+                        _ownSerializer.TryAdd(method.TypeArguments[0], 0);
+                        return;
+                    case "Upcast" or "UpcastSnapshot" when method.TypeArguments.Length == 2:
+                        _decodedOnly.Add((method.TypeArguments[0], "read through an upcaster", where)); // old payloads are decoded as it
+                        return;
                 }
             }
-            else if (Is(container, symbols.Topic) && method.Name == "Bind" && method.TypeArguments.Length == 1)
+            else if (Is(container, symbols.Topic) && method.Name == "Bind")
             {
-                Bind(context, invocation, method.TypeArguments[0]);
+                if (method.TypeArguments.Length == 1)
+                {
+                    Bind(context, invocation, method.TypeArguments[0]);
+                }
+                else if (Argument(invocation, "eventType")?.Value is ITypeOfOperation typeOf)
+                {
+                    Bind(context, invocation, typeOf.TypeOperand);
+                }
+            }
+            else if (Is(container, symbols.Serializers) && method.Name == "Use" && method.TypeArguments.Length == 1)
+            {
+                _ownSerializer.TryAdd(method.TypeArguments[0], 0);
+            }
+            else if (Is(container, symbols.Upcasters) && method.Name is "Register" or "RegisterSnapshot" && method.TypeArguments.Length == 2)
+            {
+                _decodedOnly.Add((method.TypeArguments[0], "read through an upcaster", where));
             }
             else if ((Is(container, symbols.Gates) && method.Name is "Block" or "Pause" or "Resume")
                 || (Is(container, symbols.Pattern) && method.Name is "Parse"))
             {
                 CheckPattern(context, invocation);
+            }
+        }
+
+        /// <summary>Notes the JSON contexts handed to Herald (<c>new SystemTextJsonEventSerializer(AppJson.Default.Options)</c>): HERALD005 checks those.</summary>
+        public void OnObjectCreation(OperationAnalysisContext context)
+        {
+            var creation = (IObjectCreationOperation)context.Operation;
+            if (symbols.JsonContext is null || !Is(creation.Type?.OriginalDefinition as INamedTypeSymbol, symbols.JsonEventSerializer))
+            {
+                return;
+            }
+
+            foreach (IOperation operation in creation.Arguments.SelectMany(a => a.Descendants().Prepend(a)))
+            {
+                if (operation.Type is INamedTypeSymbol type && DerivesFrom(type, symbols.JsonContext))
+                {
+                    _contextsGivenToHerald.TryAdd(type, 0);
+                }
             }
         }
 
@@ -227,14 +283,20 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                 }
             }
 
-            // A project with a source-generated JSON context serializes its events through it: each event type must be listed.
-            var contexts = _jsonContexts.OrderBy(c => c.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(c => c.Where.SourceSpan.Start).ToList();
+            // The JSON contexts handed to Herald serialize its events: each event type (and each older version read through
+            // an upcaster) must be in one of them, listed or reached through a listed type's members.
+            var contexts = _jsonContexts
+                .Where(c => _contextsGivenToHerald.ContainsKey(c.Context))
+                .OrderBy(c => c.Where.SourceTree?.FilePath, System.StringComparer.Ordinal)
+                .ThenBy(c => c.Where.SourceSpan.Start)
+                .ToList();
             if (contexts.Count > 0)
             {
+                HashSet<ITypeSymbol> covered = Reachable(contexts.SelectMany(c => c.Listed));
                 var missing = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
-                foreach ((ITypeSymbol type, string what, Location where) in _uses.OrderBy(u => u.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(u => u.Where.SourceSpan.Start))
+                foreach ((ITypeSymbol type, string what, Location where) in _uses.Concat(_decodedOnly).OrderBy(u => u.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(u => u.Where.SourceSpan.Start))
                 {
-                    if (!contexts.Any(c => c.Listed.Contains(type)) && missing.Add(type))
+                    if (Concrete(type) && !covered.Contains(type) && !_ownSerializer.ContainsKey(type) && missing.Add(type))
                     {
                         context.ReportDiagnostic(Diagnostic.Create(
                             Diagnostics.NotInJsonContext,
@@ -248,6 +310,11 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                 }
             }
 
+            if (Volatile.Read(ref _opaquePublishes) != 0)
+            {
+                return; // something publishes what only run time knows: any handler's event may be among it
+            }
+
             foreach ((ITypeSymbol type, Location where) in _handlers)
             {
                 if (!_published.ContainsKey(type))
@@ -255,6 +322,43 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
                     context.ReportDiagnostic(Diagnostic.Create(Diagnostics.NeverPublished, where, type.Name));
                 }
             }
+        }
+
+        /// <summary>The listed types and every type System.Text.Json's generator reaches from them (members, elements, type arguments).</summary>
+        private static HashSet<ITypeSymbol> Reachable(IEnumerable<ITypeSymbol> listed)
+        {
+            var seen = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+            var pending = new Stack<ITypeSymbol>(listed);
+            while (pending.Count > 0)
+            {
+                ITypeSymbol type = pending.Pop();
+                if (!seen.Add(type))
+                {
+                    continue;
+                }
+
+                if (type is IArrayTypeSymbol array)
+                {
+                    pending.Push(array.ElementType);
+                }
+                else if (type is INamedTypeSymbol named)
+                {
+                    foreach (ITypeSymbol argument in named.TypeArguments)
+                    {
+                        pending.Push(argument);
+                    }
+
+                    foreach (IPropertySymbol property in named.GetMembers().OfType<IPropertySymbol>())
+                    {
+                        if (!property.IsStatic && property.DeclaredAccessibility == Accessibility.Public && !property.IsIndexer)
+                        {
+                            pending.Push(property.Type);
+                        }
+                    }
+                }
+            }
+
+            return seen;
         }
 
         private static bool DerivesFrom(INamedTypeSymbol type, INamedTypeSymbol baseType)
@@ -270,7 +374,7 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
             return false;
         }
 
-        private static bool Is(INamedTypeSymbol container, INamedTypeSymbol? wanted) => wanted is not null && SymbolEqualityComparer.Default.Equals(container, wanted);
+        private static bool Is(INamedTypeSymbol? container, INamedTypeSymbol? wanted) => wanted is not null && SymbolEqualityComparer.Default.Equals(container, wanted);
 
         /// <summary>A type whose topic the compiler can know: not object, an interface, an abstract base or a type parameter (their topic is the runtime type's).</summary>
         private static bool Concrete(ITypeSymbol type) =>

@@ -442,7 +442,7 @@ internal sealed class NatsConsumer : LaneConsumer, IRedeliveryScheduler, IConsum
             }
             else if (Topic.TryGetType(envelope.Type, out Type? known))
             {
-                envelope = envelope.WithData(_payloads.DecodeData(envelope, known));
+                envelope = envelope.WithData(_payloads.DecodeUntyped(envelope, known));
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -223,7 +223,7 @@ internal sealed class PostgresConsumer : LaneConsumer, IRedeliveryScheduler, ICo
                 }
                 else if (Topic.TryGetType(envelope.Type, out Type? known))
                 {
-                    envelope = envelope.WithData(_transport.Formatter.DecodeData(envelope, known));
+                    envelope = envelope.WithData(_transport.Formatter.DecodeUntyped(envelope, known));
                 }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

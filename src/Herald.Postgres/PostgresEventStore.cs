@@ -257,12 +257,13 @@ public sealed class PostgresEventStore : IEventStore, IAsyncDisposable
         var buffer = new ArrayBufferWriter<byte>(256);
         _database.Options.Serializer.Serialize(buffer, snapshot.State!, typeof(TState));
 
-        // A snapshot older than the stored one never replaces it.
+        // A snapshot older than the stored one never replaces it, nor does one of an older state version (an older release,
+        // during a rolling deploy, would otherwise overwrite what the newer one can read).
         await WriteAsync(
             $"""
             INSERT INTO {S}.snapshots (stream_id, version, state, time, state_version) VALUES (@p0, @p1, @p2, @p3, @p4)
                 ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state, time = excluded.time, state_version = excluded.state_version
-                WHERE excluded.version >= {S}.snapshots.version
+                WHERE excluded.version >= {S}.snapshots.version AND excluded.state_version >= {S}.snapshots.state_version
             """,
             cancellationToken,
             snapshot.StreamId,

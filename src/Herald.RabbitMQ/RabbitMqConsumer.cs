@@ -199,7 +199,7 @@ internal sealed class RabbitMqConsumer : LaneConsumer, IRedeliveryScheduler, ICo
             }
             else if (Topic.TryGetType(envelope.Type, out Type? known))
             {
-                envelope = envelope.WithData(_payloads.DecodeData(envelope, known));
+                envelope = envelope.WithData(_payloads.DecodeUntyped(envelope, known));
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

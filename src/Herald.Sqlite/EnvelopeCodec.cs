@@ -20,6 +20,9 @@ internal sealed class EnvelopeCodec(IEventSerializer serializer)
     /// <exception cref="EventDecodingException">The payload cannot be read as <paramref name="type"/>.</exception>
     public object? DecodeData(Envelope envelope, Type type) => _formatter.DecodeData(envelope, type);
 
+    /// <summary>See <see cref="CloudEventJsonFormatter.DecodeUntyped"/>.</summary>
+    public object? DecodeUntyped(Envelope envelope, Type known) => _formatter.DecodeUntyped(envelope, known);
+
     public byte[] Serialize<T>(T value)
     {
         var buffer = new ArrayBufferWriter<byte>(256);

@@ -350,7 +350,7 @@ internal sealed class GroupReader : IAsyncDisposable
                 else if (Topic.TryGetType(envelope.Type, out Type? known))
                 {
                     // An untyped reader (a pattern handler) gets the event type this process binds to the topic.
-                    envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, known));
+                    envelope = envelope.WithData(_transport.Codec.DecodeUntyped(envelope, known));
                 }
 
                 _transport.Decoded.Add(message.Position, wanted, envelope);

@@ -155,13 +155,14 @@ public sealed class SqliteEventStore : IEventStore, IDisposable
         return WriteAsync(
             tx =>
             {
-                // A snapshot older than the stored one never replaces it.
+                // A snapshot older than the stored one never replaces it, nor does one of an older state version (an older
+                // release, during a rolling deploy, would otherwise overwrite what the newer one can read).
                 SqliteDatabase.Execute(
                     tx,
                     """
                     INSERT INTO herald_snapshots (stream_id, version, state, time, state_version) VALUES ($s, $v, $d, $t, $sv)
                     ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state, time = excluded.time, state_version = excluded.state_version
-                    WHERE excluded.version >= herald_snapshots.version
+                    WHERE excluded.version >= herald_snapshots.version AND excluded.state_version >= herald_snapshots.state_version
                     """,
                     ("$s", snapshot.StreamId),
                     ("$v", snapshot.Version),

@@ -87,6 +87,7 @@ public sealed class CodeFixTests
         [JsonSerializable(typeof(Listed))]
         internal sealed class AppJson : JsonSerializerContext
         {
+            public static AppJson Default { get; } = new();
             public AppJson() : base(null) { }
             protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
             public override JsonTypeInfo? GetTypeInfo(Type type) => null;
@@ -94,6 +95,8 @@ public sealed class CodeFixTests
 
         public static class App
         {
+            public static readonly SystemTextJsonEventSerializer Json = new(AppJson.Default.Options);
+
             public static async Task RunAsync(EventBus bus)
             {
                 await bus.PublishAsync(new Listed("1"));
@@ -119,6 +122,7 @@ public sealed class CodeFixTests
         [JsonSerializable(typeof(Unlisted))]
         internal sealed class AppJson : JsonSerializerContext
         {
+            public static AppJson Default { get; } = new();
             public AppJson() : base(null) { }
             protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
             public override JsonTypeInfo? GetTypeInfo(Type type) => null;
@@ -126,11 +130,64 @@ public sealed class CodeFixTests
 
         public static class App
         {
+            public static readonly SystemTextJsonEventSerializer Json = new(AppJson.Default.Options);
+
             public static async Task RunAsync(EventBus bus)
             {
                 await bus.PublishAsync(new Listed("1"));
                 await bus.PublishAsync(new Unlisted("2"));
             }
+        }
+        """);
+
+    [Fact]
+    public Task HERALD001_KeepsTheTypesDocComment_AboveTheNewAttribute() => Verify.CodeFixAsync<AddTopicAttributeFix>(
+        """
+        using Herald;
+
+        namespace Shop
+        {
+            /// <summary>An order was placed.</summary>
+            public sealed record OrderPlaced(string Id);
+
+            public static class App
+            {
+                public static System.Threading.Tasks.ValueTask RunAsync(EventBus bus) => {|HERALD001:bus.PublishAsync(new OrderPlaced("1"))|};
+            }
+        }
+        """,
+        """
+        using Herald;
+
+        namespace Shop
+        {
+            /// <summary>An order was placed.</summary>
+            [Topic("order.placed")]
+            public sealed record OrderPlaced(string Id);
+
+            public static class App
+            {
+                public static System.Threading.Tasks.ValueTask RunAsync(EventBus bus) => bus.PublishAsync(new OrderPlaced("1"));
+            }
+        }
+        """);
+
+    [Fact]
+    public Task HERALD002_OffersNoFix_ForAConstantMadeOfSeveralLiterals() => Verify.CodeFixAsync<LowercaseTopicFix>(
+        """
+        using Herald;
+
+        public static class App
+        {
+            public static void Configure(EventBus bus) => bus.Subscribe({|HERALD002:"Order." + "*"|});
+        }
+        """,
+        """
+        using Herald;
+
+        public static class App
+        {
+            public static void Configure(EventBus bus) => bus.Subscribe({|HERALD002:"Order." + "*"|});
         }
         """);
 }

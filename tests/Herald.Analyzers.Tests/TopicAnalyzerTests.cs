@@ -136,21 +136,83 @@ public sealed class TopicAnalyzerTests
         [Topic("order.shipped")]
         public sealed record Unlisted(string Id);
 
+        public sealed record Line(string Sku);
+
+        [Topic("order.line-added")]
+        public sealed record LineAdded(string OrderId, Line Line);
+
+        [Topic("order.packed")]
+        public sealed record Packed(string Id);
+
+        [Topic("order.placed-old")]
+        public sealed record OldListed(string Id);
+
         [JsonSerializable(typeof(Listed))]
+        [JsonSerializable(typeof(Wrapper))]
         internal sealed class AppJson : JsonSerializerContext
         {
+            public static AppJson Default { get; } = new();
             public AppJson() : base(null) { }
+            protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
+            public override JsonTypeInfo? GetTypeInfo(Type type) => null;
+        }
+
+        public sealed record Wrapper(LineAdded[] Lines); // LineAdded is reached through it
+
+        [JsonSerializable(typeof(string))]
+        internal sealed class WebJson : JsonSerializerContext // an ASP.NET context, not Herald's: not checked
+        {
+            public WebJson() : base(null) { }
             protected override JsonSerializerOptions? GeneratedSerializerOptions => null;
             public override JsonTypeInfo? GetTypeInfo(Type type) => null;
         }
 
         public static class App
         {
+            public static void Configure(HeraldBuilder h)
+            {
+                var json = new SystemTextJsonEventSerializer(AppJson.Default.Options);
+                h.UseSerializer<Packed>(json);
+            }
+
             public static async Task RunAsync(EventBus bus)
             {
                 await bus.PublishAsync(new Listed("1"));
                 await {|HERALD005:bus.PublishAsync(new Unlisted("2"))|};
                 await bus.PublishAsync(new Unlisted("3")); // one report per type
+                await bus.PublishAsync(new LineAdded("o", new Line("s")));
+                await bus.PublishAsync(new Packed("4")); // has a serializer of its own
+            }
+        }
+        """);
+
+    [Fact]
+    public Task HERALD001AndHERALD004_FollowNonGenericBindings_AndOpaquePublishes() => Verify.AnalyzerAsync(Usings + """
+        [Topic("order.placed")]
+        public sealed record Placed(string Id);
+
+        public sealed record Partner(string Id);
+
+        public sealed class Handler : IEventHandler<Placed>
+        {
+            public Task HandleAsync(EventContext<Placed> context, CancellationToken cancellationToken) => Task.CompletedTask;
+        }
+
+        public static class App
+        {
+            public static void Configure(HeraldBuilder h)
+            {
+                Topic.Bind(typeof(Partner), "partner.thing");
+                h.AddHandler<Handler, Placed>(); // no HERALD004: something below publishes objects
+            }
+
+            public static async Task RunAsync(EventBus bus, object[] events)
+            {
+                await bus.PublishAsync(new Partner("1"));
+                foreach (object e in events)
+                {
+                    await bus.PublishAsync(e);
+                }
             }
         }
         """);

@@ -26,6 +26,9 @@ internal static class Verify
         return [.. framework.Append(typeof(TopicAttribute).Assembly.Location).Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))];
     });
 
+    /// <summary>The .NET reference assemblies and Herald, for compilations made by hand (the generator's tests).</summary>
+    public static ImmutableArray<MetadataReference> MetadataReferences() => References.Value;
+
     public static Task AnalyzerAsync(string source, params DiagnosticResult[] expected)
     {
         var test = new CSharpAnalyzerTest<TopicAnalyzer, DefaultVerifier> { TestCode = source };

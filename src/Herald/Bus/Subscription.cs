@@ -169,7 +169,7 @@ public sealed class Subscription<TEvent> : IAsyncDisposable
         {
             if (envelope.Data is { } data && EventUpcasters.UpcastObject(envelope, data, typeof(TEvent)) is { } upcast)
             {
-                accepted = envelope.WithData(upcast);
+                accepted = envelope.WithUpcast(upcast, TopicCache<TEvent>.Binding.DataSchema);
                 return true;
             }
         }

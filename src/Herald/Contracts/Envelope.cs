@@ -194,6 +194,29 @@ public sealed class Envelope
     /// <param name="data">The decoded event object.</param>
     public Envelope WithData(object? data) => Copy(data, Attempt);
 
+    /// <summary>
+    /// A copy carrying <paramref name="data"/>, an upcast of this envelope's event, labelled with the newer version's
+    /// <paramref name="dataSchema"/> and without the older payload's bytes and content type: written again (a retry, a
+    /// dead letter), it is the newer version, consistently.
+    /// </summary>
+    internal Envelope WithUpcast(object data, string? dataSchema) => new(Type, data, Time, topicChecked: true)
+    {
+        _id = _uuid == Guid.Empty ? Id : _id,
+        _uuid = _uuid,
+        _more = _more is null ? null : new Attributes
+        {
+            TraceParent = _more.TraceParent,
+            TraceState = _more.TraceState,
+            CorrelationId = _more.CorrelationId,
+            CausationId = _more.CausationId,
+            Headers = _more.Headers,
+        },
+        Source = Source,
+        Subject = Subject,
+        DataSchema = dataSchema,
+        Attempt = Attempt,
+    };
+
     private Envelope Copy(object? data, int attempt) => new(Type, data, Time, topicChecked: true)
     {
         _id = _uuid == Guid.Empty ? Id : _id, // the same id: its text, or the UUID the text is made from

@@ -171,9 +171,19 @@ public static class EventUpcasters
             return null;
         }
 
-        int version = SchemaVersion.Of(envelope.DataSchema);
+        int version = SchemaVersion.Of(envelope.DataSchema, binding.Topic);
         return version == binding.Version ? null : PlanFrom(envelope, version, binding, type);
     }
+
+    /// <summary>
+    /// True when <paramref name="envelope"/>'s event is a newer version of its topic than <paramref name="type"/>: an
+    /// untyped reader (a pattern handler) then gets it undecoded, as it gets events of topics this process has no type for.
+    /// </summary>
+    internal static bool IsNewerThan(Envelope envelope, Type type) =>
+        Topic.TryBindingOf(type, out TopicBinding? binding)
+        && binding.Topic == envelope.Type
+        && !string.Equals(envelope.DataSchema, binding.DataSchema, StringComparison.Ordinal)
+        && SchemaVersion.Of(envelope.DataSchema, binding.Topic) > binding.Version;
 
     /// <summary>
     /// In process an event travels as its object: <paramref name="data"/>, an older version's object, upcast to

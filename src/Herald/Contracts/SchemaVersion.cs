@@ -8,8 +8,30 @@ namespace Herald;
 /// </summary>
 internal static class SchemaVersion
 {
-    /// <summary>The version <paramref name="dataSchema"/> carries; 1 when it carries none.</summary>
-    public static int Of(string? dataSchema) => TryParse(dataSchema, out int version) ? version : 1;
+    /// <summary>
+    /// The version an event on <paramref name="topic"/> with <paramref name="dataSchema"/> has: the number in its last
+    /// segment when the rest of the schema is one this process knows for the topic (Herald's own
+    /// <c>urn:herald:{topic}</c>, or the schema of a type bound to the topic); else 1. A schema of another producer
+    /// that happens to end in <c>/v2</c> is not taken for a version of Herald's.
+    /// </summary>
+    public static int Of(string? dataSchema, string topic) =>
+        TryParse(dataSchema, out string? family, out int version) && (family == HeraldFamily(topic) || Topic.HasSchemaFamily(topic, family)) ? version : 1;
+
+    /// <summary>The schema without its version segment, as Herald writes it for <paramref name="topic"/>.</summary>
+    public static string HeraldFamily(string topic) => $"urn:herald:{topic}";
+
+    /// <summary>True when <paramref name="dataSchema"/> ends in a version segment; <paramref name="family"/> is what comes before its separator.</summary>
+    public static bool TryParse(string? dataSchema, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? family, out int version)
+    {
+        family = null;
+        if (!TryParse(dataSchema, out version))
+        {
+            return false;
+        }
+
+        family = dataSchema![..dataSchema.AsSpan().LastIndexOfAny(':', '/')];
+        return true;
+    }
 
     /// <summary>The data schema Herald writes for <paramref name="topic"/> at <paramref name="version"/> when the binding names none: none for version 1.</summary>
     public static string? DefaultFor(string topic, int version) => version > 1 ? $"urn:herald:{topic}:v{version}" : null;

@@ -15,6 +15,7 @@ public static class Topic
     private static readonly ConcurrentDictionary<Type, TopicBinding> Bindings = new();
     private static readonly ConcurrentDictionary<string, (Type Type, int Version)> TypesByTopic = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<(string Topic, int Version), Type> TypesByVersion = new();
+    private static readonly ConcurrentDictionary<(string Topic, string Family), byte> SchemaFamilies = new();
     private static readonly ConcurrentDictionary<Type, string> Explicit = new();
     private static readonly Lock BindLock = new();
 
@@ -112,6 +113,7 @@ public static class Topic
             }
 
             Newest(topic, eventType, resolved);
+            RememberFamily(topic, schema);
             Bindings[eventType] = new TopicBinding(topic, schema, null, resolved); // replaces a "no topic" found before the binding
         }
     }
@@ -141,6 +143,17 @@ public static class Topic
         return false;
     }
 
+    /// <summary>True when a type bound to <paramref name="topic"/> has a versioned data schema of <paramref name="family"/> (see <see cref="SchemaVersion.Of"/>).</summary>
+    internal static bool HasSchemaFamily(string topic, string family) => SchemaFamilies.ContainsKey((topic, family));
+
+    private static void RememberFamily(string topic, string? schema)
+    {
+        if (SchemaVersion.TryParse(schema, out string? family, out _))
+        {
+            SchemaFamilies.TryAdd((topic, family), 0);
+        }
+    }
+
     /// <summary>Makes <paramref name="eventType"/> the topic's type for untyped readers when its version is the newest seen.</summary>
     private static void Newest(string topic, Type eventType, int version) =>
         TypesByTopic.AddOrUpdate(
@@ -161,6 +174,23 @@ public static class Topic
         return binding;
     }
 
+    /// <summary>
+    /// Records the binding <paramref name="eventType"/>'s <see cref="TopicAttribute"/> declares, given without reading
+    /// the attribute: the code Herald's source generator writes calls it from a module initializer, so that a topic is
+    /// known without reflection. Checked as the attribute is; a bad declaration is reported at the type's first use,
+    /// as the attribute's would be, never here. Not for use in your code: use <see cref="Bind{TEvent}"/>.
+    /// </summary>
+    /// <param name="eventType">The type carrying the attribute.</param>
+    /// <param name="topic">The attribute's <see cref="TopicAttribute.Name"/>.</param>
+    /// <param name="dataSchema">The attribute's <see cref="TopicAttribute.DataSchema"/>.</param>
+    /// <param name="version">The attribute's <see cref="TopicAttribute.Version"/>.</param>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public static void Declare(Type eventType, string topic, string? dataSchema, int version)
+    {
+        ArgumentNullException.ThrowIfNull(eventType);
+        Bindings.GetOrAdd(eventType, static (type, declared) => FromDeclaration(type, declared.topic, declared.dataSchema, declared.version), (topic, dataSchema, version));
+    }
+
     private static TopicBinding Bind(Type eventType)
     {
         TopicAttribute? attribute = eventType.GetCustomAttribute<TopicAttribute>(inherit: false);
@@ -173,26 +203,33 @@ public static class Topic
                 + "or bind it in AddHerald with h.Topic<T>(\"domain.action\") (for a type you do not own); the topic is not inherited from a base type.");
         }
 
-        string? problem = Explain(attribute.Name);
+        return FromDeclaration(eventType, attribute.Name, attribute.DataSchema, attribute.Version);
+    }
+
+    /// <summary>The binding a <see cref="TopicAttribute"/> with these values declares, or why it is invalid.</summary>
+    private static TopicBinding FromDeclaration(Type eventType, string name, string? dataSchema, int declaredVersion)
+    {
+        string? problem = Explain(name);
         (int version, string? schema, string? versionProblem) = problem is null
-            ? SchemaVersion.Resolve(attribute.Name, attribute.Version, attribute.DataSchema)
+            ? SchemaVersion.Resolve(name, declaredVersion, dataSchema)
             : (1, null, null);
         problem ??= versionProblem;
-        if (problem is null && !TypesByVersion.TryAdd((attribute.Name, version), eventType)
-            && TypesByVersion.TryGetValue((attribute.Name, version), out Type? other) && other != eventType && Explicit.ContainsKey(other))
+        if (problem is null && !TypesByVersion.TryAdd((name, version), eventType)
+            && TypesByVersion.TryGetValue((name, version), out Type? other) && other != eventType && Explicit.ContainsKey(other))
         {
             // Two attribute types may share a topic and version (the first names its payload); a type bound without an
             // attribute owns its topic and version, so that readers of the topic decode it as that type.
-            problem = $"the topic{(version == 1 ? string.Empty : $" at version {version}")} is bound to event type '{other.FullName}' (h.Topic<{other.Name}>(\"{attribute.Name}\")); one type per topic and version";
+            problem = $"the topic{(version == 1 ? string.Empty : $" at version {version}")} is bound to event type '{other.FullName}' (h.Topic<{other.Name}>(\"{name}\")); one type per topic and version";
         }
 
         if (problem is not null)
         {
-            return new TopicBinding(attribute.Name ?? string.Empty, null, $"Event type '{eventType.FullName}' declares an invalid topic: {problem}");
+            return new TopicBinding(name ?? string.Empty, null, $"Event type '{eventType.FullName}' declares an invalid topic: {problem}");
         }
 
-        Newest(attribute.Name, eventType, version);
-        return new TopicBinding(attribute.Name, schema, null, version);
+        Newest(name, eventType, version);
+        RememberFamily(name, schema);
+        return new TopicBinding(name, schema, null, version);
     }
 
     /// <summary>Returns null for a valid topic, else a sentence saying what is wrong.</summary>

@@ -42,7 +42,7 @@ internal static class HandlerInvoker<THandler, TEvent>
     {
         try
         {
-            return EventUpcasters.UpcastObject(envelope, data, typeof(TEvent)) is { } upcast ? envelope.WithData(upcast) : null;
+            return EventUpcasters.UpcastObject(envelope, data, typeof(TEvent)) is { } upcast ? envelope.WithUpcast(upcast, TopicCache<TEvent>.Binding.DataSchema) : null;
         }
         catch (EventDecodingException ex)
         {

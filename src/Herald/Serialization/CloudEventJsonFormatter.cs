@@ -188,6 +188,13 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         };
     }
 
+    /// <summary>
+    /// For an untyped reader (a pattern handler): the payload as <paramref name="known"/>, the type this process binds to
+    /// the topic; null (the event stays undecoded, as for a topic this process has no type for) when the event is a
+    /// newer version than that type.
+    /// </summary>
+    internal object? DecodeUntyped(Envelope envelope, Type known) => EventUpcasters.IsNewerThan(envelope, known) ? null : DecodeData(envelope, known);
+
     /// <summary>Reads the envelope's payload as <paramref name="type"/>, from <see cref="Envelope.Data"/> or by decoding <see cref="Envelope.EncodedData"/>.</summary>
     /// <exception cref="EventDecodingException">The payload cannot be read as <paramref name="type"/>; the message names the event and the type.</exception>
     public object? DecodeData(Envelope envelope, Type type)
@@ -201,9 +208,10 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
                 : throw new EventDecodingException($"Event {envelope.Id} on '{envelope.Type}' carries a {envelope.Data.GetType().FullName}, not a {type.FullName}.");
         }
 
-        if (envelope.EncodedData.IsEmpty && IsJson(envelope.DataContentType))
+        if (envelope.EncodedData.IsEmpty
+            && (IsJson(envelope.DataContentType) || EventSerializers.ReaderFor(envelope.DataContentType, type, _serializer) is null))
         {
-            return null; // no data (an empty binary payload is a value, read below)
+            return null; // no data; an empty payload of a format read here (Protobuf's all-defaults message) is a value, read below
         }
 
         // An older version of the type's event is decoded as that version's type, then upcast (an event newer than the

@@ -59,20 +59,22 @@ public static class EventSerializers
 
     /// <summary>
     /// The serializer that reads a payload of <paramref name="contentType"/> (null: JSON, the CloudEvents default) as
-    /// <paramref name="eventType"/>: the transport's when it writes that content type, else the type's own, else one
+    /// <paramref name="eventType"/>: the type's own when it writes that content type, else the transport's, else one
     /// added for it; null when none does.
     /// </summary>
     internal static IEventSerializer? ReaderFor(string? contentType, Type eventType, IEventSerializer transport)
     {
+        // The type's own serializer first: it wrote the type (perhaps with a source-generated context or a resolver of
+        // its own) even when the transport writes the same content type.
         string media = contentType is null ? "application/json" : MediaType(contentType);
-        if (Same(media, transport.ContentType))
-        {
-            return transport;
-        }
-
         if (_anyByType && ByType.TryGetValue(eventType, out IEventSerializer? own) && Same(media, own.ContentType))
         {
             return own;
+        }
+
+        if (Same(media, transport.ContentType))
+        {
+            return transport;
         }
 
         return ByContentType.TryGetValue(media, out IEventSerializer? added) ? added : null;

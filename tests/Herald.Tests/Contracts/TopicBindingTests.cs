@@ -131,4 +131,20 @@ public sealed class TopicBindingTests
     {
         public Task HandleAsync(EventContext<PartnerOrderShipped> context, CancellationToken cancellationToken) => Task.CompletedTask;
     }
+
+    public sealed record DeclaredByGenerator(string Id);
+
+    public sealed record DeclaredBadly(string Id);
+
+    [Fact]
+    public void ADeclaration_FromGeneratedCode_IsTheBinding_WithoutReadingAnAttribute_AndABadOneFailsAtUseNotAtStartup()
+    {
+        Topic.Declare(typeof(DeclaredByGenerator), "partner.declared", "urn:partner:declared:v3", 0);
+        Assert.Equal("partner.declared", Topic.Of<DeclaredByGenerator>()); // no [Topic] on the type: the declaration is the binding
+        Assert.Equal(3, Topic.BindingOf(typeof(DeclaredByGenerator)).Version);
+
+        Topic.Declare(typeof(DeclaredBadly), "partner.declared-badly", "urn:partner:x:v2", 5); // never throws in a module initializer
+        InvalidTopicException ex = Assert.Throws<InvalidTopicException>(() => Topic.Of<DeclaredBadly>());
+        Assert.Contains("its version is 5", ex.Message, StringComparison.Ordinal);
+    }
 }

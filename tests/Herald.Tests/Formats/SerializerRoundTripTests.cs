@@ -115,4 +115,22 @@ public sealed class SerializerRoundTripTests
             }
         })));
     }
+
+    [Topic("formats.snake")]
+    public sealed record SnakeCased(string OrderId, int LineCount);
+
+    [Fact]
+    public void ATypesOwnSerializer_ReadsWhatItWrote_EvenWhenTheTransportWritesTheSameContentType()
+    {
+        var snake = new SystemTextJsonEventSerializer(new System.Text.Json.JsonSerializerOptions
+        {
+            PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        });
+        EventSerializers.Use<SnakeCased>(snake);
+        var transport = new CloudEventJsonFormatter(new SystemTextJsonEventSerializer()); // camelCase, also application/json
+        byte[] stored = transport.Encode(new Envelope("formats.snake", new SnakeCased("o-1", 3), Support.TestEvents.Now));
+        Assert.Contains("\"line_count\":3", System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+        Assert.Equal(new SnakeCased("o-1", 3), transport.DecodeData(CloudEventJsonFormatter.Decode(stored), typeof(SnakeCased)));
+    }
 }

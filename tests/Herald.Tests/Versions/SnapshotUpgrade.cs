@@ -38,5 +38,9 @@ internal static class SnapshotUpgrade
         await store.SaveSnapshotAsync(new Snapshot<MemberState>($"member-{run}-c", 2, new MemberState("Alan", "Turing", 1, "basic")));
         Assert.Null(await store.LoadSnapshotAsync<MemberStateV2>($"member-{run}-c"));
         Assert.Equal("Turing", (await store.LoadSnapshotAsync<MemberState>($"member-{run}-c"))!.State.Last);
+
+        // The second release, still running during a rolling deploy, does not overwrite it with an older state version.
+        await store.SaveSnapshotAsync(new Snapshot<MemberStateV2>($"member-{run}-c", 9, new MemberStateV2("Alan", "Turing", 5)));
+        Assert.Equal(new Snapshot<MemberState>($"member-{run}-c", 2, new MemberState("Alan", "Turing", 1, "basic")), await store.LoadSnapshotAsync<MemberState>($"member-{run}-c"));
     }
 }

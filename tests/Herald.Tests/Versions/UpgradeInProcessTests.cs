@@ -36,9 +36,22 @@ public sealed class UpgradeInProcessTests
         Assert.Equal("poison", tooNew.Reason);
         Assert.Contains("knows version 2", tooNew.ExceptionMessage, StringComparison.Ordinal);
 
-        Assert.Equal(["m-1", "m-2", "m-3"], Drain(latest).Select(e => e.MemberId));
+        List<EventContext<MemberJoined>> read = DrainContexts(latest);
+        Assert.Equal(["m-1", "m-2", "m-3"], read.Select(e => e.Event.MemberId));
+        Assert.All(read, e => Assert.Equal("urn:herald:upgrade.member-joined:v3", e.Envelope.DataSchema)); // an upcast carries its new version
         Assert.Equal([new MemberJoinedV2("m-1", "Ada", "Lovelace"), new MemberJoinedV2("m-2", "Grace", "Hopper")], Drain(second)); // m-3 is too new: skipped
         Assert.Equal(1, second.Stats.DroppedWrongType);
+    }
+
+    private static List<EventContext<T>> DrainContexts<T>(Subscription<T> subscription)
+    {
+        var events = new List<EventContext<T>>();
+        while (subscription.TryRead(out EventContext<T> context))
+        {
+            events.Add(context);
+        }
+
+        return events;
     }
 
     private static List<T> Drain<T>(Subscription<T> subscription)

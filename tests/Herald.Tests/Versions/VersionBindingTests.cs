@@ -133,7 +133,7 @@ public sealed class VersionBindingTests
         Assert.Contains("knows version 2", tooNew.Message, StringComparison.Ordinal);
 
         EventDecodingException future = Assert.Throws<EventDecodingException>(() =>
-            Formatter.DecodeData(Stored("versions.chain", "{}", "https://schemas.example.com/versions.chain/v7"), typeof(ChainV3)));
+            Formatter.DecodeData(Stored("versions.chain", "{}", "urn:herald:versions.chain:v7"), typeof(ChainV3)));
         Assert.Contains("is version 7", future.Message, StringComparison.Ordinal);
     }
 
@@ -151,5 +151,27 @@ public sealed class VersionBindingTests
         Assert.Contains($"cannot be upcast from {typeof(ThrowsV1).FullName} to {typeof(ThrowsV2).FullName}", threw.Message, StringComparison.Ordinal);
         Assert.Contains("a name is required", threw.Message, StringComparison.Ordinal);
         Assert.IsType<FormatException>(threw.InnerException);
+    }
+
+    [Topic("versions.foreign")]
+    public sealed record Foreign(string Name);
+
+    [Fact]
+    public void AnotherProducersSchema_EndingInAVersion_IsNotTakenForHeralds_AndNewerEventsReachUntypedReadersUndecoded()
+    {
+        Assert.Equal(new Foreign("x"), Formatter.DecodeData(Stored("versions.foreign", """{"name":"x"}""", "https://api.example.com/schemas/v2"), typeof(Foreign)));
+
+        EventUpcasters.Register<ChainV1, ChainV2>(ChainTwo);
+        EventUpcasters.Register<ChainV2, ChainV3>(ChainThree);
+        Envelope newer = Stored("versions.chain", """{"name":"pin","size":1,"large":false}""", "urn:herald:versions.chain:v3");
+        Assert.Null(Formatter.DecodeUntyped(newer, typeof(ChainV2))); // a pattern handler of an older release gets it undecoded, not dead-lettered
+        Assert.Equal(new ChainV3("pin", 1, false), Formatter.DecodeUntyped(newer, typeof(ChainV3)));
+    }
+
+    [Fact]
+    public void AnEmptyBodyOfAContentTypeNoReaderKnows_IsNoData_NotAFailure()
+    {
+        var envelope = new Envelope("versions.foreign", null, TestEvents.Now) { DataContentType = "application/octet-stream" };
+        Assert.Null(Formatter.DecodeData(envelope, typeof(Foreign)));
     }
 }
