@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Herald.Tests.RabbitMQ;
 using Herald.Tests.Support;
 using Xunit.Abstractions;
 
@@ -40,8 +39,9 @@ public sealed class AotSamplePublish : IAsyncLifetime
 /// The Registration scenario as a native AOT binary: published with no trimming or AOT warning, it runs the four
 /// handlers on SQLite and on RabbitMQ and accounts for every event.
 /// </summary>
-[Collection(BrokerCollection.Name)]
-public sealed partial class AotSampleTests(AotSamplePublish sample, RabbitMqBroker broker, ITestOutputHelper output) : IClassFixture<AotSamplePublish>
+/// <remarks>With a broker of its own: the tests run in <see cref="ReleaseBuildsCollection"/>, apart from the shared one.</remarks>
+[Collection(ReleaseBuildsCollection.Name)]
+public sealed partial class AotSampleTests(AotSamplePublish sample, RabbitMqBroker broker, ITestOutputHelper output) : IClassFixture<AotSamplePublish>, IClassFixture<RabbitMqBroker>
 {
     [Fact]
     public void ThePublish_HasNoTrimmingOrAotWarning()

@@ -11,6 +11,7 @@ namespace Herald.Tests.Eng;
 /// repository that references only those packages (no project references) builds, shows the analyzer's warning on a
 /// planted topic mistake, and runs the README's quick start.
 /// </summary>
+[Collection(ReleaseBuildsCollection.Name)]
 public sealed partial class PackagingTests(ITestOutputHelper output)
 {
     private static readonly string[] Libraries =
