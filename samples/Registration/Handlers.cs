@@ -61,3 +61,13 @@ public sealed class AuditTrail(Latencies latencies) : IEventHandler<object>
         return Task.CompletedTask;
     }
 }
+
+/// <summary>The sample's four handlers with their options, registered the same way by the Registration samples.</summary>
+public static class RegistrationHandlers
+{
+    public static HeraldBuilder AddRegistrationHandlers(this HeraldBuilder h) => h
+        .AddHandler<SendWelcomeEmail, UserCreated>(o => { o.Concurrency = 8; o.Timeout = TimeSpan.FromSeconds(5); })
+        .AddHandler<AwardPoints, UserCreated>(o => { o.Concurrency = 4; o.OrderedByKey = true; })
+        .AddHandler<RiskCheck, UserCreated>(o => { o.Concurrency = 16; o.Retry = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(1)); })
+        .AddHandler<AuditTrail>("user.*");
+}

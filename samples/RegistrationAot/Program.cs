@@ -36,10 +36,7 @@ builder.Services.AddHerald(h =>
         h.UseSqlite(connectionString, o => o.Serializer = json);
     }
 
-    h.AddHandler<SendWelcomeEmail, UserCreated>(o => { o.Concurrency = 8; o.Timeout = TimeSpan.FromSeconds(5); });
-    h.AddHandler<AwardPoints, UserCreated>(o => { o.Concurrency = 4; o.OrderedByKey = true; });
-    h.AddHandler<RiskCheck, UserCreated>(o => { o.Concurrency = 16; o.Retry = Retry.Exponential(maxAttempts: 3, initial: TimeSpan.FromMilliseconds(1)); });
-    h.AddHandler<AuditTrail>("user.*");
+    h.AddRegistrationHandlers(); // Handlers.cs: welcome mail x8, points by key x4, risk check x16 with retries, audit on user.*
 });
 
 using IHost host = builder.Build();

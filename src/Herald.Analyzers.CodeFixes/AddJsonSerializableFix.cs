@@ -49,21 +49,19 @@ public sealed class AddJsonSerializableFix : CodeFixProvider
             return document.Project.Solution;
         }
 
-        SyntaxTrivia endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)) is { RawKind: not 0 } found
-            ? found
-            : SyntaxFactory.ElasticCarriageReturnLineFeed;
+        SyntaxTrivia endOfLine = Trivia.EndOfLine(root);
         TypeSyntax typeName = SyntaxFactory.ParseTypeName(type).WithAdditionalAnnotations(Simplifier.Annotation);
         AttributeListSyntax attribute = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(
                 SyntaxFactory.Attribute(SyntaxFactory.ParseName("System.Text.Json.Serialization.JsonSerializable").WithAdditionalAnnotations(Simplifier.Annotation))
                     .AddArgumentListArguments(SyntaxFactory.AttributeArgument(SyntaxFactory.TypeOfExpression(typeName)))))
             .WithLeadingTrivia(context.AttributeLists.Count > 0
-                ? context.AttributeLists.Last().GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)) // its indentation, not the blank lines before it
+                ? Trivia.Indentation(context.AttributeLists.Last().GetLeadingTrivia()) // its indentation, not the blank lines before it
                 : context.GetLeadingTrivia())
             .WithTrailingTrivia(endOfLine);
         SyntaxTriviaList leading = context.GetLeadingTrivia();
         ClassDeclarationSyntax updated = context.AttributeLists.Count > 0
             ? context.WithAttributeLists(context.AttributeLists.Add(attribute))
-            : context.WithLeadingTrivia(SyntaxFactory.TriviaList(leading.Reverse().TakeWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia)).Reverse()))
+            : context.WithLeadingTrivia(Trivia.Indentation(leading))
                 .WithAttributeLists(SyntaxFactory.SingletonList(attribute.WithLeadingTrivia(leading))); // the doc comment stays above the attributes
         Document changed = document.WithSyntaxRoot(root.ReplaceNode(context, updated));
         return (await Simplifier.ReduceAsync(changed, Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false)).Project.Solution;

@@ -48,10 +48,7 @@ public sealed class AddTopicAttributeFix : CodeFixProvider
             return document.Project.Solution;
         }
 
-        // The file's own line ending, not the platform's.
-        SyntaxTrivia endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)) is { RawKind: not 0 } found
-            ? found
-            : SyntaxFactory.ElasticCarriageReturnLineFeed;
+        SyntaxTrivia endOfLine = Trivia.EndOfLine(root);
         AttributeListSyntax attribute = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(
                 SyntaxFactory.Attribute(SyntaxFactory.IdentifierName("Topic"))
                     .AddArgumentListArguments(SyntaxFactory.AttributeArgument(SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal(topic))))))
@@ -59,8 +56,7 @@ public sealed class AddTopicAttributeFix : CodeFixProvider
         // The type's leading trivia (its doc comment, its indentation) moves to the new first attribute; the token that
         // had it keeps only the indentation.
         SyntaxTriviaList leading = type.GetLeadingTrivia();
-        SyntaxTriviaList indentation = SyntaxFactory.TriviaList(leading.Reverse().TakeWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia)).Reverse());
-        BaseTypeDeclarationSyntax annotated = type.WithLeadingTrivia(indentation);
+        BaseTypeDeclarationSyntax annotated = type.WithLeadingTrivia(Trivia.Indentation(leading));
         annotated = annotated.WithAttributeLists(annotated.AttributeLists.Insert(0, attribute.WithLeadingTrivia(leading)));
         CompilationUnitSyntax updated = unit.ReplaceNode(type, annotated);
         if (!updated.Usings.Any(u => u.Name?.ToString() == "Herald") && !InsideHerald(type))
