@@ -25,14 +25,11 @@ public sealed class AddJsonSerializableFix : CodeFixProvider
     {
         foreach (Diagnostic diagnostic in context.Diagnostics)
         {
-            if (diagnostic.AdditionalLocations.Count == 0
-                || context.Document.Project.Solution.GetDocument(diagnostic.AdditionalLocations[0].SourceTree) is not { } declaring
-                || !diagnostic.Properties.TryGetValue(TopicAnalyzer.TypeToAdd, out string? type) || type is null)
+            if (!Declaration.TryFind(context, diagnostic, TopicAnalyzer.TypeToAdd, out Document declaring, out Location where, out string type))
             {
                 continue;
             }
 
-            Location where = diagnostic.AdditionalLocations[0];
             context.RegisterCodeFix(
                 CodeAction.Create($"Add [JsonSerializable(typeof({type.Replace("global::", string.Empty)}))]", token => AddAsync(declaring, where, type, token), equivalenceKey: "HERALD005:" + type),
                 diagnostic);

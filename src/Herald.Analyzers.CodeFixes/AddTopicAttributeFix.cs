@@ -24,14 +24,11 @@ public sealed class AddTopicAttributeFix : CodeFixProvider
     {
         foreach (Diagnostic diagnostic in context.Diagnostics)
         {
-            if (diagnostic.AdditionalLocations.Count == 0
-                || context.Document.Project.Solution.GetDocument(diagnostic.AdditionalLocations[0].SourceTree) is not { } declaring
-                || !diagnostic.Properties.TryGetValue(TopicAnalyzer.SuggestedTopic, out string? topic) || topic is null)
+            if (!Declaration.TryFind(context, diagnostic, TopicAnalyzer.SuggestedTopic, out Document declaring, out Location declaration, out string topic))
             {
                 continue;
             }
 
-            Location declaration = diagnostic.AdditionalLocations[0];
             context.RegisterCodeFix(
                 CodeAction.Create($"Add [Topic(\"{topic}\")]", token => AddAsync(declaring, declaration, topic, token), equivalenceKey: "HERALD001:" + topic),
                 diagnostic);

@@ -253,7 +253,7 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
         public void OnEnd(CompilationAnalysisContext context)
         {
             var reported = new HashSet<(ISymbol, Location)>();
-            foreach ((ITypeSymbol type, string what, Location where) in _uses.OrderBy(u => u.Where.SourceSpan.Start))
+            foreach ((ITypeSymbol type, string what, Location where) in InSourceOrder(_uses, u => u.Where))
             {
                 if (!HasTopic(type) && reported.Add((type, where)))
                 {
@@ -270,12 +270,7 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
 
             foreach (IGrouping<(string Topic, int Version), (ITypeSymbol Type, string Topic, int Version, Location Where)> sharing in _bindings.GroupBy(b => (b.Topic, b.Version)))
             {
-                var byType = sharing
-                    .GroupBy(b => b.Type, SymbolEqualityComparer.Default)
-                    .Select(g => g.OrderBy(b => b.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(b => b.Where.SourceSpan.Start).First())
-                    .OrderBy(b => b.Where.SourceTree?.FilePath, System.StringComparer.Ordinal)
-                    .ThenBy(b => b.Where.SourceSpan.Start)
-                    .ToList();
+                var byType = InSourceOrder(sharing.GroupBy(b => b.Type, SymbolEqualityComparer.Default).Select(g => InSourceOrder(g, b => b.Where).First()), b => b.Where).ToList();
                 foreach ((ITypeSymbol type, string topic, int version, Location where) in byType.Skip(1))
                 {
                     context.ReportDiagnostic(Diagnostic.Create(
@@ -285,16 +280,12 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
 
             // The JSON contexts handed to Herald serialize its events: each event type (and each older version read through
             // an upcaster) must be in one of them, listed or reached through a listed type's members.
-            var contexts = _jsonContexts
-                .Where(c => _contextsGivenToHerald.ContainsKey(c.Context))
-                .OrderBy(c => c.Where.SourceTree?.FilePath, System.StringComparer.Ordinal)
-                .ThenBy(c => c.Where.SourceSpan.Start)
-                .ToList();
+            var contexts = InSourceOrder(_jsonContexts.Where(c => _contextsGivenToHerald.ContainsKey(c.Context)), c => c.Where).ToList();
             if (contexts.Count > 0)
             {
                 HashSet<ITypeSymbol> covered = Reachable(contexts.SelectMany(c => c.Listed));
                 var missing = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
-                foreach ((ITypeSymbol type, string what, Location where) in _uses.Concat(_decodedOnly).OrderBy(u => u.Where.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(u => u.Where.SourceSpan.Start))
+                foreach ((ITypeSymbol type, string what, Location where) in InSourceOrder(_uses.Concat(_decodedOnly), u => u.Where))
                 {
                     if (Concrete(type) && !covered.Contains(type) && !_ownSerializer.ContainsKey(type) && missing.Add(type))
                     {
@@ -373,6 +364,10 @@ public sealed class TopicAnalyzer : DiagnosticAnalyzer
 
             return false;
         }
+
+        /// <summary>By file, then position: reports come out the same whatever order the concurrent actions ran in.</summary>
+        private static IEnumerable<T> InSourceOrder<T>(IEnumerable<T> items, System.Func<T, Location> where) =>
+            items.OrderBy(i => where(i).SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(i => where(i).SourceSpan.Start);
 
         private static bool Is(INamedTypeSymbol? container, INamedTypeSymbol? wanted) => wanted is not null && SymbolEqualityComparer.Default.Equals(container, wanted);
 
