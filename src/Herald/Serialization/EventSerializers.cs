@@ -64,6 +64,14 @@ public static class EventSerializers
     /// </summary>
     internal static IEventSerializer? ReaderFor(string? contentType, Type eventType, IEventSerializer transport)
     {
+        // The common case, on every read, without parsing (or allocating) a media type: a type with no serializer of its
+        // own, and a payload in the transport's content type as the transport writes it.
+        if ((!_anyByType || !ByType.ContainsKey(eventType))
+            && (contentType is null ? IsJson(transport.ContentType) : string.Equals(contentType, transport.ContentType, StringComparison.OrdinalIgnoreCase)))
+        {
+            return transport;
+        }
+
         // The type's own serializer first: it wrote the type (perhaps with a source-generated context or a resolver of
         // its own) even when the transport writes the same content type.
         string media = contentType is null ? "application/json" : MediaType(contentType);
