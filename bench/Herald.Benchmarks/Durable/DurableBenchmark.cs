@@ -57,9 +57,13 @@ internal static class DurableBenchmark
                     await run(Path.Combine(dir.FullName, "bench.db"), Math.Max(1, events / 10)); // warm-up on its own file
                     SqliteConnection.ClearAllPools();
                     ReportSection.Quiesce();
+                    using Diagnostics.AllocationSampler? sampler = Diagnostics.AllocationSampler.FromEnvironment();
+                    long allocated = GC.GetTotalAllocatedBytes(precise: true);
                     double rate = await run(Path.Combine(dir.FullName, "measured.db"), events);
+                    allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
                     rounds[name].Add(rate);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-28} run {i + 1}/{runs}: {rate,10:N0} events/s"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-28} run {i + 1}/{runs}: {rate,10:N0} events/s, {allocated / events,6:N0} B/event allocated"));
+                    sampler?.Print(name);
                 }
                 finally
                 {

@@ -20,9 +20,17 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
     /// <summary>Encodes <paramref name="envelope"/> as a structured CloudEvent.</summary>
     public byte[] Encode(Envelope envelope)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        Encode(envelope, buffer);
-        return buffer.WrittenSpan.ToArray();
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArrayBufferWriter<byte> output = ScratchBuffers.Rent();
+        try
+        {
+            Encode(envelope, output);
+            return output.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ScratchBuffers.Return(output);
+        }
     }
 
     /// <summary>Encodes <paramref name="envelope"/> as a structured CloudEvent into <paramref name="output"/>.</summary>
@@ -31,15 +39,37 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(output);
 
-        (ReadOnlyMemory<byte> payload, string? contentType) = EnvelopePayload.Encode(envelope, _serializer);
+        ArrayBufferWriter<byte> scratch = ScratchBuffers.Rent();
+        Utf8JsonWriter? writer = null;
+        try
+        {
+            (ReadOnlyMemory<byte> payload, string? contentType) = EnvelopePayload.Encode(envelope, _serializer, scratch);
+            writer = ScratchBuffers.RentWriter(output);
+            Write(writer, envelope, payload.Span, contentType);
+            writer.Flush();
+        }
+        finally
+        {
+            if (writer is not null)
+            {
+                ScratchBuffers.Return(writer);
+            }
 
-        using var writer = new Utf8JsonWriter(output);
+            ScratchBuffers.Return(scratch);
+        }
+    }
+
+    private static void Write(Utf8JsonWriter writer, Envelope envelope, ReadOnlySpan<byte> payload, string? contentType)
+    {
         writer.WriteStartObject();
         writer.WriteString("specversion", envelope.SpecVersion);
         writer.WriteString("id", envelope.Id);
         writer.WriteString("source", envelope.Source);
         writer.WriteString("type", envelope.Type);
-        writer.WriteString("time", envelope.Time.ToString(EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture));
+        Span<char> time = stackalloc char[40];
+        writer.WriteString("time", envelope.Time.TryFormat(time, out int length, EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture)
+            ? time[..length]
+            : envelope.Time.ToString(EnvelopePayload.TimeFormat, CultureInfo.InvariantCulture));
         WriteOptional(writer, "subject", envelope.Subject);
         WriteOptional(writer, "datacontenttype", contentType);
         WriteOptional(writer, "dataschema", envelope.DataSchema);
@@ -48,9 +78,12 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         WriteOptional(writer, "correlationid", envelope.CorrelationId);
         WriteOptional(writer, "causationid", envelope.CausationId);
         writer.WriteNumber("attempt", envelope.Attempt);
-        foreach (KeyValuePair<string, string> header in envelope.Headers)
+        if (envelope.Headers.Count > 0)
         {
-            writer.WriteString(header.Key, header.Value);
+            foreach (KeyValuePair<string, string> header in envelope.Headers)
+            {
+                writer.WriteString(header.Key, header.Value);
+            }
         }
 
         // An empty binary payload is a value (a Protobuf message whose members all hold their defaults): written as an
@@ -60,11 +93,11 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
             if (IsJson(contentType))
             {
                 writer.WritePropertyName("data");
-                writer.WriteRawValue(payload.Span, skipInputValidation: false);
+                writer.WriteRawValue(payload, skipInputValidation: false);
             }
             else
             {
-                writer.WriteBase64String("data_base64", payload.Span);
+                writer.WriteBase64String("data_base64", payload);
             }
         }
 
