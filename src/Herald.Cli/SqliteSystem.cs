@@ -18,7 +18,7 @@ internal sealed class SqliteSystem : HeraldSystem
     private readonly EnvelopeCodec _codec;
     private readonly string _file;
     private SqliteEventStore? _store;
-    private string _inboxSeen;
+    private long _inboxSeen; // Unix milliseconds of the newest inbox record counted
     private long _handled;
 
     private SqliteSystem(SqliteDatabase database, string file)
@@ -27,7 +27,7 @@ internal sealed class SqliteSystem : HeraldSystem
         _file = file;
         _deadLetters = new SqliteDeadLetterStore(database);
         _codec = new EnvelopeCodec(database.Options.Serializer);
-        _inboxSeen = Now().ToString("O", CultureInfo.InvariantCulture);
+        _inboxSeen = Now().ToUnixTimeMilliseconds();
     }
 
     public override string Name => $"sqlite {_file}";
@@ -228,11 +228,11 @@ internal sealed class SqliteSystem : HeraldSystem
         while (reader.Read())
         {
             _handled++;
-            string time = reader.GetString(1);
+            long time = reader.GetInt64(1);
             _inboxSeen = time;
-            if (UuidTime(reader.GetString(0)) is { } published7 && DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset claimed))
+            if (UuidTime(reader.GetString(0)) is { } published7)
             {
-                latencies.Add(Math.Max(0, (claimed - published7).TotalMilliseconds));
+                latencies.Add(Math.Max(0, (DateTimeOffset.FromUnixTimeMilliseconds(time) - published7).TotalMilliseconds));
             }
         }
 
@@ -279,7 +279,7 @@ internal sealed class SqliteSystem : HeraldSystem
     }
 
     private bool Handled(string consumer, string eventId) =>
-        _database.Scalar("SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i", ("$c", consumer), ("$i", eventId)) is not null;
+        _database.Scalar("SELECT 1 FROM herald_inbox WHERE event_id = $i AND consumer = (SELECT id FROM herald_consumers WHERE name = $c)", ("$c", consumer), ("$i", eventId)) is not null;
 
     private DeliveryView Delivery(GroupView group, MemberView member, ObservedEvent e, IReadOnlyList<DeadLetter> letters)
     {

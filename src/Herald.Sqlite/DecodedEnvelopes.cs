@@ -13,23 +13,54 @@ internal sealed class DecodedEnvelopes
     private const int Slots = 4096; // a power of two
     private readonly Entry?[] _entries = new Entry?[Slots];
 
-    /// <summary>The envelope decoded at <paramref name="position"/> with its payload read as <paramref name="type"/>, when still kept.</summary>
-    public bool TryGet(long position, Type? type, out Envelope envelope)
+    /// <summary>
+    /// The envelope at <paramref name="position"/> read as <paramref name="type"/>: the kept one, or decoded here with
+    /// <paramref name="decode"/> and kept. Readers that ask for a row another reader is decoding wait for that decode
+    /// (a few microseconds) instead of decoding it too: readers woken by one commit read the same rows at the same
+    /// moment, and checking before decoding let two or three of them decode every row. A decode that throws keeps
+    /// nothing, and a reader that waited on it decodes the row itself (and meets the failure itself).
+    /// </summary>
+    public Envelope GetOrDecode<TState>(long position, Type? type, TState state, Func<TState, Envelope> decode)
     {
-        Entry? entry = Volatile.Read(ref _entries[position & (Slots - 1)]);
+        ref Entry? slot = ref _entries[position & (Slots - 1)];
+        Entry? entry = Volatile.Read(ref slot);
         if (entry is not null && entry.Position == position && entry.Type == type)
         {
-            envelope = entry.Envelope;
-            return true;
+            Envelope? done = entry.Envelope;
+            if (done is null)
+            {
+                lock (entry)
+                {
+                    done = entry.Envelope; // the decoding reader holds the entry until it is done
+                }
+            }
+
+            return done ?? decode(state);
         }
 
-        envelope = null!;
-        return false;
+        var mine = new Entry(position, type);
+        lock (mine)
+        {
+            Interlocked.CompareExchange(ref slot, mine, entry); // not kept if another row took the slot meanwhile
+            Envelope decoded = decode(state);
+            mine.Envelope = decoded;
+            return decoded;
+        }
     }
 
-    /// <summary>Keeps <paramref name="envelope"/>, decoded at <paramref name="position"/> as <paramref name="type"/>, for the other readers.</summary>
-    public void Add(long position, Type? type, Envelope envelope) =>
-        Volatile.Write(ref _entries[position & (Slots - 1)], new Entry(position, type, envelope));
+    /// <summary>A row's slot: its envelope once decoded; locked by the reader decoding it until then.</summary>
+    private sealed class Entry(long position, Type? type)
+    {
+        private volatile Envelope? _envelope;
 
-    private sealed record Entry(long Position, Type? Type, Envelope Envelope);
+        public long Position => position;
+
+        public Type? Type => type;
+
+        public Envelope? Envelope
+        {
+            get => _envelope;
+            set => _envelope = value;
+        }
+    }
 }

@@ -284,7 +284,7 @@ internal sealed class GroupReader : IAsyncDisposable
         using SqliteCommand command = connection.CreateCommand();
         command.CommandText = consumer is null
             ? "SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n"
-            : "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox i WHERE i.consumer = $c AND i.event_id = m.event_id) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n";
+            : "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n";
         command.Parameters.AddWithValue("$p", after);
         command.Parameters.AddWithValue("$n", BatchSize);
         if (consumer is not null)
@@ -340,21 +340,18 @@ internal sealed class GroupReader : IAsyncDisposable
         Type? wanted = member.Spec.EventType is { } typed && typed != typeof(object) ? typed : null;
         try
         {
-            if (!_transport.Decoded.TryGet(message.Position, wanted, out envelope))
+            envelope = _transport.Decoded.GetOrDecode(message.Position, wanted, (message, wanted, _transport.Codec), static state =>
             {
-                envelope = EnvelopeCodec.Decode(message.Envelope);
+                (StoredMessage message, Type? wanted, EnvelopeCodec codec) = state;
+                Envelope decoded = EnvelopeCodec.Decode(message.Envelope);
                 if (wanted is not null)
                 {
-                    envelope = envelope.WithData(_transport.Codec.DecodeData(envelope, wanted));
-                }
-                else if (Topic.TryGetType(envelope.Type, out Type? known))
-                {
-                    // An untyped reader (a pattern handler) gets the event type this process binds to the topic.
-                    envelope = envelope.WithData(_transport.Codec.DecodeUntyped(envelope, known));
+                    return decoded.WithData(codec.DecodeData(decoded, wanted));
                 }
 
-                _transport.Decoded.Add(message.Position, wanted, envelope);
-            }
+                // An untyped reader (a pattern handler) gets the event type this process binds to the topic.
+                return Topic.TryGetType(decoded.Type, out Type? known) ? decoded.WithData(codec.DecodeUntyped(decoded, known)) : decoded;
+            });
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

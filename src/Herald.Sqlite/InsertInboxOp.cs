@@ -11,13 +11,14 @@ namespace Herald.Sqlite;
 /// Not awaited: the writer calls <paramref name="committed"/> inline after the commit (true when it succeeded), with no
 /// task, continuation or thread-pool hop per record; it must be quick and must not throw.
 /// </remarks>
-internal sealed class InsertInboxOp(string consumer, string eventId, string time, Action<InsertInboxOp, bool> committed) : WriteOp(awaited: false)
+internal sealed class InsertInboxOp(string consumer, string eventId, long time, Action<InsertInboxOp, bool> committed) : WriteOp(awaited: false)
 {
     public string Consumer => consumer;
 
     public string EventId => eventId;
 
-    public string Time => time;
+    /// <summary>When the record was made, in Unix milliseconds.</summary>
+    public long Time => time;
 
     public override void Execute(SqliteWriter writer, SqliteTransaction tx) => writer.InsertInbox(tx, [this], 0, 1);
 

@@ -57,11 +57,12 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(eventId);
+        long number = SqliteWriter.ResolveConsumer(transaction, consumer);
         using SqliteCommand command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO herald_inbox (consumer, event_id, time) VALUES ($c, $i, $t) ON CONFLICT DO NOTHING";
-        command.Parameters.AddWithValue("$c", consumer);
+        command.CommandText = "INSERT INTO herald_inbox (event_id, consumer, time) VALUES ($i, $c, $t) ON CONFLICT DO NOTHING";
         command.Parameters.AddWithValue("$i", eventId);
+        command.Parameters.AddWithValue("$c", number);
         command.Parameters.AddWithValue("$t", Now());
         return command.ExecuteNonQuery() == 1;
     }
@@ -194,7 +195,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
             _command = connection.CreateCommand();
             try
             {
-                _command.CommandText = "SELECT 1 FROM herald_inbox WHERE consumer = $c AND event_id = $i";
+                _command.CommandText = "SELECT 1 FROM herald_inbox WHERE event_id = $i AND consumer = (SELECT id FROM herald_consumers WHERE name = $c)";
                 _command.Parameters.Add("$c", SqliteType.Text);
                 _command.Parameters.Add("$i", SqliteType.Text);
                 _command.Prepare();
@@ -233,5 +234,5 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         _claims.TryRemove((record.Consumer, record.EventId), out _);
     }
 
-    private string Now() => _database.Options.TimeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+    private long Now() => _database.Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -256,7 +256,7 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
     internal async Task<long> RunRetentionAsync()
     {
         TimeSpan keep = Database.Options.InboxRetention;
-        string? cutoff = keep == Timeout.InfiniteTimeSpan ? null : Time.GetUtcNow().Subtract(keep).ToString("O", CultureInfo.InvariantCulture);
+        long? cutoff = keep == Timeout.InfiniteTimeSpan ? null : Time.GetUtcNow().Subtract(keep).ToUnixTimeMilliseconds();
         long deleted = 0;
         int last;
         do
@@ -278,7 +278,7 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
                 {
                     using SqliteCommand inbox = tx.Connection!.CreateCommand();
                     inbox.Transaction = tx;
-                    inbox.CommandText = "DELETE FROM herald_inbox WHERE (consumer, event_id) IN (SELECT consumer, event_id FROM herald_inbox WHERE time < $t LIMIT $n)";
+                    inbox.CommandText = "DELETE FROM herald_inbox WHERE (event_id, consumer) IN (SELECT event_id, consumer FROM herald_inbox WHERE time < $t LIMIT $n)";
                     inbox.Parameters.AddWithValue("$t", cutoff);
                     inbox.Parameters.AddWithValue("$n", RetentionChunk);
                     last += inbox.ExecuteNonQuery();

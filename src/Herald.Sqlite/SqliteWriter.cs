@@ -20,11 +20,26 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private SqliteConnection? _connection;
     private const int ChunkRows = 16;
 
-    private SqliteCommand? _insertMessage;
-    private SqliteCommand? _insertChunk;
-    private SqliteCommand? _insertInbox;
-    private SqliteCommand? _insertInboxChunk;
+    private RawInsert? _insertMessage;
+    private RawInsert? _insertChunk;
+    private RawInsert? _insertInbox;
+    private RawInsert? _insertInboxChunk;
     private readonly List<InsertInboxOp> _inboxRecords = [];
+
+    /// <summary>Consumer numbers (herald_consumers) known committed; rows there are never deleted, so a number never goes stale.</summary>
+    private readonly Dictionary<string, long> _consumerIds = new(StringComparer.Ordinal);
+
+    /// <summary>Consumer numbers read or made in the commit under way: known only once it commits (a rolled-back number may go to another name).</summary>
+    private readonly Dictionary<string, long> _newConsumerIds = new(StringComparer.Ordinal);
+
+    /// <summary>Commits made (for diagnostics: the benchmark reports how busy the writer was).</summary>
+    internal long Commits;
+
+    /// <summary>Writes committed or failed, over all commits.</summary>
+    internal long Writes;
+
+    /// <summary>Stopwatch ticks spent in commits (from taking the write gate to completing the writes).</summary>
+    internal long BusyTicks;
 
     public SqliteWriter(SqliteDatabase database, ChangeSignal committed, ILogger logger)
     {
@@ -59,36 +74,21 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Inserts a message row in <paramref name="tx"/> with the writer's prepared command when it is the writer's transaction.</summary>
+    /// <summary>Inserts a message row in <paramref name="tx"/> with the writer's prepared statement when it is the writer's transaction.</summary>
     public void InsertMessage(SqliteTransaction tx, string eventId, string topic, string? subject, string? target, byte[] envelope)
     {
-        SqliteCommand command;
         bool own = ReferenceEquals(tx.Connection, _connection) && _insertMessage is not null;
-        if (own)
-        {
-            command = _insertMessage!;
-            command.Transaction = tx;
-        }
-        else
-        {
-            command = CreateInsertMessage(tx.Connection!);
-            command.Transaction = tx;
-        }
-
+        RawInsert insert = own ? _insertMessage! : CreateInsertMessage(tx.Connection!, 1);
         try
         {
-            command.Parameters[0].Value = eventId;
-            command.Parameters[1].Value = topic;
-            command.Parameters[2].Value = (object?)subject ?? DBNull.Value;
-            command.Parameters[3].Value = (object?)target ?? DBNull.Value;
-            command.Parameters[4].Value = envelope;
-            command.ExecuteNonQuery();
+            BindMessage(insert, 0, eventId, topic, subject, target, envelope);
+            insert.Execute();
         }
         finally
         {
             if (!own)
             {
-                command.Dispose();
+                insert.Dispose();
             }
         }
     }
@@ -102,66 +102,34 @@ internal sealed class SqliteWriter : IAsyncDisposable
 #pragma warning restore VSTHRD003
     }
 
-    private static readonly (string Column, SqliteType Type)[] MessageColumns =
-        [("event_id", SqliteType.Text), ("topic", SqliteType.Text), ("subject", SqliteType.Text), ("target", SqliteType.Text), ("envelope", SqliteType.Blob)];
+    private static readonly string[] MessageColumns = ["event_id", "topic", "subject", "target", "envelope"];
 
-    private static readonly (string Column, SqliteType Type)[] InboxColumns =
-        [("consumer", SqliteType.Text), ("event_id", SqliteType.Text), ("time", SqliteType.Text)];
+    private static readonly string[] InboxColumns = ["event_id", "consumer", "time"];
 
-    private static SqliteCommand CreateInsertMessage(SqliteConnection connection) => CreateInsert(connection, "herald_messages", MessageColumns, 1);
+    private static RawInsert CreateInsertMessage(SqliteConnection connection, int rows) => new(connection, "herald_messages", MessageColumns, rows);
 
-    private static SqliteCommand CreateInsertChunk(SqliteConnection connection) => CreateInsert(connection, "herald_messages", MessageColumns, ChunkRows);
+    private static RawInsert CreateInsertInbox(SqliteConnection connection, int rows) => new(connection, "herald_inbox", InboxColumns, rows, "ON CONFLICT DO NOTHING");
 
-    private static SqliteCommand CreateInsertInbox(SqliteConnection connection, int rows) =>
-        CreateInsert(connection, "herald_inbox", InboxColumns, rows, "ON CONFLICT DO NOTHING");
-
-    /// <summary>
-    /// An INSERT of <paramref name="rows"/> rows into <paramref name="table"/>, its parameters in row order: row r's
-    /// column c is parameter <c>r * columns + c</c>.
-    /// </summary>
-    private static SqliteCommand CreateInsert(SqliteConnection connection, string table, (string Column, SqliteType Type)[] columns, int rows, string? suffix = null)
+    private static void BindMessage(RawInsert insert, int row, string eventId, string topic, string? subject, string? target, byte[] envelope)
     {
-        SqliteCommand command = connection.CreateCommand();
-        var sql = new System.Text.StringBuilder($"INSERT INTO {table} ({string.Join(", ", columns.Select(c => c.Column))}) VALUES ");
-        for (int r = 0; r < rows; r++)
-        {
-            sql.Append(r == 0 ? "(" : ", (");
-            for (int c = 0; c < columns.Length; c++)
-            {
-                string name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"$p{r}_{c}");
-                sql.Append(c == 0 ? name : ", " + name);
-                command.Parameters.Add(name, columns[c].Type);
-            }
-
-            sql.Append(')');
-        }
-
-        if (suffix is not null)
-        {
-            sql.Append(' ').Append(suffix);
-        }
-
-        command.CommandText = sql.ToString();
-        return command;
+        insert.Text(row, 0, eventId);
+        insert.Text(row, 1, topic);
+        insert.Text(row, 2, subject);
+        insert.Text(row, 3, target);
+        insert.Blob(row, 4, envelope);
     }
 
     /// <summary>Inserts <see cref="ChunkRows"/> messages from <paramref name="start"/> in one statement (rows keep their order, so positions do too).</summary>
-    private void InsertChunk(SqliteTransaction tx, List<WriteOp> batch, int start)
+    private void InsertChunk(List<WriteOp> batch, int start)
     {
-        SqliteCommand command = _insertChunk!;
-        command.Transaction = tx;
+        RawInsert insert = _insertChunk!;
         for (int r = 0; r < ChunkRows; r++)
         {
             var op = (InsertMessageOp)batch[start + r];
-            int p = r * 5;
-            command.Parameters[p].Value = op.EventId;
-            command.Parameters[p + 1].Value = op.Topic;
-            command.Parameters[p + 2].Value = (object?)op.Subject ?? DBNull.Value;
-            command.Parameters[p + 3].Value = (object?)op.Target ?? DBNull.Value;
-            command.Parameters[p + 4].Value = op.Envelope;
+            BindMessage(insert, r, op.EventId, op.Topic, op.Subject, op.Target, op.Envelope);
         }
 
-        command.ExecuteNonQuery();
+        insert.Execute();
     }
 
     /// <summary>
@@ -176,29 +144,22 @@ internal sealed class SqliteWriter : IAsyncDisposable
         {
             for (; count - (i - start) >= ChunkRows; i += ChunkRows)
             {
-                _insertInboxChunk!.Transaction = tx;
                 for (int r = 0; r < ChunkRows; r++)
                 {
-                    InsertInboxOp record = records[i + r];
-                    _insertInboxChunk.Parameters[r * 3].Value = record.Consumer;
-                    _insertInboxChunk.Parameters[(r * 3) + 1].Value = record.EventId;
-                    _insertInboxChunk.Parameters[(r * 3) + 2].Value = record.Time;
+                    BindRecord(_insertInboxChunk!, r, records[i + r], ConsumerId(tx, records[i + r].Consumer));
                 }
 
-                _insertInboxChunk.ExecuteNonQuery();
+                _insertInboxChunk!.Execute();
             }
         }
 
-        SqliteCommand single = own ? _insertInbox! : CreateInsertInbox(tx.Connection!, 1);
+        RawInsert single = own ? _insertInbox! : CreateInsertInbox(tx.Connection!, 1);
         try
         {
-            single.Transaction = tx;
             for (; i < start + count; i++)
             {
-                single.Parameters[0].Value = records[i].Consumer;
-                single.Parameters[1].Value = records[i].EventId;
-                single.Parameters[2].Value = records[i].Time;
-                single.ExecuteNonQuery();
+                BindRecord(single, 0, records[i], own ? ConsumerId(tx, records[i].Consumer) : ResolveConsumer(tx, records[i].Consumer));
+                single.Execute();
             }
         }
         finally
@@ -208,6 +169,42 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 single.Dispose();
             }
         }
+    }
+
+    private static void BindRecord(RawInsert insert, int row, InsertInboxOp record, long consumer)
+    {
+        insert.Text(row, 0, record.EventId);
+        insert.Integer(row, 1, consumer);
+        insert.Integer(row, 2, record.Time);
+    }
+
+    /// <summary>The number of consumer <paramref name="name"/> in herald_consumers, made in <paramref name="tx"/> when it has none.</summary>
+    internal static long ResolveConsumer(SqliteTransaction tx, string name)
+    {
+        using SqliteCommand command = tx.Connection!.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT id FROM herald_consumers WHERE name = $n";
+        command.Parameters.AddWithValue("$n", name);
+        if (command.ExecuteScalar() is long known)
+        {
+            return known;
+        }
+
+        command.CommandText = "INSERT INTO herald_consumers (name) VALUES ($n) RETURNING id";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The consumer's number, from what this writer knows or, once per name, from the file (inside the writer's transaction).</summary>
+    private long ConsumerId(SqliteTransaction tx, string name)
+    {
+        if (_consumerIds.TryGetValue(name, out long id) || _newConsumerIds.TryGetValue(name, out id))
+        {
+            return id;
+        }
+
+        id = ResolveConsumer(tx, name);
+        _newConsumerIds[name] = id;
+        return id;
     }
 
     private async Task LoopAsync()
@@ -266,6 +263,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private async Task CommitAsync(List<WriteOp> batch)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         await _database.WriteGate.WaitAsync().ConfigureAwait(false);
         Exception? failure = null;
         try
@@ -273,14 +271,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
             if (_connection is null)
             {
                 _connection = _database.Open();
-                _insertMessage = CreateInsertMessage(_connection);
-                _insertMessage.Prepare();
-                _insertChunk = CreateInsertChunk(_connection);
-                _insertChunk.Prepare();
+                _insertMessage = CreateInsertMessage(_connection, 1);
+                _insertChunk = CreateInsertMessage(_connection, ChunkRows);
                 _insertInbox = CreateInsertInbox(_connection, 1);
-                _insertInbox.Prepare();
                 _insertInboxChunk = CreateInsertInbox(_connection, ChunkRows);
-                _insertInboxChunk.Prepare();
             }
 
             // Inbox records go last, together: they depend on no other write and none on them, and left in place they
@@ -315,7 +309,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
                 if (run == ChunkRows)
                 {
-                    InsertChunk(tx, writes, i);
+                    InsertChunk(writes, i);
                     i += run;
                 }
                 else
@@ -327,6 +321,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
             InsertInbox(tx, _inboxRecords, 0, _inboxRecords.Count);
             tx.Commit();
+            foreach ((string name, long id) in _newConsumerIds)
+            {
+                _consumerIds[name] = id;
+            }
         }
         catch (Exception ex)
         {
@@ -347,6 +345,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         finally
         {
+            _newConsumerIds.Clear();
             _database.WriteGate.Release();
         }
 
@@ -359,5 +358,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
         {
             _committed.Notify();
         }
+
+        Commits++;
+        Writes += batch.Count;
+        BusyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 }

@@ -252,9 +252,18 @@ internal static class DurableBenchmark
         using IHost host = builder.Build();
         await host.StartAsync();
         EventBus bus = host.Services.GetRequiredService<EventBus>();
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         await Broker.BrokerBenchmark.PublishAllAsync(events, 200, i => bus.PublishAsync(new UserCreated(i, Broker.BrokerBenchmark.Email(i), Stopwatch.GetTimestamp())).AsTask());
         (double rate, double _, double _) = await Broker.BrokerBenchmark.FinishAsync(probe, events, start);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (Environment.GetEnvironmentVariable("HERALD_BENCH_WRITER") == "1" && bus.Transport is Herald.Sqlite.SqliteTransport sqlite)
+        {
+            Herald.Sqlite.SqliteWriter writer = sqlite.Database.Writer;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  writer: {writer.Commits} commits of {writer.Writes / (double)Math.Max(1, writer.Commits):N0} writes, busy {Stopwatch.GetElapsedTime(0, writer.BusyTicks).TotalSeconds / seconds:P0} of {seconds:N2} s, {Stopwatch.GetElapsedTime(0, writer.BusyTicks).TotalMicroseconds / Math.Max(1, writer.Writes):N1} µs a write"));
+            Console.WriteLine($"  cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / seconds:N2} cores, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / events:N0} µs an event");
+        }
+
         await host.StopAsync();
         return rate;
     }

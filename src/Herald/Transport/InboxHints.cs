@@ -8,20 +8,21 @@ namespace Herald.Transport;
 /// A hint says "not recorded as of snapshot S", where S counts the records this process had committed when the read
 /// began; it is trusted only when no record of that consumer and event id was committed by this process after S (a
 /// row of the same event id handled meanwhile by another delivery). Records committed by this process are
-/// remembered, newest 65,536; if one committed after S was already forgotten, or no hint was made, the step looks in
-/// the table as before. Records committed by other processes are not seen here: the same as a lookup made a moment
-/// earlier (see the transports' documentation of two processes handling one event id at the same moment).
+/// remembered lossily, in a fixed table of the newest commit's count per hash bucket: a record of another id in the
+/// same bucket after S only makes the step look in the table, as it does when no hint was made. Records committed by
+/// other processes are not seen here: the same as a lookup made a moment earlier (see the transports' documentation of
+/// two processes handling one event id at the same moment).
 /// </summary>
 internal sealed class InboxHints
 {
     private const int MaxHints = 65_536;
-    private const int MaxRecent = 65_536;
+    private const int Buckets = 65_536; // a power of two; 512 KB
 
     private readonly ConcurrentDictionary<(string Consumer, string EventId), Hint> _hints = new();
-    private readonly ConcurrentDictionary<(string Consumer, string EventId), long> _recent = new();
-    private readonly ConcurrentQueue<((string Consumer, string EventId) Key, long Sequence)> _order = new();
+
+    /// <summary>Per hash bucket of (consumer, event id): the count of the newest record committed in it (0: none).</summary>
+    private readonly long[] _recent = new long[Buckets];
     private long _committed;
-    private long _forgotten;
     private int _hintCount; // ConcurrentDictionary.Count takes every lock of the dictionary: counted here instead
 
     private readonly long _maxAgeMs;
@@ -73,20 +74,13 @@ internal sealed class InboxHints
     public void Committed(string consumer, string eventId)
     {
         long sequence = Interlocked.Increment(ref _committed);
-        _recent[(consumer, eventId)] = sequence;
-        _order.Enqueue(((consumer, eventId), sequence));
-        while (sequence - Volatile.Read(ref _forgotten) > MaxRecent && _order.TryDequeue(out ((string, string) Key, long Sequence) old))
+        ref long newest = ref _recent[Bucket(consumer, eventId)];
+        long seen;
+        do
         {
-            // The floor first, then the entry: a reader that misses the entry sees the floor (TakeUnrecorded reads the
-            // entry first, then the floor).
-            long forgotten;
-            do
-            {
-                forgotten = Volatile.Read(ref _forgotten);
-            }
-            while (old.Sequence > forgotten && Interlocked.CompareExchange(ref _forgotten, old.Sequence, forgotten) != forgotten);
-            _recent.TryRemove(KeyValuePair.Create(old.Key, old.Sequence));
+            seen = Volatile.Read(ref newest);
         }
+        while (sequence > seen && Interlocked.CompareExchange(ref newest, sequence, seen) != seen);
     }
 
     /// <summary>Whether a hint says for certain that <paramref name="consumer"/> has no record of <paramref name="eventId"/> (the hint is used up).</summary>
@@ -103,12 +97,9 @@ internal sealed class InboxHints
             return false;
         }
 
-        if (_recent.TryGetValue((consumer, eventId), out long sequence) && sequence > hint.Snapshot)
-        {
-            return false; // recorded by this process after the read: the read may not have seen it
-        }
-
-        return Volatile.Read(ref _forgotten) <= hint.Snapshot; // else one committed after the read may be forgotten
+        // A record of this id (or of another in its bucket) committed by this process after the read: the read may
+        // not have seen it.
+        return Volatile.Read(ref _recent[Bucket(consumer, eventId)]) <= hint.Snapshot;
     }
 
     /// <summary>Drops every hint of <paramref name="consumer"/> (its deliveries left undelivered as it stops).</summary>
@@ -131,6 +122,8 @@ internal sealed class InboxHints
             Interlocked.Decrement(ref _hintCount);
         }
     }
+
+    private static int Bucket(string consumer, string eventId) => HashCode.Combine(consumer, eventId) & (Buckets - 1);
 
     private sealed record Hint(long Snapshot, long MadeAt);
 }

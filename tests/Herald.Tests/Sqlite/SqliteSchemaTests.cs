@@ -47,6 +47,38 @@ public sealed class SqliteSchemaTests
     }
 
     [Fact]
+    public async Task Open_AVersion6File_KeepsItsInboxRecords_InTheNumberedForm()
+    {
+        using var db = new TempDatabase();
+        var old = new SqliteDatabase(db.Options(), schemaVersion: 6);
+        using (old.Open())
+        {
+        }
+
+        await old.DisposeAsync();
+        db.Scalar("""
+            INSERT INTO herald_inbox (consumer, event_id, time) VALUES
+                ('Email', 'e1', '2026-12-03T15:31:46.1234567+00:00'),
+                ('Risk', 'e1', '2026-12-03T17:31:46.1234567+02:00'),
+                ('Email', 'e2', 'not a time')
+            """);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        await using var inbox = new SqliteInboxStore(db.Options());
+        Assert.False(await inbox.TryBeginAsync("Email", "e1", CancellationToken.None)); // recorded before the upgrade
+        Assert.False(await inbox.TryBeginAsync("Risk", "e1", CancellationToken.None));
+        Assert.False(await inbox.TryBeginAsync("Email", "e2", CancellationToken.None));
+        Assert.True(await inbox.TryBeginAsync("Risk", "e2", CancellationToken.None));
+
+        Assert.Equal((long)SqliteSchema.CurrentVersion, db.Scalar("PRAGMA user_version"));
+        Assert.Equal(2L, db.Scalar("SELECT count(*) FROM herald_consumers"));
+        long expected = DateTimeOffset.Parse("2026-12-03T15:31:46.123Z", System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds();
+        Assert.Equal(2L, db.Scalar($"SELECT count(*) FROM herald_inbox WHERE time = {expected}")); // both offsets read as the same instant
+        Assert.Equal(0L, db.Scalar("SELECT time FROM herald_inbox WHERE event_id = 'e2'")); // unreadable: oldest, so retention takes it first
+        Assert.Equal("ok", db.Scalar("PRAGMA integrity_check"));
+    }
+
+    [Fact]
     public void Open_NewerSchema_IsRefused_AndTheFileIsLeftAlone()
     {
         using var db = new TempDatabase();

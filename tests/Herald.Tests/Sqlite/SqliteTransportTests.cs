@@ -107,7 +107,7 @@ public sealed class SqliteTransportTests : IDisposable
             await inbox.CompleteAsync("risk", ids[0], CancellationToken.None); // a repeat: nothing new
         }
 
-        Assert.Equal(53L, _db.Scalar("SELECT count(*) FROM herald_inbox WHERE consumer = 'risk'"));
+        Assert.Equal(53L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'risk'"));
         await using (var reopened = new SqliteInboxStore(_db.Options()))
         {
             foreach (string id in ids)
@@ -117,6 +117,53 @@ public sealed class SqliteTransportTests : IDisposable
 
             Assert.True(await reopened.TryBeginAsync("points", ids[0], CancellationToken.None)); // per consumer
             Assert.True(await reopened.TryBeginAsync("risk", "event-new", CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task AConsumerNumberMadeInACommitThatFailed_IsNotUsedAfterwards_ForItMayBelongToAnotherNameNow()
+    {
+        await using var database = new SqliteDatabase(_db.Options());
+        await using var inbox = new SqliteInboxStore(database);
+        Assert.True(await inbox.TryBeginAsync("warm", "e0", CancellationToken.None)); // creates the schema
+        await inbox.CompleteAsync("warm", "e0", CancellationToken.None); // the writer opens and prepares its statements
+        await SettleAsync(database);
+        Assert.True(await inbox.TryBeginAsync("first", "e1", CancellationToken.None)); // the claim is held
+        using var connection = new SqliteConnection(_db.ConnectionString);
+        connection.Open();
+        using SqliteCommand sql = connection.CreateCommand();
+
+        // The record's commit numbers "first", then fails on the inbox insert and rolls the number back.
+        sql.CommandText = "ALTER TABLE herald_inbox RENAME TO herald_inbox_away";
+        sql.ExecuteNonQuery();
+        await inbox.CompleteAsync("first", "e1", CancellationToken.None);
+        await SettleAsync(database);
+        sql.CommandText = "ALTER TABLE herald_inbox_away RENAME TO herald_inbox";
+        sql.ExecuteNonQuery();
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_consumers WHERE name = 'first'"));
+
+        // Another process numbers another consumer: it gets the number the failed commit had made.
+        sql.CommandText = "INSERT INTO herald_consumers (name) VALUES ('other')";
+        sql.ExecuteNonQuery();
+
+        Assert.True(await inbox.TryBeginAsync("first", "e1", CancellationToken.None)); // not recorded: handled again
+        await inbox.CompleteAsync("first", "e1", CancellationToken.None);
+        await SettleAsync(database);
+
+        Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'first' AND i.event_id = 'e1'"));
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'other'"));
+    }
+
+    /// <summary>Waits until the writer has committed (or failed) everything queued before: an awaited write after it.</summary>
+    private static async Task SettleAsync(SqliteDatabase database)
+    {
+        try
+        {
+            await database.Writer.EnqueueAsync(WriteOp.Of(_ => { }));
+        }
+        catch (SqliteException)
+        {
+            // it shared the failing commit
         }
     }
 
@@ -387,13 +434,14 @@ public sealed class SqliteTransportTests : IDisposable
         }
 
         await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 30);
-        _db.Scalar("INSERT INTO herald_inbox (consumer, event_id, time) VALUES ('old', 'x', '2000-01-01T00:00:00.0000000+00:00')");
+        _db.Scalar("INSERT INTO herald_consumers (name) VALUES ('old')");
+        _db.Scalar("INSERT INTO herald_inbox (event_id, consumer, time) VALUES ('x', (SELECT id FROM herald_consumers WHERE name = 'old'), 946684800000)"); // 2000-01-01
         var transport = (SqliteTransport)harness.Bus.Transport;
 
         await transport.RunRetentionAsync();
         Assert.Equal(30L, _db.Scalar("SELECT count(*) FROM herald_messages")); // "late" has read none of them
-        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox WHERE consumer = 'old'"));
-        Assert.Equal(30L, _db.Scalar("SELECT count(*) FROM herald_inbox WHERE consumer = 'Email'"));
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'old'"));
+        Assert.Equal(30L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'Email'"));
 
         _db.Scalar("UPDATE herald_groups SET checkpoint = (SELECT max(position) - 10 FROM herald_messages) WHERE name = 'late'");
         await WaitForCheckpointsAsync();
