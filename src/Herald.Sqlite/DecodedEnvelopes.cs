@@ -13,6 +13,9 @@ internal sealed class DecodedEnvelopes
     private const int Slots = 4096; // a power of two
     private readonly Entry?[] _entries = new Entry?[Slots];
 
+    /// <summary>Whether a reader kept (or is decoding) the row at <paramref name="position"/>, read as any type: its stored bytes will likely not be needed.</summary>
+    public bool Holds(long position) => Volatile.Read(ref _entries[position & (Slots - 1)])?.Position == position;
+
     /// <summary>
     /// The envelope at <paramref name="position"/> read as <paramref name="type"/>: the kept one, or decoded here with
     /// <paramref name="decode"/> and kept. Readers that ask for a row another reader is decoding wait for that decode

@@ -29,6 +29,11 @@ internal sealed class GroupReader : IAsyncDisposable
     private long _leaseDeadline;
     private int _epoch;
     private Task _readLoop = Task.CompletedTask;
+
+    /// <summary>The read loop's statements, prepared once for the loop's connection (null until first used).</summary>
+    private SqliteCommand? _read;
+    private SqliteCommand? _readWithInbox;
+    private SqliteCommand? _readEnvelope;
     private Task _flushLoop = Task.CompletedTask;
 
     public GroupReader(SqliteTransport transport, string group)
@@ -185,6 +190,12 @@ internal sealed class GroupReader : IAsyncDisposable
     {
         CancellationToken stop = _stop.Token;
         using SqliteConnection connection = _transport.Database.Open();
+        using SqliteCommand readAll = Prepare(connection, "SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n");
+        using SqliteCommand readWithInbox = Prepare(
+            connection,
+            "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n");
+        using SqliteCommand readEnvelope = Prepare(connection, "SELECT envelope FROM herald_messages WHERE position = $p");
+        (_read, _readWithInbox, _readEnvelope) = (readAll, readWithInbox, readEnvelope);
         long cursor = 0;
         while (!stop.IsCancellationRequested)
         {
@@ -220,7 +231,7 @@ internal sealed class GroupReader : IAsyncDisposable
                 int epoch = _epoch;
                 long snapshot = _transport.Database.InboxHints.Snapshot(); // before the read: see InboxHints
                 string? consumer = InboxConsumer();
-                foreach (StoredMessage message in ReadBatch(connection, cursor, consumer))
+                foreach (StoredMessage message in ReadBatch(cursor, consumer))
                 {
                     if (!HoldsLease() || epoch != _epoch)
                     {
@@ -278,28 +289,66 @@ internal sealed class GroupReader : IAsyncDisposable
     /// <summary>
     /// The next rows after <paramref name="after"/>; with <paramref name="consumer"/>, whether the inbox holds a record of
     /// it for each row's event id, looked up in the same statement (the inbox step's lookup is then answered from here).
+    /// A row another reader of this process has decoded (or is decoding) is taken without its stored bytes: the
+    /// readers of one commit read the same rows, and the bytes are needed only by the one that decodes.
     /// </summary>
-    private List<StoredMessage> ReadBatch(SqliteConnection connection, long after, string? consumer)
+    private List<StoredMessage> ReadBatch(long after, string? consumer)
     {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = consumer is null
-            ? "SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n"
-            : "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n";
-        command.Parameters.AddWithValue("$p", after);
-        command.Parameters.AddWithValue("$n", BatchSize);
+        SqliteCommand command = consumer is null ? _read! : _readWithInbox!;
+        command.Parameters[0].Value = after;
         if (consumer is not null)
         {
-            command.Parameters.AddWithValue("$c", consumer);
+            command.Parameters[2].Value = consumer;
         }
 
         var messages = new List<StoredMessage>(BatchSize);
         using SqliteDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
-            messages.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt64(4) != 0));
+            long position = reader.GetInt64(0);
+            byte[]? envelope = _transport.Decoded.Holds(position) ? null : (byte[])reader.GetValue(3);
+            messages.Add(new StoredMessage(position, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), envelope, reader.GetInt64(4) != 0));
         }
 
         return messages;
+    }
+
+    /// <summary><paramref name="message"/> with its stored bytes, read now when <see cref="ReadBatch"/> left them.</summary>
+    /// <exception cref="InvalidOperationException">The row is gone (the group's loop logs it and reads again from its cursor).</exception>
+    private StoredMessage WithEnvelope(StoredMessage message)
+    {
+        if (message.Envelope is not null)
+        {
+            return message;
+        }
+
+        SqliteCommand command = _readEnvelope!;
+        command.Parameters[0].Value = message.Position;
+        return message with
+        {
+            Envelope = command.ExecuteScalar() as byte[]
+                ?? throw new InvalidOperationException($"The message at position {message.Position} is no longer in the log."),
+        };
+    }
+
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach ((string name, SqliteType type) in new[] { ("$p", SqliteType.Integer), ("$n", SqliteType.Integer), ("$c", SqliteType.Text) })
+        {
+            if (sql.Contains(name, StringComparison.Ordinal))
+            {
+                command.Parameters.Add(name, type);
+            }
+        }
+
+        if (command.Parameters.Contains("$n"))
+        {
+            command.Parameters["$n"].Value = BatchSize;
+        }
+
+        return command;
     }
 
     /// <summary>Drops the inbox hints of this group's members (see <see cref="Herald.Transport.InboxHints"/>).</summary>
@@ -340,10 +389,10 @@ internal sealed class GroupReader : IAsyncDisposable
         Type? wanted = member.Spec.EventType is { } typed && typed != typeof(object) ? typed : null;
         try
         {
-            envelope = _transport.Decoded.GetOrDecode(message.Position, wanted, (message, wanted, _transport.Codec), static state =>
+            envelope = _transport.Decoded.GetOrDecode(message.Position, wanted, (this, message, wanted, _transport.Codec), static state =>
             {
-                (StoredMessage message, Type? wanted, EnvelopeCodec codec) = state;
-                Envelope decoded = EnvelopeCodec.Decode(message.Envelope);
+                (GroupReader reader, StoredMessage message, Type? wanted, EnvelopeCodec codec) = state;
+                Envelope decoded = EnvelopeCodec.Decode(reader.WithEnvelope(message).Envelope!);
                 if (wanted is not null)
                 {
                     return decoded.WithData(codec.DecodeData(decoded, wanted));
@@ -357,7 +406,7 @@ internal sealed class GroupReader : IAsyncDisposable
         {
             // A poison event of any kind (bytes that are not a CloudEvent, a payload its type refuses): dead-lettered
             // with its reason, and the group carries on.
-            await _transport.DeadLetterUndecodableAsync(message, member.Name, ex, stop).ConfigureAwait(false);
+            await _transport.DeadLetterUndecodableAsync(WithEnvelope(message), member.Name, ex, stop).ConfigureAwait(false);
             SqliteLog.UndecodableDeadLettered(_transport.Logger, message.Position, member.Name, ex.Message);
             Register(message.Position);
             Ack(message.Position);

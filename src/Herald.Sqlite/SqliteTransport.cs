@@ -152,8 +152,9 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
     /// <summary>Stores an event no consumer can read as a dead letter, with the reason.</summary>
     public Task DeadLetterUndecodableAsync(StoredMessage message, string consumer, Exception exception, CancellationToken cancellationToken)
     {
+        byte[] stored = message.Envelope ?? throw new ArgumentException("The message's stored bytes were not read.", nameof(message));
         string now = Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
-        string eventId = TryReadId(message.Envelope);
+        string eventId = TryReadId(stored);
         return Writer.EnqueueAsync(WriteOp.Of(tx => SqliteDeadLetterStore.Insert(
             tx,
             id: Guid.CreateVersion7().ToString(),
@@ -164,7 +165,7 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
             $"Stored event at position {message.Position} (id {eventId}) cannot be decoded: {exception.Message}",
             attempts: 1,
             now,
-            message.Envelope))).WaitAsync(cancellationToken);
+            stored))).WaitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -219,6 +219,42 @@ public sealed class SqliteTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyRowsThatCannotBeDecoded_ReadByTwoGroupsAtOnce_AreDeadLetteredByEach_WithTheirStoredBytes()
+    {
+        // The groups of one process share one decode per row, and a group that finds a row decoded (or being decoded)
+        // by another reads it without its bytes: a row that fails to decode must still reach each group's dead letters
+        // whole, with its reason.
+        var seen = new Seen();
+        await using (HeraldTestHarness first = await StartAsync(h => { h.AddHandler<Email, UserCreated>(); h.AddHandler<Points, UserCreated>(); }, seen))
+        {
+            await first.Bus.PublishAsync(User(0));
+            await Poll.UntilAsync(() => seen.Email.Count == 1 && seen.Points.Count == 1, TimeSpan.FromSeconds(30), () => "both groups handled the first event");
+        }
+
+        await using (HeraldTestHarness publisher = await StartAsync(_ => { }))
+        {
+            for (int i = 1; i <= 200; i++)
+            {
+                await publisher.Bus.PublishAsync(User(i));
+            }
+        }
+
+        _db.Scalar("UPDATE herald_messages SET envelope = CAST('{ not json ' || position AS BLOB) WHERE position % 10 = 3");
+
+        await using HeraldTestHarness second = await StartAsync(h => { h.AddHandler<Email, UserCreated>(); h.AddHandler<Points, UserCreated>(); }, seen);
+        await Poll.UntilAsync(() => seen.Email.Count == 181 && seen.Points.Count == 181, TimeSpan.FromSeconds(30), () => $"handled {seen.Email.Count} and {seen.Points.Count} of 181");
+        await Poll.UntilAsync(
+            async () => (await second.DeadLetters.ListAsync()).Count(d => d.Consumer is nameof(Email) or nameof(Points)) == 40,
+            TimeSpan.FromSeconds(30),
+            () => "40 dead letters (20 rows, two groups)");
+        foreach (string consumer in new[] { nameof(Email), nameof(Points) })
+        {
+            long stored = (long)_db.Scalar($"SELECT count(*) FROM herald_dead_letters WHERE consumer = '{consumer}' AND CAST(envelope AS TEXT) LIKE '{{ not json %3'")!;
+            Assert.Equal(20L, stored);
+        }
+    }
+
+    [Fact]
     public async Task DeadLetters_PersistAcrossRestarts_AndRedriveDeliversAgain()
     {
         string id;
