@@ -34,6 +34,8 @@ internal static class DurableBenchmark
             ("raw-tx-normal", "raw: one INSERT + COMMIT per row, synchronous=NORMAL", singles * 4, (f, n) => RawAsync(f, n, batch: 1, full: false)),
             ("herald-publish-normal", "Herald: one publisher, NORMAL", singles * 4, (f, n) => PublishAsync(f, n, publishers: 1, full: false)),
             ("raw-batch100-full", "raw: 100 rows per transaction, FULL", many, (f, n) => RawAsync(f, n, batch: 100, full: true)),
+            ("raw-batch100-records-full", "raw: the rows the end-to-end run writes, 100 events per transaction: each event's row and three inbox records in Herald's layout (schema 7: event id, consumer number, Unix ms; event id first in the key; a time index), FULL", many, (f, n) => RawWithRecordsAsync(f, n, compact: true)),
+            ("raw-batch100-records-v6-full", "raw: as above in the inbox layout before schema 7 (consumer name, event id and ISO time as text; consumer first in the key)", many, (f, n) => RawWithRecordsAsync(f, n, compact: false)),
             ("herald-concurrent-full", "Herald: 200 concurrent publishers, group commit of at most 100 (MaxBatch, as the raw batches), FULL", many, (f, n) => PublishAsync(f, n, publishers: 200, full: true)),
             ("store-append-batch100-full", "Herald event store: `AppendAsync` of 100 events, FULL", many, (f, n) => AppendAsync(f, n, batch: 100, full: true)),
             ("herald-publish-to-handler", "Herald: 64 publishers -> one handler group through the default pipeline (durable inbox), FULL", many, (f, n) => PublishToHandlerAsync(f, n)),
@@ -113,6 +115,8 @@ internal static class DurableBenchmark
         Ratio("single durable publish at FULL >= 0.80x raw per-transaction inserts", "herald-publish-full", "raw-tx-full", 0.80);
         Ratio("concurrent publishers (group commit) >= 0.70x raw batched inserts", "herald-concurrent-full", "raw-batch100-full", 0.70);
         Ratio("end to end, three handlers on a default host, 200 publishers, FULL >= 0.50x raw batched inserts", "herald-end-to-end-3-handlers", "raw-batch100-full", 0.50);
+        Ratio("(no target) end to end vs raw inserts of the rows it writes (event and three inbox records), batches of 100 events", "herald-end-to-end-3-handlers", "raw-batch100-records-full", 0);
+        Ratio("(no target) raw event and records, schema 7 inbox layout vs the layout before", "raw-batch100-records-full", "raw-batch100-records-v6-full", 0);
         Ratio("(no target) event store single appends vs raw per-transaction", "store-append-full", "raw-tx-full", 0);
         Ratio("(no target) event store batches of 100 vs raw batches of 100", "store-append-batch100-full", "raw-batch100-full", 0);
         md.Append(End);
@@ -168,6 +172,74 @@ internal static class DurableBenchmark
                 subject.Value = $"user-{i % 1000}";
                 envelope.Value = rows[i];
                 insert.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+
+        return Task.FromResult(events / clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The floor of the writer's work in the end-to-end run: the same message rows plus three inbox records per event
+    /// (one per handler), 100 events per transaction, FULL, one prepared single-row statement per table, straight
+    /// through Microsoft.Data.Sqlite; the inbox in Herald's layout (<paramref name="compact"/>) or the one before it.
+    /// </summary>
+    private static Task<double> RawWithRecordsAsync(string file, int events, bool compact)
+    {
+        using var connection = new SqliteConnection($"Data Source={file}");
+        connection.Open();
+        using (SqliteCommand setup = connection.CreateCommand())
+        {
+            setup.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                + "CREATE TABLE messages (position INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, topic TEXT NOT NULL, subject TEXT, target TEXT, envelope BLOB NOT NULL);"
+                + (compact
+                    ? "CREATE TABLE inbox (event_id TEXT NOT NULL, consumer INTEGER NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (event_id, consumer)) WITHOUT ROWID; CREATE INDEX inbox_time ON inbox (time);"
+                    : "CREATE TABLE inbox (consumer TEXT NOT NULL, event_id TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (consumer, event_id)) WITHOUT ROWID; CREATE INDEX inbox_time ON inbox (time);");
+            setup.ExecuteNonQuery();
+        }
+
+        string[] consumers = ["EmailHandler", "PointsHandler", "RiskHandler"];
+        byte[][] rows = [.. Enumerable.Range(0, events).Select(i => Probe.Row(i))];
+        string[] ids = [.. Enumerable.Range(0, events).Select(_ => Guid.CreateVersion7().ToString())];
+        using SqliteCommand insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO messages (event_id, topic, subject, envelope) VALUES ($i, $t, $s, $e)";
+        SqliteParameter id = insert.Parameters.Add("$i", SqliteType.Text);
+        SqliteParameter topic = insert.Parameters.Add("$t", SqliteType.Text);
+        SqliteParameter subject = insert.Parameters.Add("$s", SqliteType.Text);
+        SqliteParameter envelope = insert.Parameters.Add("$e", SqliteType.Blob);
+        insert.Prepare();
+        using SqliteCommand record = connection.CreateCommand();
+        record.CommandText = "INSERT INTO inbox (event_id, consumer, time) VALUES ($i, $c, $t) ON CONFLICT DO NOTHING";
+        SqliteParameter recordId = record.Parameters.Add("$i", SqliteType.Text);
+        SqliteParameter consumer = record.Parameters.Add("$c", compact ? SqliteType.Integer : SqliteType.Text);
+        SqliteParameter time = record.Parameters.Add("$t", compact ? SqliteType.Integer : SqliteType.Text);
+        record.Prepare();
+        var clock = Stopwatch.StartNew();
+        for (int start = 0; start < events; start += 100)
+        {
+            using SqliteTransaction tx = connection.BeginTransaction();
+            insert.Transaction = tx;
+            record.Transaction = tx;
+            for (int i = start; i < Math.Min(events, start + 100); i++)
+            {
+                id.Value = ids[i];
+                topic.Value = "user.created";
+                subject.Value = $"user-{i % 1000}";
+                envelope.Value = rows[i];
+                insert.ExecuteNonQuery();
+            }
+
+            for (int i = start; i < Math.Min(events, start + 100); i++)
+            {
+                for (int c = 0; c < consumers.Length; c++)
+                {
+                    DateTimeOffset now = TimeProvider.System.GetUtcNow();
+                    recordId.Value = ids[i];
+                    consumer.Value = compact ? c + 1 : consumers[c];
+                    time.Value = compact ? now.ToUnixTimeMilliseconds() : now.ToString("O", CultureInfo.InvariantCulture);
+                    record.ExecuteNonQuery();
+                }
             }
 
             tx.Commit();

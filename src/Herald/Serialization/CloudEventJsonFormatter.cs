@@ -157,21 +157,24 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
             throw new EventDecodingException($"CloudEvents specversion '{specVersion}' is not supported; Herald reads 1.0.");
         }
 
-        string type = RequiredString(root, "type");
-        string? topicProblem = Topic.Explain(type);
+        string type = RequiredString(root, "type", Repeated.Type, out bool seenBefore);
+        string? topicProblem = seenBefore ? null : Topic.Explain(type); // the same text as the last event's: checked then
         if (topicProblem is not null)
         {
+            _lastRead![(int)Repeated.Type] = null; // kept only once checked
             throw new EventDecodingException($"The CloudEvent's type is not a Herald topic: {topicProblem}");
         }
 
         DateTimeOffset time = default;
-        if (OptionalString(root, "time") is { } timeText
+        if (root.TryGetProperty("time", out JsonElement timeValue) && timeValue.ValueKind != JsonValueKind.Null
+            && !(timeValue.ValueKind == JsonValueKind.String && timeValue.TryGetDateTimeOffset(out time)) // RFC 3339 read in place
+            && OptionalString(root, "time") is { } timeText
             && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
         {
             throw new EventDecodingException($"The CloudEvent's time '{timeText}' is not an RFC 3339 timestamp.");
         }
 
-        string? contentType = OptionalString(root, "datacontenttype");
+        string? contentType = OptionalString(root, "datacontenttype", Repeated.ContentType);
         ReadOnlyMemory<byte> payload = ReadOnlyMemory<byte>.Empty;
         if (root.TryGetProperty("data_base64", out JsonElement base64))
         {
@@ -183,22 +186,23 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         {
             contentType ??= "application/json";
             payload = IsJson(contentType) || data.ValueKind != JsonValueKind.String
-                ? System.Text.Encoding.UTF8.GetBytes(data.GetRawText())
+                ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(data).ToArray() // the payload's own bytes, as written
                 : System.Text.Encoding.UTF8.GetBytes(data.GetString()!);
         }
 
-        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        Dictionary<string, string>? headers = null;
         int attempt = 1;
         foreach (JsonProperty property in root.EnumerateObject())
         {
-            if (property.Name == "attempt")
+            if (property.NameEquals("attempt"u8))
             {
                 attempt = property.Value.TryGetInt32(out int a) && a >= 1
                     ? a
                     : throw new EventDecodingException($"The CloudEvent's attempt '{property.Value}' is not a positive integer.");
             }
-            else if (!Envelope.ReservedNames.Contains(property.Name) && property.Value.ValueKind != JsonValueKind.Null)
+            else if (property.Value.ValueKind != JsonValueKind.Null && !IsReserved(property))
             {
+                headers ??= new Dictionary<string, string>(StringComparer.Ordinal);
                 headers[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
             }
         }
@@ -206,17 +210,17 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         return new Envelope(type, data: null, time, topicChecked: true)
         {
             Id = RequiredString(root, "id"),
-            Source = RequiredString(root, "source"),
+            Source = RequiredString(root, "source", Repeated.Source, out _),
             Time = time,
             Subject = OptionalString(root, "subject"),
             DataContentType = payload.IsEmpty ? contentType : contentType ?? "application/json",
-            DataSchema = OptionalString(root, "dataschema"),
+            DataSchema = OptionalString(root, "dataschema", Repeated.DataSchema),
             TraceParent = OptionalString(root, "traceparent"),
             TraceState = OptionalString(root, "tracestate"),
             CorrelationId = OptionalString(root, "correlationid"),
             CausationId = OptionalString(root, "causationid"),
             Attempt = attempt,
-            Headers = headers,
+            Headers = headers ?? Envelope.NoHeaders,
             EncodedData = payload,
         };
     }
@@ -297,6 +301,11 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
             ? value
             : throw new EventDecodingException($"The CloudEvent has no '{name}' attribute, which CloudEvents 1.0 requires.");
 
+    private static string RequiredString(JsonElement root, string name, Repeated slot, out bool seenBefore) =>
+        OptionalString(root, name, slot, out seenBefore) is { Length: > 0 } value
+            ? value
+            : throw new EventDecodingException($"The CloudEvent has no '{name}' attribute, which CloudEvents 1.0 requires.");
+
     private static string? OptionalString(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
@@ -307,5 +316,66 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         return value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : throw new EventDecodingException($"The CloudEvent's '{name}' attribute must be a string, not {value.ValueKind}.");
+    }
+
+    private static string? OptionalString(JsonElement root, string name, Repeated slot) => OptionalString(root, name, slot, out _);
+
+    /// <summary>
+    /// As <see cref="OptionalString(JsonElement, string)"/> for an attribute most events of a stream repeat (their type,
+    /// source, content type and schema): when the text equals the one this thread read last for <paramref name="slot"/>,
+    /// that string is returned (<paramref name="seenBefore"/> true) instead of a new copy.
+    /// </summary>
+    private static string? OptionalString(JsonElement root, string name, Repeated slot, out bool seenBefore)
+    {
+        seenBefore = false;
+        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw new EventDecodingException($"The CloudEvent's '{name}' attribute must be a string, not {value.ValueKind}.");
+        }
+
+        string?[] last = _lastRead ??= new string?[(int)Repeated.Count];
+        if (last[(int)slot] is { } previous && value.ValueEquals(previous))
+        {
+            seenBefore = true;
+            return previous;
+        }
+
+        string read = value.GetString()!;
+        last[(int)slot] = read;
+        return read;
+    }
+
+    private static bool IsReserved(JsonProperty property)
+    {
+        foreach (byte[] name in ReservedUtf8)
+        {
+            if (property.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static readonly byte[][] ReservedUtf8 = [.. Envelope.ReservedNames.Select(System.Text.Encoding.UTF8.GetBytes)];
+
+    /// <summary>The last text this thread read for each repeated attribute (see <see cref="OptionalString(JsonElement, string, Repeated, out bool)"/>).</summary>
+    [ThreadStatic]
+    private static string?[]? _lastRead;
+
+    /// <summary>Attributes whose last text each thread keeps.</summary>
+    private enum Repeated
+    {
+        Type,
+        Source,
+        ContentType,
+        DataSchema,
+        Count,
     }
 }

@@ -156,4 +156,49 @@ public sealed class CloudEventJsonFormatterTests
         ArgumentException ex = Assert.Throws<ArgumentException>(() => new SystemTextJsonEventSerializer(new JsonSerializerOptions()));
         Assert.Contains("TypeInfoResolver", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Decode_ABadType_IsRefusedEveryTime_EvenRightAfterTheSameTextWasRead()
+    {
+        // The decoder keeps the last type it read per thread and skips the topic check for the same text again: a
+        // type that failed the check must not be kept.
+        byte[] bad = Encoding.UTF8.GetBytes("""{"specversion":"1.0","id":"1","source":"s","type":"Not A Topic"}""");
+        byte[] good = Encoding.UTF8.GetBytes("""{"specversion":"1.0","id":"2","source":"s","type":"user.created"}""");
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Contains("not a Herald topic", Assert.Throws<EventDecodingException>(() => CloudEventJsonFormatter.Decode(bad)).Message, StringComparison.Ordinal);
+            Assert.Contains("not a Herald topic", Assert.Throws<EventDecodingException>(() => CloudEventJsonFormatter.Decode(bad)).Message, StringComparison.Ordinal);
+            Assert.Equal("user.created", CloudEventJsonFormatter.Decode(good).Type);
+            Assert.Equal("user.created", CloudEventJsonFormatter.Decode(good).Type);
+        }
+    }
+
+    [Theory]
+    [InlineData("2026-12-03T15:31:46.1234567+00:00")]
+    [InlineData("2026-12-03T15:31:46.1234567Z")]
+    [InlineData("2026-12-03T17:31:46+02:00")]
+    [InlineData("2026-12-03T15:31:46.5-05:30")]
+    [InlineData("2026-12-03t15:31:46z")]
+    [InlineData("2026-12-03 15:31:46Z")]
+    public void Decode_Time_IsReadAsRfc3339WithItsOffset(string time)
+    {
+        byte[] json = Encoding.UTF8.GetBytes($$"""{"specversion":"1.0","id":"1","source":"s","type":"user.created","time":"{{time}}"}""");
+
+        DateTimeOffset read = CloudEventJsonFormatter.Decode(json).Time;
+
+        DateTimeOffset expected = DateTimeOffset.Parse(time, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind);
+        Assert.Equal(expected, read);
+        Assert.Equal(expected.Offset, read.Offset);
+    }
+
+    [Fact]
+    public void Decode_WithoutExtensions_HasNoHeaders_AndWithThem_KeepsEach()
+    {
+        Envelope plain = CloudEventJsonFormatter.Decode(Encoding.UTF8.GetBytes("""{"specversion":"1.0","id":"1","source":"s","type":"user.created","attempt":3}"""));
+        Assert.Empty(plain.Headers);
+        Assert.Equal(3, plain.Attempt);
+
+        Envelope extended = CloudEventJsonFormatter.Decode(Encoding.UTF8.GetBytes("""{"specversion":"1.0","id":"1","source":"s","type":"user.created","tenant":"acme","shard":7,"gone":null}"""));
+        Assert.Equal(new Dictionary<string, string> { ["tenant"] = "acme", ["shard"] = "7" }, extended.Headers);
+    }
 }
