@@ -34,7 +34,7 @@ internal static class DurableBenchmark
             ("raw-tx-normal", "raw: one INSERT + COMMIT per row, synchronous=NORMAL", singles * 4, (f, n) => RawAsync(f, n, batch: 1, full: false)),
             ("herald-publish-normal", "Herald: one publisher, NORMAL", singles * 4, (f, n) => PublishAsync(f, n, publishers: 1, full: false)),
             ("raw-batch100-full", "raw: 100 rows per transaction, FULL", many, (f, n) => RawAsync(f, n, batch: 100, full: true)),
-            ("raw-batch100-records-full", "raw: the rows the end-to-end run writes, 100 events per transaction: each event's row and three inbox records in Herald's layout (schema 7: event id, consumer number, Unix ms; event id first in the key; a time index), FULL", many, (f, n) => RawWithRecordsAsync(f, n, compact: true)),
+            ("raw-batch100-records-full", "raw: the rows the end-to-end run writes, 100 events per transaction: each event's row and three inbox records in Herald's layout (schema 7: event id, consumer number, Unix ms; event id first in the key; a time index), the records in 16-row statements as Herald's writer does, consumer names of ~30 characters, FULL", many, (f, n) => RawWithRecordsAsync(f, n, compact: true)),
             ("raw-batch100-records-v6-full", "raw: as above in the inbox layout before schema 7 (consumer name, event id and ISO time as text; consumer first in the key)", many, (f, n) => RawWithRecordsAsync(f, n, compact: false)),
             ("herald-concurrent-full", "Herald: 200 concurrent publishers, group commit of at most 100 (MaxBatch, as the raw batches), FULL", many, (f, n) => PublishAsync(f, n, publishers: 200, full: true)),
             ("store-append-batch100-full", "Herald event store: `AppendAsync` of 100 events, FULL", many, (f, n) => AppendAsync(f, n, batch: 100, full: true)),
@@ -199,7 +199,7 @@ internal static class DurableBenchmark
             setup.ExecuteNonQuery();
         }
 
-        string[] consumers = ["EmailHandler", "PointsHandler", "RiskHandler"];
+        string[] consumers = ["Registration.SendWelcomeEmail", "Registration.AwardSignupPoints", "Registration.RunRiskCheck"];
         byte[][] rows = [.. Enumerable.Range(0, events).Select(i => Probe.Row(i))];
         string[] ids = [.. Enumerable.Range(0, events).Select(_ => Guid.CreateVersion7().ToString())];
         using SqliteCommand insert = connection.CreateCommand();
@@ -209,12 +209,34 @@ internal static class DurableBenchmark
         SqliteParameter subject = insert.Parameters.Add("$s", SqliteType.Text);
         SqliteParameter envelope = insert.Parameters.Add("$e", SqliteType.Blob);
         insert.Prepare();
+        const int Chunk = 16;
         using SqliteCommand record = connection.CreateCommand();
-        record.CommandText = "INSERT INTO inbox (event_id, consumer, time) VALUES ($i, $c, $t) ON CONFLICT DO NOTHING";
-        SqliteParameter recordId = record.Parameters.Add("$i", SqliteType.Text);
-        SqliteParameter consumer = record.Parameters.Add("$c", compact ? SqliteType.Integer : SqliteType.Text);
-        SqliteParameter time = record.Parameters.Add("$t", compact ? SqliteType.Integer : SqliteType.Text);
+        record.CommandText = "INSERT INTO inbox (event_id, consumer, time) VALUES "
+            + string.Join(", ", Enumerable.Range(0, Chunk).Select(r => $"($i{r}, $c{r}, $t{r})")) + " ON CONFLICT DO NOTHING";
+        SqliteParameter[] recordParameters = [.. Enumerable.Range(0, Chunk).SelectMany(r => new[]
+        {
+            record.Parameters.Add($"$i{r}", SqliteType.Text),
+            record.Parameters.Add($"$c{r}", compact ? SqliteType.Integer : SqliteType.Text),
+            record.Parameters.Add($"$t{r}", compact ? SqliteType.Integer : SqliteType.Text),
+        })];
         record.Prepare();
+        using SqliteCommand single = connection.CreateCommand();
+        single.CommandText = "INSERT INTO inbox (event_id, consumer, time) VALUES ($i0, $c0, $t0) ON CONFLICT DO NOTHING";
+        SqliteParameter[] singleParameters =
+        [
+            single.Parameters.Add("$i0", SqliteType.Text),
+            single.Parameters.Add("$c0", compact ? SqliteType.Integer : SqliteType.Text),
+            single.Parameters.Add("$t0", compact ? SqliteType.Integer : SqliteType.Text),
+        ];
+        single.Prepare();
+        void Bind(SqliteParameter[] parameters, int row, int eventIndex, int consumer)
+        {
+            DateTimeOffset now = TimeProvider.System.GetUtcNow();
+            parameters[row * 3].Value = ids[eventIndex];
+            parameters[(row * 3) + 1].Value = compact ? consumer + 1 : consumers[consumer];
+            parameters[(row * 3) + 2].Value = compact ? now.ToUnixTimeMilliseconds() : now.ToString("O", CultureInfo.InvariantCulture);
+        }
+
         var clock = Stopwatch.StartNew();
         for (int start = 0; start < events; start += 100)
         {
@@ -230,16 +252,24 @@ internal static class DurableBenchmark
                 insert.ExecuteNonQuery();
             }
 
-            for (int i = start; i < Math.Min(events, start + 100); i++)
+            single.Transaction = tx;
+            int end = Math.Min(events, start + 100);
+            int records = (end - start) * consumers.Length;
+            int next = 0;
+            for (; next + Chunk <= records; next += Chunk)
             {
-                for (int c = 0; c < consumers.Length; c++)
+                for (int r = 0; r < Chunk; r++)
                 {
-                    DateTimeOffset now = TimeProvider.System.GetUtcNow();
-                    recordId.Value = ids[i];
-                    consumer.Value = compact ? c + 1 : consumers[c];
-                    time.Value = compact ? now.ToUnixTimeMilliseconds() : now.ToString("O", CultureInfo.InvariantCulture);
-                    record.ExecuteNonQuery();
+                    Bind(recordParameters, r, start + ((next + r) / consumers.Length), (next + r) % consumers.Length);
                 }
+
+                record.ExecuteNonQuery();
+            }
+
+            for (; next < records; next++)
+            {
+                Bind(singleParameters, 0, start + (next / consumers.Length), next % consumers.Length);
+                single.ExecuteNonQuery();
             }
 
             tx.Commit();
