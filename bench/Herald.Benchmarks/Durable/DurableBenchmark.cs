@@ -153,25 +153,14 @@ internal static class DurableBenchmark
         }
 
         byte[][] rows = [.. Enumerable.Range(0, events).Select(i => Probe.Row(i))];
-        using SqliteCommand insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO messages (event_id, topic, subject, envelope) VALUES ($i, $t, $s, $e)";
-        SqliteParameter id = insert.Parameters.Add("$i", SqliteType.Text);
-        SqliteParameter topic = insert.Parameters.Add("$t", SqliteType.Text);
-        SqliteParameter subject = insert.Parameters.Add("$s", SqliteType.Text);
-        SqliteParameter envelope = insert.Parameters.Add("$e", SqliteType.Blob);
-        insert.Prepare();
+        using var insert = new RawMessageInsert(connection);
         var clock = Stopwatch.StartNew();
         for (int start = 0; start < events; start += batch)
         {
             using SqliteTransaction tx = connection.BeginTransaction();
-            insert.Transaction = tx;
             for (int i = start; i < Math.Min(events, start + batch); i++)
             {
-                id.Value = Guid.CreateVersion7().ToString();
-                topic.Value = "user.created";
-                subject.Value = $"user-{i % 1000}";
-                envelope.Value = rows[i];
-                insert.ExecuteNonQuery();
+                insert.Run(tx, Guid.CreateVersion7().ToString(), i, rows[i]);
             }
 
             tx.Commit();
@@ -202,13 +191,7 @@ internal static class DurableBenchmark
         string[] consumers = ["Registration.SendWelcomeEmail", "Registration.AwardSignupPoints", "Registration.RunRiskCheck"];
         byte[][] rows = [.. Enumerable.Range(0, events).Select(i => Probe.Row(i))];
         string[] ids = [.. Enumerable.Range(0, events).Select(_ => Guid.CreateVersion7().ToString())];
-        using SqliteCommand insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO messages (event_id, topic, subject, envelope) VALUES ($i, $t, $s, $e)";
-        SqliteParameter id = insert.Parameters.Add("$i", SqliteType.Text);
-        SqliteParameter topic = insert.Parameters.Add("$t", SqliteType.Text);
-        SqliteParameter subject = insert.Parameters.Add("$s", SqliteType.Text);
-        SqliteParameter envelope = insert.Parameters.Add("$e", SqliteType.Blob);
-        insert.Prepare();
+        using var insert = new RawMessageInsert(connection);
         const int Chunk = 16;
         using SqliteCommand record = connection.CreateCommand();
         record.CommandText = "INSERT INTO inbox (event_id, consumer, time) VALUES "
@@ -241,15 +224,10 @@ internal static class DurableBenchmark
         for (int start = 0; start < events; start += 100)
         {
             using SqliteTransaction tx = connection.BeginTransaction();
-            insert.Transaction = tx;
             record.Transaction = tx;
             for (int i = start; i < Math.Min(events, start + 100); i++)
             {
-                id.Value = ids[i];
-                topic.Value = "user.created";
-                subject.Value = $"user-{i % 1000}";
-                envelope.Value = rows[i];
-                insert.ExecuteNonQuery();
+                insert.Run(tx, ids[i], i, rows[i]);
             }
 
             single.Transaction = tx;
@@ -390,6 +368,39 @@ internal static class DurableBenchmark
             counter.Hit();
             return Task.CompletedTask;
         }
+    }
+
+    /// <summary>The raw references' one-row insert of a message, prepared once, straight through Microsoft.Data.Sqlite.</summary>
+    private sealed class RawMessageInsert : IDisposable
+    {
+        private readonly SqliteCommand _command;
+        private readonly SqliteParameter _id;
+        private readonly SqliteParameter _topic;
+        private readonly SqliteParameter _subject;
+        private readonly SqliteParameter _envelope;
+
+        public RawMessageInsert(SqliteConnection connection)
+        {
+            _command = connection.CreateCommand();
+            _command.CommandText = "INSERT INTO messages (event_id, topic, subject, envelope) VALUES ($i, $t, $s, $e)";
+            _id = _command.Parameters.Add("$i", SqliteType.Text);
+            _topic = _command.Parameters.Add("$t", SqliteType.Text);
+            _subject = _command.Parameters.Add("$s", SqliteType.Text);
+            _envelope = _command.Parameters.Add("$e", SqliteType.Blob);
+            _command.Prepare();
+        }
+
+        public void Run(SqliteTransaction tx, string id, long i, byte[] row)
+        {
+            _command.Transaction = tx;
+            _id.Value = id;
+            _topic.Value = "user.created";
+            _subject.Value = $"user-{i % 1000}";
+            _envelope.Value = row;
+            _command.ExecuteNonQuery();
+        }
+
+        public void Dispose() => _command.Dispose();
     }
 
     /// <summary>Encodes rows exactly as Herald stores them.</summary>
