@@ -65,7 +65,7 @@ public static class SampleState
             SELECT count(*) FROM herald_messages m
             CROSS JOIN (SELECT 'SendWelcomeEmail' AS name UNION ALL SELECT 'AwardPoints' UNION ALL SELECT 'RiskCheck' UNION ALL SELECT 'AuditTrail') g
             WHERE m.topic = 'user.created' AND m.target IS NULL
-              AND NOT EXISTS (SELECT 1 FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = g.name AND i.event_id = m.event_id)
+              AND NOT EXISTS (SELECT 1 FROM herald_inbox_records i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = g.name AND i.event_id = m.event_id)
               AND NOT EXISTS (SELECT 1 FROM herald_dead_letters d WHERE d.consumer = g.name AND json_extract(CAST(d.envelope AS TEXT), '$.id') = m.event_id)
             """;
         return (long)command.ExecuteScalar()!;

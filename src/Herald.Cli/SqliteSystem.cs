@@ -19,6 +19,7 @@ internal sealed class SqliteSystem : HeraldSystem
     private readonly string _file;
     private SqliteEventStore? _store;
     private long _inboxSeen; // Unix milliseconds of the newest inbox record counted
+    private readonly HashSet<(string EventId, long Consumer)> _seenAtNewest = []; // the records counted at that millisecond
     private long _handled;
 
     private SqliteSystem(SqliteDatabase database, string file)
@@ -222,15 +223,28 @@ internal sealed class SqliteSystem : HeraldSystem
         var latencies = new List<double>();
         using SqliteConnection connection = _database.Open();
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT event_id, time FROM herald_inbox WHERE time > $t ORDER BY time";
+        // From the newest millisecond counted, not after it: a record made in that millisecond may commit after the last
+        // read (many records share a millisecond); the ones counted there already are skipped.
+        command.CommandText = "SELECT event_id, consumer, time FROM herald_inbox_records WHERE time >= $t ORDER BY time";
         command.Parameters.AddWithValue("$t", _inboxSeen);
         using SqliteDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
+            string eventId = reader.GetString(0);
+            long time = reader.GetInt64(2);
+            if (time > _inboxSeen)
+            {
+                _inboxSeen = time;
+                _seenAtNewest.Clear();
+            }
+
+            if (!_seenAtNewest.Add((eventId, reader.GetInt64(1))))
+            {
+                continue; // counted by an earlier read
+            }
+
             _handled++;
-            long time = reader.GetInt64(1);
-            _inboxSeen = time;
-            if (UuidTime(reader.GetString(0)) is { } published7)
+            if (UuidTime(eventId) is { } published7)
             {
                 latencies.Add(Math.Max(0, (DateTimeOffset.FromUnixTimeMilliseconds(time) - published7).TotalMilliseconds));
             }
@@ -279,7 +293,7 @@ internal sealed class SqliteSystem : HeraldSystem
     }
 
     private bool Handled(string consumer, string eventId) =>
-        _database.Scalar("SELECT 1 FROM herald_inbox WHERE event_id = $i AND consumer = (SELECT id FROM herald_consumers WHERE name = $c)", ("$c", consumer), ("$i", eventId)) is not null;
+        _database.Scalar("SELECT 1 FROM herald_inbox_records WHERE event_id = $i AND consumer = (SELECT id FROM herald_consumers WHERE name = $c)", ("$c", consumer), ("$i", eventId)) is not null;
 
     private DeliveryView Delivery(GroupView group, MemberView member, ObservedEvent e, IReadOnlyList<DeadLetter> letters)
     {

@@ -13,8 +13,9 @@ internal sealed class DecodedEnvelopes
     private const int Slots = 4096; // a power of two
     private readonly Entry?[] _entries = new Entry?[Slots];
 
-    /// <summary>Whether a reader kept (or is decoding) the row at <paramref name="position"/>, read as any type: its stored bytes will likely not be needed.</summary>
-    public bool Holds(long position) => Volatile.Read(ref _entries[position & (Slots - 1)])?.Position == position;
+    /// <summary>Whether a reader kept (or is decoding) the row at <paramref name="position"/> read as <paramref name="type"/>: its stored bytes will likely not be needed.</summary>
+    public bool Holds(long position, Type? type) =>
+        Volatile.Read(ref _entries[position & (Slots - 1)]) is { } entry && entry.Position == position && entry.Type == type;
 
     /// <summary>
     /// The envelope at <paramref name="position"/> read as <paramref name="type"/>: the kept one, or decoded here with
@@ -29,26 +30,49 @@ internal sealed class DecodedEnvelopes
         Entry? entry = Volatile.Read(ref slot);
         if (entry is not null && entry.Position == position && entry.Type == type)
         {
-            Envelope? done = entry.Envelope;
-            if (done is null)
-            {
-                lock (entry)
-                {
-                    done = entry.Envelope; // the decoding reader holds the entry until it is done
-                }
-            }
-
-            return done ?? decode(state);
+            return Await(entry) ?? decode(state);
         }
 
         var mine = new Entry(position, type);
-        lock (mine)
+        Monitor.Enter(mine); // held until decoded: readers that find the entry wait on it
+        bool held = true;
+        try
         {
-            Interlocked.CompareExchange(ref slot, mine, entry); // not kept if another row took the slot meanwhile
-            Envelope decoded = decode(state);
+            Entry? seen = Interlocked.CompareExchange(ref slot, mine, entry);
+            if (!ReferenceEquals(seen, entry) && seen is not null && seen.Position == position && seen.Type == type)
+            {
+                // Another reader took the slot for this row a moment earlier: wait for its decode instead.
+                Monitor.Exit(mine);
+                held = false;
+                return Await(seen) ?? decode(state);
+            }
+
+            Envelope decoded = decode(state); // not kept if another row took the slot meanwhile
             mine.Envelope = decoded;
             return decoded;
         }
+        finally
+        {
+            if (held)
+            {
+                Monitor.Exit(mine);
+            }
+        }
+    }
+
+    /// <summary>The entry's envelope, once the reader decoding it is done; null when that decode failed.</summary>
+    private static Envelope? Await(Entry entry)
+    {
+        Envelope? done = entry.Envelope;
+        if (done is null)
+        {
+            lock (entry)
+            {
+                done = entry.Envelope; // the decoding reader holds the entry until it is done
+            }
+        }
+
+        return done;
     }
 
     /// <summary>A row's slot: its envelope once decoded; locked by the reader decoding it until then.</summary>

@@ -193,7 +193,7 @@ internal sealed class GroupReader : IAsyncDisposable
         using SqliteCommand readAll = Prepare(connection, "SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n");
         using SqliteCommand readWithInbox = Prepare(
             connection,
-            "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n");
+            "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox_records i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n");
         using SqliteCommand readEnvelope = Prepare(connection, "SELECT envelope FROM herald_messages WHERE position = $p");
         (_read, _readWithInbox, _readEnvelope) = (readAll, readWithInbox, readEnvelope);
         long cursor = 0;
@@ -252,7 +252,7 @@ internal sealed class GroupReader : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException or StoredBytesUnreadableException)
             {
                 SqliteLog.GroupFailed(_transport.Logger, ex, Group);
                 await Task.Delay(Options.PollInterval, Time, stop).ConfigureAwait(false);
@@ -301,20 +301,25 @@ internal sealed class GroupReader : IAsyncDisposable
             command.Parameters[2].Value = consumer;
         }
 
+        bool shared = SharedEventType(out Type? wanted); // the type every member reads rows as: what a held row is kept as
         var messages = new List<StoredMessage>(BatchSize);
         using SqliteDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
             long position = reader.GetInt64(0);
-            byte[]? envelope = _transport.Decoded.Holds(position) ? null : (byte[])reader.GetValue(3);
+            byte[]? envelope = shared && _transport.Decoded.Holds(position, wanted) ? null : (byte[])reader.GetValue(3);
             messages.Add(new StoredMessage(position, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), envelope, reader.GetInt64(4) != 0));
         }
 
         return messages;
     }
 
-    /// <summary><paramref name="message"/> with its stored bytes, read now when <see cref="ReadBatch"/> left them.</summary>
-    /// <exception cref="InvalidOperationException">The row is gone (the group's loop logs it and reads again from its cursor).</exception>
+    /// <summary>
+    /// <paramref name="message"/> with its stored bytes, read now when <see cref="ReadBatch"/> left them. A failure to read
+    /// them is the database's, not the event's: it is never taken for a poison event (the group's loop logs it and reads
+    /// again from its cursor).
+    /// </summary>
+    /// <exception cref="StoredBytesUnreadableException">The row could not be read, or is gone.</exception>
     private StoredMessage WithEnvelope(StoredMessage message)
     {
         if (message.Envelope is not null)
@@ -322,14 +327,46 @@ internal sealed class GroupReader : IAsyncDisposable
             return message;
         }
 
-        SqliteCommand command = _readEnvelope!;
-        command.Parameters[0].Value = message.Position;
+        byte[]? stored;
+        try
+        {
+            SqliteCommand command = _readEnvelope!;
+            command.Parameters[0].Value = message.Position;
+            stored = command.ExecuteScalar() as byte[];
+        }
+        catch (SqliteException ex)
+        {
+            throw new StoredBytesUnreadableException($"The message at position {message.Position} could not be read again: {ex.Message}", ex);
+        }
+
         return message with
         {
-            Envelope = command.ExecuteScalar() as byte[]
-                ?? throw new InvalidOperationException($"The message at position {message.Position} is no longer in the log."),
+            Envelope = stored ?? throw new StoredBytesUnreadableException($"The message at position {message.Position} is no longer in the log.", null),
         };
     }
+
+    /// <summary>Whether every member reads rows as one type (<paramref name="wanted"/>: null for untyped members).</summary>
+    private bool SharedEventType(out Type? wanted)
+    {
+        SqliteConsumer[] members = Volatile.Read(ref _members);
+        wanted = members.Length > 0 ? Wanted(members[0]) : null;
+        foreach (SqliteConsumer member in members)
+        {
+            if (Wanted(member) != wanted)
+            {
+                return false;
+            }
+        }
+
+        return members.Length > 0;
+    }
+
+    /// <summary>The type <paramref name="member"/> reads rows as (null: untyped).</summary>
+    private static Type? Wanted(SqliteConsumer member) =>
+        member.Spec.EventType is { } typed && typed != typeof(object) ? typed : null;
+
+    /// <summary>A row's stored bytes could not be read again (see <see cref="WithEnvelope"/>).</summary>
+    private sealed class StoredBytesUnreadableException(string message, Exception? inner) : Exception(message, inner);
 
     private static SqliteCommand Prepare(SqliteConnection connection, string sql)
     {
@@ -386,7 +423,7 @@ internal sealed class GroupReader : IAsyncDisposable
         }
 
         Envelope envelope;
-        Type? wanted = member.Spec.EventType is { } typed && typed != typeof(object) ? typed : null;
+        Type? wanted = Wanted(member);
         try
         {
             envelope = _transport.Decoded.GetOrDecode(message.Position, wanted, (this, message, wanted, _transport.Codec), static state =>
@@ -402,7 +439,7 @@ internal sealed class GroupReader : IAsyncDisposable
                 return Topic.TryGetType(decoded.Type, out Type? known) ? decoded.WithData(codec.DecodeUntyped(decoded, known)) : decoded;
             });
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OutOfMemoryException and not StoredBytesUnreadableException)
         {
             // A poison event of any kind (bytes that are not a CloudEvent, a payload its type refuses): dead-lettered
             // with its reason, and the group carries on.

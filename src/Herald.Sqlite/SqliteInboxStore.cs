@@ -60,7 +60,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         long number = SqliteWriter.ResolveConsumer(transaction, consumer);
         using SqliteCommand command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO herald_inbox (event_id, consumer, time) VALUES ($i, $c, $t) ON CONFLICT DO NOTHING";
+        command.CommandText = "INSERT INTO herald_inbox_records (event_id, consumer, time) VALUES ($i, $c, $t) ON CONFLICT DO NOTHING";
         command.Parameters.AddWithValue("$i", eventId);
         command.Parameters.AddWithValue("$c", number);
         command.Parameters.AddWithValue("$t", Now());
@@ -195,7 +195,7 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
             _command = connection.CreateCommand();
             try
             {
-                _command.CommandText = "SELECT 1 FROM herald_inbox WHERE event_id = $i AND consumer = (SELECT id FROM herald_consumers WHERE name = $c)";
+                _command.CommandText = "SELECT 1 FROM herald_inbox_records WHERE event_id = $i AND consumer = (SELECT id FROM herald_consumers WHERE name = $c)";
                 _command.Parameters.Add("$c", SqliteType.Text);
                 _command.Parameters.Add("$i", SqliteType.Text);
                 _command.Prepare();

@@ -115,23 +115,24 @@ internal static class SqliteSchema
         // 7: a smaller inbox record, a third of the writer's cost before: the consumer as a number (its name once, in
         // herald_consumers, whose rows are never deleted), the time as Unix milliseconds, and the event id first in the
         // key, so the records of time-ordered ids (Herald's UUIDv7) append at the end of both b-trees instead of
-        // landing in one region per consumer
+        // landing in one region per consumer. A table of a new name: a process of an older build still running on the
+        // file fails on the missing herald_inbox, loudly, instead of writing text into the numbered columns and
+        // matching nothing (and its retention, comparing text times, deleting every newer record)
         """
         CREATE TABLE herald_consumers (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE);
         INSERT INTO herald_consumers (name) SELECT DISTINCT consumer FROM herald_inbox ORDER BY consumer;
-        CREATE TABLE herald_inbox_7 (
+        CREATE TABLE herald_inbox_records (
             event_id TEXT NOT NULL,
             consumer INTEGER NOT NULL,
             time INTEGER NOT NULL,
             PRIMARY KEY (event_id, consumer)) WITHOUT ROWID;
-        INSERT INTO herald_inbox_7 (event_id, consumer, time)
+        INSERT INTO herald_inbox_records (event_id, consumer, time)
             SELECT i.event_id, c.id, coalesce(CAST(unixepoch(i.time, 'subsec') * 1000 AS INTEGER), 0)
             FROM herald_inbox i JOIN herald_consumers c ON c.name = i.consumer;
         DROP TABLE herald_inbox;
-        ALTER TABLE herald_inbox_7 RENAME TO herald_inbox;
-        CREATE INDEX herald_inbox_time ON herald_inbox (time);
+        CREATE INDEX herald_inbox_records_time ON herald_inbox_records (time);
         """,
     ];
 

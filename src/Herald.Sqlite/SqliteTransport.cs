@@ -279,7 +279,7 @@ internal sealed class SqliteTransport : ITransport, IDelayedPublish, ITransactio
                 {
                     using SqliteCommand inbox = tx.Connection!.CreateCommand();
                     inbox.Transaction = tx;
-                    inbox.CommandText = "DELETE FROM herald_inbox WHERE (event_id, consumer) IN (SELECT event_id, consumer FROM herald_inbox WHERE time < $t LIMIT $n)";
+                    inbox.CommandText = "DELETE FROM herald_inbox_records WHERE (event_id, consumer) IN (SELECT event_id, consumer FROM herald_inbox_records WHERE time < $t LIMIT $n)";
                     inbox.Parameters.AddWithValue("$t", cutoff);
                     inbox.Parameters.AddWithValue("$n", RetentionChunk);
                     last += inbox.ExecuteNonQuery();

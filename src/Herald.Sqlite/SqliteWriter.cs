@@ -108,7 +108,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private static RawInsert CreateInsertMessage(SqliteConnection connection, int rows) => new(connection, "herald_messages", MessageColumns, rows);
 
-    private static RawInsert CreateInsertInbox(SqliteConnection connection, int rows) => new(connection, "herald_inbox", InboxColumns, rows, "ON CONFLICT DO NOTHING");
+    private static RawInsert CreateInsertInbox(SqliteConnection connection, int rows) => new(connection, "herald_inbox_records", InboxColumns, rows, "ON CONFLICT DO NOTHING");
 
     private static void BindMessage(RawInsert insert, int row, string eventId, string topic, string? subject, string? target, byte[] envelope)
     {
@@ -178,19 +178,19 @@ internal sealed class SqliteWriter : IAsyncDisposable
         insert.Integer(row, 2, record.Time);
     }
 
-    /// <summary>The number of consumer <paramref name="name"/> in herald_consumers, made in <paramref name="tx"/> when it has none.</summary>
+    /// <summary>
+    /// The number of consumer <paramref name="name"/> in herald_consumers, made in <paramref name="tx"/> when it has none.
+    /// Writes first: in a caller's deferred transaction a read first would take a snapshot that a commit of the writer
+    /// meanwhile makes stale, and the write after it would fail at once instead of waiting under the busy timeout.
+    /// </summary>
     internal static long ResolveConsumer(SqliteTransaction tx, string name)
     {
         using SqliteCommand command = tx.Connection!.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = "SELECT id FROM herald_consumers WHERE name = $n";
+        command.CommandText = "INSERT INTO herald_consumers (name) VALUES ($n) ON CONFLICT (name) DO NOTHING";
         command.Parameters.AddWithValue("$n", name);
-        if (command.ExecuteScalar() is long known)
-        {
-            return known;
-        }
-
-        command.CommandText = "INSERT INTO herald_consumers (name) VALUES ($n) RETURNING id";
+        command.ExecuteNonQuery();
+        command.CommandText = "SELECT id FROM herald_consumers WHERE name = $n";
         return (long)command.ExecuteScalar()!;
     }
 

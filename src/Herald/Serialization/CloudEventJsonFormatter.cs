@@ -186,7 +186,7 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         {
             contentType ??= "application/json";
             payload = IsJson(contentType) || data.ValueKind != JsonValueKind.String
-                ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(data).ToArray() // the payload's own bytes, as written
+                ? RawJson(data)
                 : System.Text.Encoding.UTF8.GetBytes(data.GetString()!);
         }
 
@@ -348,6 +348,15 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         string read = value.GetString()!;
         last[(int)slot] = read;
         return read;
+    }
+
+    /// <summary>A JSON payload's own bytes, as written (JSON must be valid UTF-8: bytes that are not are refused, as the text would be).</summary>
+    private static byte[] RawJson(JsonElement data)
+    {
+        ReadOnlySpan<byte> raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(data);
+        return System.Text.Unicode.Utf8.IsValid(raw)
+            ? raw.ToArray()
+            : throw new EventDecodingException("The CloudEvent's data is not valid UTF-8, so not JSON.");
     }
 
     private static bool IsReserved(JsonProperty property)

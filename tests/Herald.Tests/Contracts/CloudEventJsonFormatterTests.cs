@@ -201,4 +201,14 @@ public sealed class CloudEventJsonFormatterTests
         Envelope extended = CloudEventJsonFormatter.Decode(Encoding.UTF8.GetBytes("""{"specversion":"1.0","id":"1","source":"s","type":"user.created","tenant":"acme","shard":7,"gone":null}"""));
         Assert.Equal(new Dictionary<string, string> { ["tenant"] = "acme", ["shard"] = "7" }, extended.Headers);
     }
+
+    [Fact]
+    public void Decode_DataThatIsNotUtf8_IsRefusedAsMalformed()
+    {
+        byte[] head = Encoding.UTF8.GetBytes("""{"specversion":"1.0","id":"1","source":"s","type":"user.created","data":{"email":" """);
+        byte[] json = [.. head, 0xC3, 0x28, .. Encoding.UTF8.GetBytes("\"}}")]; // 0xC3 0x28: not UTF-8
+
+        EventDecodingException ex = Assert.Throws<EventDecodingException>(() => CloudEventJsonFormatter.Decode(json));
+        Assert.Contains("UTF-8", ex.Message, StringComparison.Ordinal);
+    }
 }

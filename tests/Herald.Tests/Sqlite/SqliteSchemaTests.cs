@@ -73,8 +73,9 @@ public sealed class SqliteSchemaTests
         Assert.Equal((long)SqliteSchema.CurrentVersion, db.Scalar("PRAGMA user_version"));
         Assert.Equal(2L, db.Scalar("SELECT count(*) FROM herald_consumers"));
         long expected = DateTimeOffset.Parse("2026-12-03T15:31:46.123Z", System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds();
-        Assert.Equal(2L, db.Scalar($"SELECT count(*) FROM herald_inbox WHERE time = {expected}")); // both offsets read as the same instant
-        Assert.Equal(0L, db.Scalar("SELECT time FROM herald_inbox WHERE event_id = 'e2'")); // unreadable: oldest, so retention takes it first
+        Assert.Equal(2L, db.Scalar($"SELECT count(*) FROM herald_inbox_records WHERE time = {expected}")); // both offsets read as the same instant
+        Assert.Equal(0L, db.Scalar("SELECT time FROM herald_inbox_records WHERE event_id = 'e2'")); // unreadable: oldest, so retention takes it first
+        Assert.Equal(0L, db.Scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'herald_inbox'")); // gone: an older build fails loudly
         Assert.Equal("ok", db.Scalar("PRAGMA integrity_check"));
     }
 

@@ -107,7 +107,7 @@ public sealed class SqliteTransportTests : IDisposable
             await inbox.CompleteAsync("risk", ids[0], CancellationToken.None); // a repeat: nothing new
         }
 
-        Assert.Equal(53L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'risk'"));
+        Assert.Equal(53L, _db.Scalar("SELECT count(*) FROM herald_inbox_records i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'risk'"));
         await using (var reopened = new SqliteInboxStore(_db.Options()))
         {
             foreach (string id in ids)
@@ -134,11 +134,11 @@ public sealed class SqliteTransportTests : IDisposable
         using SqliteCommand sql = connection.CreateCommand();
 
         // The record's commit numbers "first", then fails on the inbox insert and rolls the number back.
-        sql.CommandText = "ALTER TABLE herald_inbox RENAME TO herald_inbox_away";
+        sql.CommandText = "ALTER TABLE herald_inbox_records RENAME TO herald_inbox_away";
         sql.ExecuteNonQuery();
         await inbox.CompleteAsync("first", "e1", CancellationToken.None);
         await SettleAsync(database);
-        sql.CommandText = "ALTER TABLE herald_inbox_away RENAME TO herald_inbox";
+        sql.CommandText = "ALTER TABLE herald_inbox_away RENAME TO herald_inbox_records";
         sql.ExecuteNonQuery();
         Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_consumers WHERE name = 'first'"));
 
@@ -150,8 +150,8 @@ public sealed class SqliteTransportTests : IDisposable
         await inbox.CompleteAsync("first", "e1", CancellationToken.None);
         await SettleAsync(database);
 
-        Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'first' AND i.event_id = 'e1'"));
-        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'other'"));
+        Assert.Equal(1L, _db.Scalar("SELECT count(*) FROM herald_inbox_records i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'first' AND i.event_id = 'e1'"));
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox_records i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'other'"));
     }
 
     /// <summary>Waits until the writer has committed (or failed) everything queued before: an awaited write after it.</summary>
@@ -176,10 +176,10 @@ public sealed class SqliteTransportTests : IDisposable
         {
             connection.Open();
             using SqliteCommand rename = connection.CreateCommand();
-            rename.CommandText = "ALTER TABLE herald_inbox RENAME TO herald_inbox_away";
+            rename.CommandText = "ALTER TABLE herald_inbox_records RENAME TO herald_inbox_away";
             rename.ExecuteNonQuery();
             await Assert.ThrowsAsync<SqliteException>(async () => await inbox.TryBeginAsync("risk", "e1", CancellationToken.None));
-            rename.CommandText = "ALTER TABLE herald_inbox_away RENAME TO herald_inbox";
+            rename.CommandText = "ALTER TABLE herald_inbox_away RENAME TO herald_inbox_records";
             rename.ExecuteNonQuery();
         }
 
@@ -471,13 +471,13 @@ public sealed class SqliteTransportTests : IDisposable
 
         await harness.DeliveriesAsync(d => d.Outcome == DeliveryOutcome.Handled, 30);
         _db.Scalar("INSERT INTO herald_consumers (name) VALUES ('old')");
-        _db.Scalar("INSERT INTO herald_inbox (event_id, consumer, time) VALUES ('x', (SELECT id FROM herald_consumers WHERE name = 'old'), 946684800000)"); // 2000-01-01
+        _db.Scalar("INSERT INTO herald_inbox_records (event_id, consumer, time) VALUES ('x', (SELECT id FROM herald_consumers WHERE name = 'old'), 946684800000)"); // 2000-01-01
         var transport = (SqliteTransport)harness.Bus.Transport;
 
         await transport.RunRetentionAsync();
         Assert.Equal(30L, _db.Scalar("SELECT count(*) FROM herald_messages")); // "late" has read none of them
-        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'old'"));
-        Assert.Equal(30L, _db.Scalar("SELECT count(*) FROM herald_inbox i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'Email'"));
+        Assert.Equal(0L, _db.Scalar("SELECT count(*) FROM herald_inbox_records i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'old'"));
+        Assert.Equal(30L, _db.Scalar("SELECT count(*) FROM herald_inbox_records i JOIN herald_consumers c ON c.id = i.consumer WHERE c.name = 'Email'"));
 
         _db.Scalar("UPDATE herald_groups SET checkpoint = (SELECT max(position) - 10 FROM herald_messages) WHERE name = 'late'");
         await WaitForCheckpointsAsync();
