@@ -190,11 +190,13 @@ internal sealed class GroupReader : IAsyncDisposable
     {
         CancellationToken stop = _stop.Token;
         using SqliteConnection connection = _transport.Database.Open();
-        using SqliteCommand readAll = Prepare(connection, "SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT $n");
+        using SqliteCommand readAll = Prepare(connection, $"SELECT position, topic, target, envelope, 1 FROM herald_messages WHERE position > $p ORDER BY position LIMIT {BatchSize}", ("$p", SqliteType.Integer));
         using SqliteCommand readWithInbox = Prepare(
             connection,
-            "SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox_records i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT $n");
-        using SqliteCommand readEnvelope = Prepare(connection, "SELECT envelope FROM herald_messages WHERE position = $p");
+            $"SELECT m.position, m.topic, m.target, m.envelope, EXISTS (SELECT 1 FROM herald_inbox_records i WHERE i.event_id = m.event_id AND i.consumer = (SELECT id FROM herald_consumers WHERE name = $c)) FROM herald_messages m WHERE m.position > $p ORDER BY m.position LIMIT {BatchSize}",
+            ("$p", SqliteType.Integer),
+            ("$c", SqliteType.Text));
+        using SqliteCommand readEnvelope = Prepare(connection, "SELECT envelope FROM herald_messages WHERE position = $p", ("$p", SqliteType.Integer));
         (_read, _readWithInbox, _readEnvelope) = (readAll, readWithInbox, readEnvelope);
         long cursor = 0;
         while (!stop.IsCancellationRequested)
@@ -295,10 +297,10 @@ internal sealed class GroupReader : IAsyncDisposable
     private List<StoredMessage> ReadBatch(long after, string? consumer)
     {
         SqliteCommand command = consumer is null ? _read! : _readWithInbox!;
-        command.Parameters[0].Value = after;
+        command.Parameters["$p"].Value = after;
         if (consumer is not null)
         {
-            command.Parameters[2].Value = consumer;
+            command.Parameters["$c"].Value = consumer;
         }
 
         bool shared = SharedEventType(out Type? wanted); // the type every member reads rows as: what a held row is kept as
@@ -331,7 +333,7 @@ internal sealed class GroupReader : IAsyncDisposable
         try
         {
             SqliteCommand command = _readEnvelope!;
-            command.Parameters[0].Value = message.Position;
+            command.Parameters["$p"].Value = message.Position;
             stored = command.ExecuteScalar() as byte[];
         }
         catch (SqliteException ex)
@@ -368,21 +370,13 @@ internal sealed class GroupReader : IAsyncDisposable
     /// <summary>A row's stored bytes could not be read again (see <see cref="WithEnvelope"/>).</summary>
     private sealed class StoredBytesUnreadableException(string message, Exception? inner) : Exception(message, inner);
 
-    private static SqliteCommand Prepare(SqliteConnection connection, string sql)
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql, params (string Name, SqliteType Type)[] parameters)
     {
         SqliteCommand command = connection.CreateCommand();
         command.CommandText = sql;
-        foreach ((string name, SqliteType type) in new[] { ("$p", SqliteType.Integer), ("$n", SqliteType.Integer), ("$c", SqliteType.Text) })
+        foreach ((string name, SqliteType type) in parameters)
         {
-            if (sql.Contains(name, StringComparison.Ordinal))
-            {
-                command.Parameters.Add(name, type);
-            }
-        }
-
-        if (command.Parameters.Contains("$n"))
-        {
-            command.Parameters["$n"].Value = BatchSize;
+            command.Parameters.Add(name, type);
         }
 
         return command;

@@ -22,7 +22,6 @@ internal sealed class RawInsert : IDisposable
     {
         _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
         _columns = columns.Length;
-        Rows = rows;
         var sql = new System.Text.StringBuilder($"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ");
         string row = "(" + string.Join(", ", Enumerable.Repeat("?", columns.Length)) + ")";
         for (int r = 0; r < rows; r++)
@@ -42,9 +41,6 @@ internal sealed class RawInsert : IDisposable
             SqliteException.ThrowExceptionForRC(rc, _db);
         }
     }
-
-    /// <summary>How many rows one execution inserts.</summary>
-    public int Rows { get; }
 
     /// <summary>Binds row <paramref name="row"/>'s column <paramref name="column"/> (both from 0) to <paramref name="value"/>, or to NULL.</summary>
     public void Text(int row, int column, string? value)

@@ -5,8 +5,8 @@ using System.Globalization;
 namespace Herald.Benchmarks.Diagnostics;
 
 /// <summary>
-/// For profiling, not for reports: with HERALD_BENCH_ALLOCATIONS=1 the durable, broker, nats and postgres commands
-/// listen to the runtime's allocation ticks (one every ~100 KB allocated, naming the type that crossed it) and print
+/// For profiling, not for reports: with HERALD_BENCH_ALLOCATIONS=1 the durable command listens, during each measured
+/// run, to the runtime's allocation ticks (one every ~100 KB allocated, naming the type that crossed it) and prints
 /// the types that allocated most, as shares of the samples. Sampling, so only the large shares mean anything.
 /// </summary>
 internal sealed class AllocationSampler : EventListener

@@ -166,12 +166,11 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         }
 
         DateTimeOffset time = default;
-        if (root.TryGetProperty("time", out JsonElement timeValue) && timeValue.ValueKind != JsonValueKind.Null
-            && !(timeValue.ValueKind == JsonValueKind.String && timeValue.TryGetDateTimeOffset(out time)) // RFC 3339 read in place
-            && OptionalString(root, "time") is { } timeText
-            && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
+        if (StringAttribute(root, "time") is { } timeValue
+            && !timeValue.TryGetDateTimeOffset(out time) // RFC 3339 read in place; other forms through the parser as before
+            && !DateTimeOffset.TryParse(timeValue.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
         {
-            throw new EventDecodingException($"The CloudEvent's time '{timeText}' is not an RFC 3339 timestamp.");
+            throw new EventDecodingException($"The CloudEvent's time '{timeValue.GetString()}' is not an RFC 3339 timestamp.");
         }
 
         string? contentType = OptionalString(root, "datacontenttype", Repeated.ContentType);
@@ -296,27 +295,17 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         }
     }
 
-    private static string RequiredString(JsonElement root, string name) =>
-        OptionalString(root, name) is { Length: > 0 } value
-            ? value
-            : throw new EventDecodingException($"The CloudEvent has no '{name}' attribute, which CloudEvents 1.0 requires.");
+    private static string RequiredString(JsonElement root, string name) => Required(OptionalString(root, name), name);
 
     private static string RequiredString(JsonElement root, string name, Repeated slot, out bool seenBefore) =>
-        OptionalString(root, name, slot, out seenBefore) is { Length: > 0 } value
+        Required(OptionalString(root, name, slot, out seenBefore), name);
+
+    private static string Required(string? value, string name) =>
+        value is { Length: > 0 }
             ? value
             : throw new EventDecodingException($"The CloudEvent has no '{name}' attribute, which CloudEvents 1.0 requires.");
 
-    private static string? OptionalString(JsonElement root, string name)
-    {
-        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : throw new EventDecodingException($"The CloudEvent's '{name}' attribute must be a string, not {value.ValueKind}.");
-    }
+    private static string? OptionalString(JsonElement root, string name) => StringAttribute(root, name)?.GetString();
 
     private static string? OptionalString(JsonElement root, string name, Repeated slot) => OptionalString(root, name, slot, out _);
 
@@ -328,14 +317,9 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
     private static string? OptionalString(JsonElement root, string name, Repeated slot, out bool seenBefore)
     {
         seenBefore = false;
-        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        if (StringAttribute(root, name) is not { } value)
         {
             return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            throw new EventDecodingException($"The CloudEvent's '{name}' attribute must be a string, not {value.ValueKind}.");
         }
 
         string?[] last = _lastRead ??= new string?[(int)Repeated.Count];
@@ -348,6 +332,20 @@ public sealed class CloudEventJsonFormatter(IEventSerializer serializer)
         string read = value.GetString()!;
         last[(int)slot] = read;
         return read;
+    }
+
+    /// <summary>The attribute <paramref name="name"/> when it is a string; null when absent or null.</summary>
+    /// <exception cref="EventDecodingException">The attribute is another kind of value.</exception>
+    private static JsonElement? StringAttribute(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value
+            : throw new EventDecodingException($"The CloudEvent's '{name}' attribute must be a string, not {value.ValueKind}.");
     }
 
     /// <summary>A JSON payload's own bytes, as written (JSON must be valid UTF-8: bytes that are not are refused, as the text would be).</summary>

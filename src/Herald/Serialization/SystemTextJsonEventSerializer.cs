@@ -12,11 +12,6 @@ namespace Herald;
 /// </summary>
 public sealed class SystemTextJsonEventSerializer : IEventSerializer
 {
-    private static readonly ArrayBufferWriter<byte> Detached = new(1);
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? _cachedWriter;
-
     private readonly JsonSerializerOptions _options;
 
     /// <summary>Creates a serializer with web defaults and reflection-based metadata.</summary>
@@ -66,19 +61,15 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(data);
 
-        // One writer per thread, reset onto each output (a writer is ~200 bytes of objects); taken while in use, so a
-        // serialization nested in another on the same thread makes a writer of its own.
-        Utf8JsonWriter writer = _cachedWriter ?? new Utf8JsonWriter(output);
-        _cachedWriter = null;
+        // The thread's kept JSON writer (a writer is ~200 bytes of objects), reset onto the output and detached after.
+        Utf8JsonWriter writer = ScratchBuffers.RentWriter(output);
         try
         {
-            writer.Reset(output);
             JsonSerializer.Serialize(writer, data, TypeInfo(type));
         }
         finally
         {
-            writer.Reset(Detached); // keeps no reference to the caller's buffer
-            _cachedWriter = writer;
+            ScratchBuffers.Return(writer);
         }
     }
 
